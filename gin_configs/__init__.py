@@ -1,0 +1,1 @@
+"""The gin configs shipped with rlrun (installed as the package `rlrun.gin_configs`)."""

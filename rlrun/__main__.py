@@ -1,0 +1,5 @@
+"""`python -m rlrun` is the `rlrun` command."""
+
+from rlrun.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Agents: TFAgent and the DQN and SAC learners."""

@@ -1,0 +1,88 @@
+"""TFAgent: what every learning algorithm exposes to the runner."""
+
+from typing import Any, NamedTuple, Optional
+
+import tensorflow as tf
+
+from rlrun.specs import tensor_spec
+
+
+class LossInfo(NamedTuple):
+  """The total loss of a train step and algorithm-specific details."""
+  loss: Any
+  extra: Any = ()
+
+
+class TFAgent(tf.Module):
+  """An algorithm with a `policy` to deploy, a `collect_policy` to explore, and `train`.
+
+  Args:
+    time_step_spec: TimeStep spec of the environment.
+    action_spec: action spec.
+    policy: the greedy/deployment TFPolicy.
+    collect_policy: the exploring TFPolicy used to collect data.
+    train_sequence_length: the number of consecutive steps one training item spans
+      (e.g. 2 for one-step TD: the replay buffer must sample sequences this long).
+    train_step_counter: an int64 scalar variable incremented by every `train` call.
+    name: the module's name.
+  """
+
+  def __init__(self, time_step_spec, action_spec, policy, collect_policy,
+               train_sequence_length: Optional[int],
+               train_step_counter: Optional[tf.Variable] = None, name: Optional[str] = None):
+    super().__init__(name=name)
+    self._time_step_spec = tensor_spec.from_spec(time_step_spec)
+    self._action_spec = tensor_spec.from_spec(action_spec)
+    self._policy = policy
+    self._collect_policy = collect_policy
+    self._train_sequence_length = train_sequence_length
+    if train_step_counter is None:
+      train_step_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="train_step")
+    self._train_step_counter = train_step_counter
+
+  @property
+  def time_step_spec(self):
+    return self._time_step_spec
+
+  @property
+  def action_spec(self):
+    return self._action_spec
+
+  @property
+  def policy(self):
+    return self._policy
+
+  @property
+  def collect_policy(self):
+    return self._collect_policy
+
+  @property
+  def collect_data_spec(self):
+    """The Trajectory spec of the data the collect policy produces (replay's data_spec)."""
+    return self._collect_policy.trajectory_spec
+
+  @property
+  def training_data_spec(self):
+    return self.collect_data_spec
+
+  @property
+  def train_sequence_length(self) -> Optional[int]:
+    return self._train_sequence_length
+
+  @property
+  def train_step_counter(self) -> tf.Variable:
+    return self._train_step_counter
+
+  def initialize(self) -> None:
+    """Creates all variables (networks, target networks, optimizer slots)."""
+    self._initialize()
+
+  def train(self, experience, weights=None) -> LossInfo:
+    """One gradient step on a batch of [B, T, ...] Trajectories; increments the counter."""
+    return self._train(experience, weights)
+
+  def _initialize(self) -> None:
+    pass
+
+  def _train(self, experience, weights) -> LossInfo:
+    raise NotImplementedError

@@ -1,0 +1,99 @@
+"""The `rlrun` command line: train, eval, record-video, configs."""
+
+import os
+import sys
+from typing import Optional, Tuple
+
+import click
+
+from rlrun.errors import UserError
+
+EXIT_USER_ERROR = 2
+
+
+def _quiet_tensorflow() -> None:
+  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+  os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="rlrun")
+def cli() -> None:
+  """rlrun: gin-configured reinforcement-learning experiments on TF2 and Reverb.
+
+  \b
+    rlrun train --config dqn_cartpole.gin
+    rlrun eval --root-dir runs/dqn_cartpole
+    rlrun record-video --root-dir runs/dqn_cartpole
+  """
+
+
+@cli.command()
+@click.option("--config", required=True, metavar="CONFIG",
+              help="A gin file path, or the name of a shipped config (see 'rlrun configs').")
+@click.option("--root-dir", metavar="DIR", help="The run directory [default: runs/<config stem>]. "
+              "Rerunning on the same directory resumes.")
+@click.option("--gin-param", "gin_params", multiple=True, metavar="BINDING",
+              help="A gin binding applied after the config, e.g. "
+              "'train.Experiment.num_iterations=5000'. Repeatable.")
+@click.option("--seed", type=int, help="Shorthand for --gin-param 'train.Experiment.seed=N'.")
+def train(config: str, root_dir: Optional[str], gin_params: Tuple[str, ...],
+          seed: Optional[int]) -> None:
+  """Train an agent: collect, train, evaluate, checkpoint, export policies."""
+  from rlrun.commands.train import train as run
+  sys.exit(run(config, root_dir, gin_params, seed))
+
+
+@cli.command(name="eval")
+@click.option("--root-dir", metavar="DIR", help="A run directory (uses policies/policy).")
+@click.option("--episodes", default=10, show_default=True, help="Episodes to run.")
+@click.option("--policy", metavar="PATH", help="A SavedModel directory instead of the run's.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def eval_command(root_dir: Optional[str], episodes: int, policy: Optional[str],
+                 as_json: bool) -> None:
+  """Evaluate a saved policy: AverageReturn and AverageEpisodeLength."""
+  from rlrun.commands.evaluate import evaluate
+  sys.exit(evaluate(root_dir, episodes, policy, as_json))
+
+
+@cli.command(name="record-video")
+@click.option("--root-dir", metavar="DIR", help="A run directory (uses policies/policy).")
+@click.option("--episodes", default=1, show_default=True, help="Episodes to film.")
+@click.option("--output", metavar="FILE", help="Output .mp4 or .gif "
+              "[default: DIR/videos/policy-step<N>.mp4].")
+@click.option("--fps", default=30, show_default=True, help="Frames per second.")
+@click.option("--policy", metavar="PATH", help="A SavedModel directory instead of the run's.")
+def record_video(root_dir: Optional[str], episodes: int, output: Optional[str], fps: int,
+                 policy: Optional[str]) -> None:
+  """Film a saved policy headless; prints the video's path."""
+  from rlrun.commands.video import record_video as record
+  sys.exit(record(root_dir, episodes, output, fps, policy))
+
+
+@cli.command()
+def configs() -> None:
+  """List the configs shipped with rlrun."""
+  from rlrun.configs import shipped_configs
+  for name in shipped_configs():
+    click.echo(name)
+
+
+def main(argv=None) -> None:
+  """Entry point: user errors become one line on stderr and exit code 2."""
+  _quiet_tensorflow()
+  try:
+    cli.main(args=argv, prog_name="rlrun", standalone_mode=False)
+  except UserError as e:
+    click.echo(f"rlrun: error: {e}", err=True)
+    sys.exit(EXIT_USER_ERROR)
+  except click.exceptions.UsageError as e:
+    hint = f" (see '{e.ctx.command_path} --help')" if e.ctx else ""
+    click.echo(f"rlrun: error: {e.format_message()}{hint}", err=True)
+    sys.exit(EXIT_USER_ERROR)
+  except click.exceptions.Abort:
+    click.echo("rlrun: aborted", err=True)
+    sys.exit(1)
+
+
+if __name__ == "__main__":
+  main()

@@ -1,0 +1,32 @@
+"""`rlrun eval`: run a saved policy for N episodes and report its average return."""
+
+import json
+import sys
+from typing import Optional, TextIO
+
+from rlrun.commands import policy_loading
+from rlrun.errors import UserError
+
+
+def evaluate(root_dir: Optional[str], episodes: int, policy: Optional[str], as_json: bool,
+             seed: int = 12345, out: TextIO = sys.stdout) -> int:
+  if episodes < 1:
+    raise UserError(f"--episodes must be >= 1, got {episodes}")
+  path = policy_loading.policy_path(root_dir, policy)
+  loaded = policy_loading.load_policy(path, batch_time_steps=False)
+  make_env, source = policy_loading.env_factory(root_dir, loaded)
+  from rlrun.train.evaluation import evaluate as run_episodes
+  envs = [make_env(seed + i) for i in range(min(episodes, 10))]
+  try:
+    result = run_episodes(envs, loaded, episodes)
+  finally:
+    for env in envs:
+      env.close()
+  result.update(policy=str(path), train_step=loaded.get_train_step(), environment=source)
+  if as_json:
+    out.write(json.dumps(result) + "\n")
+  else:
+    out.write(f"policy {path} (train step {result['train_step']}), {episodes} episodes\n"
+              f"AverageReturn = {result['AverageReturn']:.2f}\n"
+              f"AverageEpisodeLength = {result['AverageEpisodeLength']:.2f}\n")
+  return 0

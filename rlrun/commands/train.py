@@ -1,0 +1,76 @@
+"""`rlrun train`: resolve the config, protect the run directory, build, train, report."""
+
+import shutil
+import sys
+from typing import Optional, Sequence, TextIO
+
+import gin
+
+from rlrun import configs
+from rlrun.errors import UserError
+from rlrun.run_dir import RunDirectory, argv
+
+EXIT_INTERRUPTED = 130
+
+
+def _build_experiment(root: RunDirectory):
+  from rlrun.train.experiment import Experiment
+  try:
+    experiment = Experiment(root_dir=str(root.root))
+  except (ValueError, TypeError, RuntimeError) as e:
+    raise UserError(f"bad config: {str(e).splitlines()[0]}") from e
+  try:
+    experiment.build()
+  except UserError:
+    experiment.close()
+    raise
+  except (ValueError, TypeError) as e:
+    experiment.close()
+    raise UserError(str(e).splitlines()[0]) from e
+  unused = configs.unused_bindings()
+  if unused:
+    experiment.close()
+    raise UserError(f"gin bindings that nothing uses (typo or wrong scope?): {', '.join(unused)}")
+  return experiment
+
+
+def train(config: str, root_dir: Optional[str], gin_params: Sequence[str], seed: Optional[int],
+          out: TextIO = sys.stdout) -> int:
+  """Runs `rlrun train`; returns the exit code."""
+  config_path = configs.resolve(config)
+  root = RunDirectory(root_dir or f"runs/{config_path.stem}")
+  root.check_can_train(config_path.name)
+  bindings = list(gin_params) + ([f"train.Experiment.seed = {seed}"] if seed is not None else [])
+  configs.parse(config_path, bindings)
+  created = not root.root.exists()
+  try:
+    root.lock()
+    experiment = _build_experiment(root)
+  except UserError:
+    if created:
+      shutil.rmtree(root.root, ignore_errors=True)
+    raise
+  try:
+    root.write_metadata(config_path.name, str(config_path), experiment.seed, argv())
+    root.write_text("config.gin", config_path.read_text() + "".join(
+        f"\n# --gin-param\n{b}\n" for b in bindings))
+    root.write_text("operative_config.gin", gin.operative_config_str())
+    out.write(f"rlrun: training {config_path.name} in {root.root} "
+              f"(TensorBoard: tensorboard --logdir {root.root})\n")
+    status = experiment.run()
+    step = int(experiment.train_step.numpy())
+    last = experiment.eval_results[-1]["AverageReturn"] if experiment.eval_results else None
+    last_text = f", eval AverageReturn {last:.1f}" if last is not None else ""
+    if status == "already finished":
+      out.write(f"rlrun: the run in {root.root} is already finished at step {step} "
+                f"(num_iterations={experiment.num_iterations}); raise "
+                "train.Experiment.num_iterations with --gin-param to train further\n")
+      return 0
+    if status.startswith("interrupted"):
+      out.write(f"rlrun: {status} at step {step}; checkpoint saved. Run the same command to "
+                "resume.\n")
+      return EXIT_INTERRUPTED
+    out.write(f"rlrun: finished at step {step}{last_text}; policies in {root.path('policies')}\n")
+    return 0
+  finally:
+    experiment.close()

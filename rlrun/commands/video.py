@@ -1,0 +1,55 @@
+"""`rlrun record-video`: film a saved policy's episodes to MP4 (or GIF)."""
+
+import sys
+from pathlib import Path
+from typing import Optional, TextIO
+
+import numpy as np
+
+from rlrun.commands import policy_loading
+from rlrun.errors import UserError
+from rlrun.run_dir import RunDirectory
+
+
+def _even(frame: np.ndarray) -> np.ndarray:
+  """Pads to even height/width (H.264 needs them) without rescaling."""
+  h, w = frame.shape[:2]
+  return np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+
+
+def record_video(root_dir: Optional[str], episodes: int, output: Optional[str], fps: int,
+                 policy: Optional[str] = None, seed: int = 12345,
+                 out: TextIO = sys.stdout) -> int:
+  if episodes < 1 or fps < 1:
+    raise UserError(f"--episodes and --fps must be >= 1, got {episodes} and {fps}")
+  path = policy_loading.policy_path(root_dir, policy)
+  loaded = policy_loading.load_policy(path, batch_time_steps=True)
+  make_env, _ = policy_loading.env_factory(root_dir, loaded)
+  if output is None:
+    if not root_dir:
+      raise UserError("pass --output FILE (or --root-dir to write into its videos/)")
+    output = str(RunDirectory(root_dir).path("videos", f"policy-step{loaded.get_train_step()}.mp4"))
+  target = Path(output)
+  if target.suffix.lower() not in (".mp4", ".gif"):
+    raise UserError(f"--output {output}: use a .mp4 or .gif file name")
+  target.parent.mkdir(parents=True, exist_ok=True)
+  import imageio
+  env = make_env(seed)
+  kwargs = {"fps": fps, "macro_block_size": 1} if target.suffix.lower() == ".mp4" else {
+      "duration": 1000 / fps, "loop": 0}
+  frames = 0
+  try:
+    with imageio.get_writer(str(target), **kwargs) as writer:
+      for _ in range(episodes):
+        time_step = env.reset()
+        state = loaded.get_initial_state()
+        writer.append_data(_even(env.render("rgb_array")))
+        while not time_step.is_last():
+          step = loaded.action(time_step, state)
+          time_step, state = env.step(step.action), step.state
+          writer.append_data(_even(env.render("rgb_array")))
+          frames += 1
+  finally:
+    env.close()
+  out.write(f"{target} ({episodes} episodes, {frames} frames at {fps} fps)\n")
+  return 0

@@ -1,0 +1,91 @@
+"""Finding gin configs (paths or shipped names) and parsing them with clear errors."""
+
+import importlib
+import tokenize
+from importlib import resources
+from pathlib import Path
+from typing import List, Sequence
+
+import gin
+
+from rlrun.errors import UserError
+
+# Modules whose configurables gin files may name.
+CONFIGURABLE_MODULES = (
+    "rlrun.utils.gin_externals", "rlrun.utils.losses", "rlrun.utils.schedules",
+    "rlrun.environments.suite_gym", "rlrun.networks.q_network", "rlrun.networks.encoding_network",
+    "rlrun.agents.dqn_agent", "rlrun.replay_buffers.reverb_utils", "rlrun.train.experiment",
+)
+
+
+def shipped_configs() -> List[str]:
+  """File names of the configs installed with rlrun."""
+  root = resources.files("rlrun.gin_configs")
+  return sorted(p.name for p in root.iterdir() if p.name.endswith(".gin"))
+
+
+def resolve(config: str) -> Path:
+  """A config path, or the bare name of a shipped config (with or without .gin).
+
+  Raises:
+    UserError: when it is neither.
+  """
+  path = Path(config).expanduser()
+  if path.is_file():
+    return path.resolve()
+  name = config if config.endswith(".gin") else f"{config}.gin"
+  if "/" not in config and name in shipped_configs():
+    return Path(str(resources.files("rlrun.gin_configs") / name))
+  raise UserError(f"unknown config '{config}': no such file and no shipped config of that "
+                  f"name; shipped configs: {', '.join(shipped_configs())} (or pass a path)")
+
+
+def import_configurables() -> None:
+  for module in CONFIGURABLE_MODULES:
+    importlib.import_module(module)
+
+
+def _first_lines(error: Exception, count: int = 2) -> str:
+  lines = [l.strip() for l in str(error).splitlines() if l.strip()]
+  return " ".join(lines[:count])
+
+
+def parse(config_path: Path, bindings: Sequence[str]) -> None:
+  """Parses `config_path` then `bindings` into a fresh gin config.
+
+  Raises:
+    UserError: on syntax errors, unknown configurables or unknown parameters; the
+      message names the file and line.
+  """
+  import_configurables()
+  gin.clear_config()
+  try:
+    gin.parse_config_files_and_bindings([str(config_path)], None, finalize_config=False)
+  except tokenize.TokenError as e:
+    raise UserError(f"gin syntax error in {config_path}: {e.args[0]} (at line {e.args[1][0]})")
+  except SyntaxError as e:
+    raise UserError(f"gin syntax error in {e.filename or config_path}, line {e.lineno}: "
+                    f"{e.msg}") from e
+  except (ValueError, KeyError, TypeError) as e:
+    raise UserError(f"bad gin config: {_first_lines(e)}") from e
+  for binding in bindings:
+    try:
+      gin.parse_config(binding)
+    except (tokenize.TokenError, SyntaxError) as e:
+      raise UserError(f"gin syntax error in --gin-param '{binding}': "
+                      f"{getattr(e, 'msg', e.args[0])}") from e
+    except (ValueError, KeyError, TypeError) as e:
+      raise UserError(f"bad --gin-param '{binding}': {_first_lines(e, 1)}") from e
+
+
+def unused_bindings() -> List[str]:
+  """Bindings of configurables that were never called (likely typos or wrong scopes)."""
+  config = gin.config._CONFIG  # pylint: disable=protected-access
+  operative = gin.config._OPERATIVE_CONFIG  # pylint: disable=protected-access
+  unused = []
+  for (scope, selector), params in config.items():
+    if selector in ("gin.macro", "gin.constant") or (scope, selector) in operative:
+      continue
+    prefix = f"{scope}/" if scope else ""
+    unused.extend(f"{prefix}{selector}.{param}" for param in params)
+  return sorted(unused)

@@ -1,0 +1,1 @@
+"""Environments: numpy PyEnvironments, gym loading and wrappers, and the TF adapter."""

@@ -1,0 +1,97 @@
+"""suite_gym: load gym environments as PyEnvironments by id."""
+
+import difflib
+import warnings
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+import gin
+
+from rlrun.environments import gym_wrapper, py_environment, wrappers
+
+gym = gym_wrapper.import_gym()
+
+# Suggested when an unknown id has no close match.
+_COMMON_IDS = ("CartPole-v0", "CartPole-v1", "Acrobot-v1", "MountainCar-v0", "Pendulum-v1")
+
+
+def _known_ids() -> List[str]:
+  return sorted(spec.id for spec in gym.envs.registry.all())
+
+
+def _unknown_id_error(name: str, reason: Exception) -> ValueError:
+  known = _known_ids()
+  by_lower = {i.lower(): i for i in known}
+  close = [by_lower[m] for m in difflib.get_close_matches(name.lower(), list(by_lower), 5, 0.6)]
+  suggestions = close or [i for i in _COMMON_IDS if i in known] or known[:5]
+  detail = " ".join(str(reason).split())
+  return ValueError(f"unknown gym environment id {name!r}; known ids include: "
+                    f"{', '.join(suggestions)}, ... (check the name and version; all ids: "
+                    f"gym.envs.registry.all(); gym said: {detail})")
+
+
+def _strip_time_limit(gym_env: Any) -> Any:
+  """Removes the gym.wrappers.TimeLimit that gym.make puts outermost."""
+  while isinstance(gym_env, gym.wrappers.TimeLimit):
+    gym_env = gym_env.env
+  return gym_env
+
+
+@gin.configurable(module="suite_gym")
+def load(environment_name: str, discount: float = 1.0, max_episode_steps: Optional[int] = None,
+         gym_env_wrappers: Sequence[Callable[[Any], Any]] = (),
+         env_wrappers: Sequence[Callable[[py_environment.PyEnvironment],
+                                         py_environment.PyEnvironment]] = (),
+         spec_dtype_map: Optional[Dict[type, Any]] = None,
+         render_kwargs: Optional[Dict[str, Any]] = None,
+         seed: Optional[int] = None) -> py_environment.PyEnvironment:
+  """Loads a gym environment by id as a PyEnvironment.
+
+  gym's own TimeLimit is removed; the episode limit is applied by rlrun's
+  TimeLimit instead, so a time-out is a truncation (discount kept), not a
+  termination.
+
+  Args:
+    environment_name: a registered gym id, e.g. 'CartPole-v0'.
+    discount: the discount of non-terminal steps.
+    max_episode_steps: the episode step limit; None uses the gym spec's limit, 0
+      means no limit.
+    gym_env_wrappers: callables applied in order to the gym env (gym.Wrappers).
+    env_wrappers: callables applied in order to the PyEnvironment, after TimeLimit.
+    spec_dtype_map: optional {gym space class: numpy dtype}; see GymWrapper.
+    render_kwargs: extra keyword arguments for gym's render.
+    seed: when given, seeds the env (its first reset and its spaces) deterministically.
+
+  Returns:
+    The PyEnvironment.
+
+  Raises:
+    ValueError: for an unknown id or a negative max_episode_steps. (gin appends a
+      second line "In call to configurable 'load'" to errors raised inside `load`.)
+  """
+  if not isinstance(environment_name, str):
+    raise TypeError(f"environment_name must be a gym id string like 'CartPole-v0', got "
+                    f"{type(environment_name).__name__}: {environment_name!r}")
+  if max_episode_steps is not None and max_episode_steps < 0:
+    raise ValueError(f"max_episode_steps must be >= 0 (0 = no limit, None = the gym spec's), "
+                     f"got {max_episode_steps!r}")
+  with warnings.catch_warnings():
+    # gym warns about old versions ("out of date") and deprecated APIs on make.
+    warnings.simplefilter("ignore")
+    try:
+      gym_spec = gym.spec(environment_name)
+    except gym.error.Error as e:
+      raise _unknown_id_error(environment_name, e) from None
+    gym_env = _strip_time_limit(gym.make(environment_name))
+    for wrap in gym_env_wrappers:
+      gym_env = wrap(gym_env)
+    env: py_environment.PyEnvironment = gym_wrapper.GymWrapper(
+        gym_env, discount=discount, spec_dtype_map=spec_dtype_map, render_kwargs=render_kwargs)
+    if max_episode_steps is None:
+      max_episode_steps = gym_spec.max_episode_steps
+    if max_episode_steps:
+      env = wrappers.TimeLimit(env, max_episode_steps)
+    for wrap in env_wrappers:
+      env = wrap(env)
+    if seed is not None:
+      env.seed(seed)
+  return env

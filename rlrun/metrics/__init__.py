@@ -1,0 +1,4 @@
+"""rlrun.metrics: observers that summarise experience (returns, episode lengths, counts).
+
+`py_metrics` holds the numpy metrics a PyDriver feeds; they import no TensorFlow.
+"""

@@ -1,0 +1,1 @@
+"""Policies: numpy PyPolicies, TensorFlow TFPolicies, conversions and saved policies."""

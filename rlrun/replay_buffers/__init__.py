@@ -1,0 +1,1 @@
+"""rlrun.replay_buffers."""

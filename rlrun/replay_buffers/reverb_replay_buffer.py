@@ -1,0 +1,122 @@
+"""ReverbReplayBuffer: samples Trajectory sequences from a Reverb table as a tf.data.Dataset."""
+
+from typing import Any, Optional
+
+import reverb
+import tensorflow as tf
+
+from rlrun.replay_buffers.packing import PackedCodec
+from rlrun.specs import tensor_spec
+
+
+class ReverbReplayBuffer:
+  """Reads a Reverb table written by ReverbAddTrajectoryObserver.
+
+  The server is not owned here: pass its address, or the in-process
+  `local_server` (a reverb.Server or rlrun ReplayServer).
+
+  Args:
+    data_spec: the spec of one step (usually agent.collect_data_spec).
+    table_name: the table to sample.
+    sequence_length: steps per item in the table.
+    server_address: 'host:port' of the Reverb server.
+    local_server: an in-process server (alternative to server_address).
+    packed: the table stores packed steps (make_table(packed=True)); None asks the
+      server: a table whose signature is one uint8 column of the packed size is.
+    rate_limiter_timeout_ms: how long a sample may wait on the rate limiter before
+      the dataset ends (-1: forever).
+  """
+
+  def __init__(self, data_spec: Any, table_name: str, sequence_length: int,
+               server_address: Optional[str] = None, local_server: Any = None,
+               packed: Optional[bool] = None, rate_limiter_timeout_ms: int = -1):
+    if server_address is None:
+      if local_server is None:
+        raise ValueError("ReverbReplayBuffer needs server_address or local_server")
+      server_address = f"localhost:{local_server.port}"
+    self._data_spec = tensor_spec.from_spec(data_spec)
+    self._table_name = table_name
+    self._sequence_length = sequence_length
+    self._server_address = server_address
+    self._py_client = reverb.Client(server_address)
+    codec = PackedCodec(self._data_spec)
+    if packed is None:
+      signature = self._table_info().signature
+      packed = (isinstance(signature, tf.TensorSpec) and signature.dtype == tf.uint8 and
+                signature.shape.as_list() == [sequence_length, codec.num_bytes])
+    self._codec = codec if packed else None
+    self._rate_limiter_timeout_ms = rate_limiter_timeout_ms
+
+  @property
+  def data_spec(self) -> Any:
+    return self._data_spec
+
+  @property
+  def py_client(self) -> reverb.Client:
+    return self._py_client
+
+  @property
+  def codec(self) -> Optional[PackedCodec]:
+    return self._codec
+
+  @property
+  def table_name(self) -> str:
+    return self._table_name
+
+  @property
+  def capacity(self) -> int:
+    return self._table_info().max_size
+
+  def num_frames(self) -> int:
+    """Items currently in the table."""
+    return self._table_info().current_size
+
+  def _table_info(self):
+    return self._py_client.server_info()[self._table_name]
+
+  def clear(self) -> None:
+    self._py_client.reset(self._table_name)
+
+  def update_priorities(self, keys, priorities) -> None:
+    """Sets new priorities for sampled items (e.g. from TD errors)."""
+    updates = {int(k): float(p) for k, p in zip(tf.reshape(keys, [-1]).numpy(),
+                                                tf.reshape(priorities, [-1]).numpy())}
+    self._py_client.mutate_priorities(self._table_name, updates=updates)
+
+  def as_dataset(self, sample_batch_size: Optional[int] = None, num_steps: Optional[int] = None,
+                 num_parallel_calls: Optional[int] = None, single_deterministic_pass: bool = False,
+                 max_in_flight_samples_per_worker: Optional[int] = None) -> tf.data.Dataset:
+    """A dataset of (Trajectory, reverb.SampleInfo).
+
+    Trajectories are shaped [sample_batch_size, num_steps, ...] (without the batch
+    dim when sample_batch_size is None).
+
+    Raises:
+      ValueError: when num_steps differs from the table's sequence length.
+    """
+    if num_steps is not None and num_steps != self._sequence_length:
+      raise ValueError(f"num_steps={num_steps} but table {self._table_name!r} holds sequences "
+                       f"of {self._sequence_length}; sample with num_steps="
+                       f"{self._sequence_length} or write with that sequence_length")
+    if single_deterministic_pass:
+      raise NotImplementedError("single_deterministic_pass is not supported by the Reverb "
+                                "buffer yet")
+    del num_parallel_calls  # Reverb's workers already sample in parallel.
+    if self._codec is not None:
+      dtypes, shapes = tf.uint8, tf.TensorShape([self._sequence_length, self._codec.num_bytes])
+    else:
+      step_spec = tensor_spec.add_outer_dim(self._data_spec, self._sequence_length)
+      dtypes = tf.nest.map_structure(lambda s: s.dtype, step_spec)
+      shapes = tf.nest.map_structure(lambda s: s.shape, step_spec)
+    in_flight = max_in_flight_samples_per_worker or max(2 * (sample_batch_size or 1), 16)
+    dataset = reverb.TrajectoryDataset(
+        self._server_address, self._table_name, dtypes=dtypes, shapes=shapes,
+        max_in_flight_samples_per_worker=in_flight, num_workers_per_iterator=1,
+        rate_limiter_timeout_ms=self._rate_limiter_timeout_ms)
+    if sample_batch_size is not None:
+      dataset = dataset.batch(sample_batch_size, drop_remainder=True)
+    codec = self._codec
+    def unpack(sample: reverb.ReplaySample):
+      data = codec.decode(sample.data) if codec is not None else sample.data
+      return data, sample.info
+    return dataset.map(unpack, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)

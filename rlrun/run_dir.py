@@ -1,0 +1,96 @@
+"""The run directory: its layout, metadata, and the checks that protect existing runs."""
+
+import datetime
+import fcntl
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+from rlrun.errors import UserError
+
+RUN_FILE = "run.json"
+
+
+class RunDirectory:
+  """Paths and metadata of one run (`--root-dir`).
+
+  Layout: run.json, config.gin (what was asked), operative_config.gin (what was
+  used), train/ and eval/ (TensorBoard), checkpoints/, replay/, policies/, videos/.
+  """
+
+  def __init__(self, root: str):
+    self.root = Path(root).expanduser().absolute()
+    self._lock_file = None
+
+  def path(self, *parts: str) -> Path:
+    return self.root.joinpath(*parts)
+
+  def metadata(self) -> Optional[Dict[str, Any]]:
+    run_file = self.path(RUN_FILE)
+    if not run_file.is_file():
+      return None
+    try:
+      return json.loads(run_file.read_text())
+    except (OSError, ValueError) as e:
+      raise UserError(f"{run_file} is unreadable ({e}); restore it or choose another --root-dir")
+
+  def check_can_train(self, config_name: str) -> None:
+    """Refuses a root dir that is a file, or holds another config's run, or foreign files.
+
+    Raises:
+      UserError: with the reason and the fix.
+    """
+    if self.root.exists() and not self.root.is_dir():
+      raise UserError(f"--root-dir {self.root} is a file, not a directory; choose another path")
+    meta = self.metadata()
+    if meta is not None:
+      if meta.get("config") != config_name:
+        raise UserError(f"{self.root} holds a run of config '{meta.get('config')}', not "
+                        f"'{config_name}'; choose another --root-dir (or remove that run)")
+      return
+    if self.root.is_dir() and any(self.root.iterdir()):
+      raise UserError(f"{self.root} is not empty and holds no rlrun run ({RUN_FILE} missing); "
+                      "choose an empty or new --root-dir")
+
+  def lock(self) -> None:
+    """Takes an exclusive lock so two processes never train in one directory."""
+    self.root.mkdir(parents=True, exist_ok=True)
+    self._lock_file = open(self.path(".lock"), "w")
+    try:
+      fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+      raise UserError(f"another rlrun process is training in {self.root}; wait for it or "
+                      "choose another --root-dir") from None
+
+  def write_metadata(self, config_name: str, config_path: str, seed: Any, argv) -> None:
+    meta = self.metadata() or {}
+    import reverb  # noqa: F401  (its version is recorded below)
+    import tensorflow as tf
+    from importlib.metadata import version
+    from rlrun import __version__
+    session = {"command": " ".join(argv), "start_time":
+               datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+    meta.update({
+        "config": config_name, "config_path": config_path, "seed": seed,
+        "versions": {"rlrun": __version__, "tensorflow": tf.__version__,
+                     "dm-reverb": version("dm-reverb"), "python": platform.python_version()},
+        "command": session["command"], "start_time": meta.get("start_time", session["start_time"]),
+        "sessions": meta.get("sessions", []) + [session],
+    })
+    self._write(RUN_FILE, json.dumps(meta, indent=1) + "\n")
+
+  def write_text(self, name: str, text: str) -> None:
+    self._write(name, text)
+
+  def _write(self, name: str, text: str) -> None:
+    target = self.path(name)
+    tmp = target.with_suffix(target.suffix + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, target)
+
+
+def argv() -> list:
+  return [os.path.basename(sys.argv[0])] + sys.argv[1:]

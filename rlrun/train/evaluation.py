@@ -1,0 +1,48 @@
+"""Policy evaluation: average return and episode length over N episodes, envs in lockstep."""
+
+from typing import Dict, Sequence
+
+import numpy as np
+
+from rlrun.trajectories import TimeStep
+
+
+def _stack(time_steps: Sequence[TimeStep]) -> TimeStep:
+  import tree
+  return tree.map_structure(lambda *xs: np.stack(xs), *time_steps)
+
+
+def evaluate(envs: Sequence, policy, num_episodes: int) -> Dict[str, float]:
+  """Runs `num_episodes` episodes of `policy`, len(envs) at a time.
+
+  The policy is called on a batch of observations (one per running env), so a
+  numpy or tf.function policy pays its per-call cost once per step of the batch.
+
+  Returns:
+    {'AverageReturn': ..., 'AverageEpisodeLength': ..., 'NumEpisodes': ...}.
+  """
+  if num_episodes < 1:
+    raise ValueError(f"num_episodes must be >= 1, got {num_episodes}")
+  returns, lengths = [], []
+  while len(returns) < num_episodes:
+    wave = list(envs[:num_episodes - len(returns)])
+    time_steps = [env.reset() for env in wave]
+    states = [policy.get_initial_state() for _ in wave]
+    totals, counts = np.zeros(len(wave)), np.zeros(len(wave), np.int64)
+    active = list(range(len(wave)))
+    while active:
+      batch = _stack([time_steps[i] for i in active])
+      state = _stack([states[i] for i in active]) if states[0] != () else ()
+      step = policy.action(batch, state)
+      for j, i in enumerate(active):
+        time_steps[i] = wave[i].step(step.action[j])
+        if state != ():
+          import tree
+          states[i] = tree.map_structure(lambda s: s[j], step.state)
+        totals[i] += float(time_steps[i].reward)
+        counts[i] += 1
+      active = [i for i in active if not time_steps[i].is_last()]
+    returns.extend(totals.tolist())
+    lengths.extend(counts.tolist())
+  return {"AverageReturn": float(np.mean(returns)),
+          "AverageEpisodeLength": float(np.mean(lengths)), "NumEpisodes": len(returns)}

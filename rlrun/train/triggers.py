@@ -1,0 +1,82 @@
+"""Triggers: callables(step) that act every `interval` train steps."""
+
+import logging
+import os
+import time
+from typing import Callable, Dict, Optional
+
+import tensorflow as tf
+
+
+class IntervalTrigger:
+  """Calls `fn()` whenever the step crosses a multiple of `interval`.
+
+  Learners advance several steps per call, so "crossing" (not equality) is what
+  counts; `force=True` calls `fn` regardless (e.g. at the end of training).
+  """
+
+  def __init__(self, interval: int, fn: Callable[[], None], start_step: int = 0):
+    if interval < 1:
+      raise ValueError(f"trigger interval must be >= 1, got {interval}")
+    self._interval = interval
+    self._fn = fn
+    self._last_step = start_step
+
+  @property
+  def interval(self) -> int:
+    return self._interval
+
+  def reset(self, step: int) -> None:
+    self._last_step = step
+
+  def __call__(self, step: int, force: bool = False) -> bool:
+    crossed = step // self._interval > self._last_step // self._interval
+    if force or crossed:
+      self._last_step = step
+      self._fn()
+      return True
+    return False
+
+
+class PolicySavedModelTrigger(IntervalTrigger):
+  """Exports policies as SavedModels under `policies_dir` every `interval` steps.
+
+  Args:
+    policies_dir: e.g. <root>/policies.
+    savers: name -> PolicySaver ('policy', 'collect_policy', 'greedy_policy').
+    interval: train steps between exports.
+  """
+
+  def __init__(self, policies_dir: str, savers: Dict[str, "object"], interval: int,
+               start_step: int = 0):
+    self._policies_dir = policies_dir
+    self._savers = dict(savers)
+    super().__init__(interval, self.save, start_step)
+
+  def save(self) -> None:
+    for name, saver in self._savers.items():
+      saver.save(os.path.join(self._policies_dir, name))
+
+
+class StepPerSecondLogTrigger(IntervalTrigger):
+  """Writes `charts/steps_per_sec` (train steps per wall second) every `interval` steps."""
+
+  def __init__(self, train_step: tf.Variable, interval: int, summary_writer=None,
+               start_step: int = 0):
+    self._train_step = train_step
+    self._writer = summary_writer
+    self._last_time = time.perf_counter()
+    self._last_count = start_step
+    self.steps_per_sec: Optional[float] = None
+    super().__init__(interval, self.log, start_step)
+
+  def log(self) -> None:
+    step = int(self._train_step.numpy())
+    now = time.perf_counter()
+    if now > self._last_time and step > self._last_count:
+      self.steps_per_sec = (step - self._last_count) / (now - self._last_time)
+      logging.info("step %d: %.1f steps/sec", step, self.steps_per_sec)
+      if self._writer is not None:
+        with self._writer.as_default(step=step):
+          tf.summary.scalar("charts/steps_per_sec", self.steps_per_sec)
+    self._last_time, self._last_count = now, step

@@ -1,0 +1,105 @@
+"""TimeStep: what an environment returns after reset() or step()."""
+
+from typing import Any, NamedTuple, Optional
+
+import numpy as np
+
+from rlrun.specs import array_spec
+from rlrun.trajectories._nest_repr import nest_repr
+
+
+class StepType:
+  """Where a time step sits in its episode."""
+  FIRST = np.asarray(0, dtype=np.int32)
+  MID = np.asarray(1, dtype=np.int32)
+  LAST = np.asarray(2, dtype=np.int32)
+
+
+def _is_tensor(x: Any) -> bool:
+  return type(x).__module__.startswith("tensorflow")
+
+
+def _equal(x: Any, value: np.ndarray) -> Any:
+  if _is_tensor(x):
+    import tensorflow as tf
+    return tf.equal(x, tf.constant(value, x.dtype))
+  return np.equal(x, value)
+
+
+class TimeStep(NamedTuple):
+  """step_type, the reward and discount of the transition that led here, and the observation."""
+  step_type: Any
+  reward: Any
+  discount: Any
+  observation: Any
+
+  def is_first(self) -> Any:
+    return _equal(self.step_type, StepType.FIRST)
+
+  def is_mid(self) -> Any:
+    return _equal(self.step_type, StepType.MID)
+
+  def is_last(self) -> Any:
+    return _equal(self.step_type, StepType.LAST)
+
+  def __repr__(self) -> str:
+    return nest_repr(self)
+
+
+def time_step_spec(observation_spec: Any, reward_spec: Optional[Any] = None) -> TimeStep:
+  """The TimeStep spec for an observation spec (numpy or tensor, matching the input)."""
+  import tree
+  leaf = tree.flatten(observation_spec)[0]
+  if isinstance(leaf, array_spec.ArraySpec):
+    return TimeStep(
+        step_type=array_spec.ArraySpec((), np.int32, name="step_type"),
+        reward=reward_spec or array_spec.ArraySpec((), np.float32, name="reward"),
+        discount=array_spec.BoundedArraySpec((), np.float32, 0.0, 1.0, name="discount"),
+        observation=observation_spec)
+  from rlrun.specs import tensor_spec
+  import tensorflow as tf
+  return TimeStep(
+      step_type=tf.TensorSpec((), tf.int32, name="step_type"),
+      reward=tensor_spec.from_spec(reward_spec) if reward_spec is not None
+      else tf.TensorSpec((), tf.float32, name="reward"),
+      discount=tensor_spec.BoundedTensorSpec((), tf.float32, 0.0, 1.0, name="discount"),
+      observation=observation_spec)
+
+
+def _filled(value: Any, like: Any, dtype: Any) -> Any:
+  """`value` shaped like the leading (batch) dims `like` (None = scalar)."""
+  if like is None:
+    return np.asarray(value, dtype=dtype)
+  return np.full(like, value, dtype=dtype)
+
+
+def _batch_shape(batch_size: Optional[int]):
+  return None if batch_size is None else (batch_size,)
+
+
+def restart(observation: Any, batch_size: Optional[int] = None) -> TimeStep:
+  """The first time step of an episode: reward 0, discount 1."""
+  shape = _batch_shape(batch_size)
+  return TimeStep(_filled(StepType.FIRST, shape, np.int32), _filled(0.0, shape, np.float32),
+                  _filled(1.0, shape, np.float32), observation)
+
+
+def transition(observation: Any, reward: Any, discount: Any = 1.0) -> TimeStep:
+  """A step in the middle of an episode."""
+  reward = np.asarray(reward, dtype=np.float32)
+  return TimeStep(np.full(reward.shape, StepType.MID, np.int32), reward,
+                  np.full(reward.shape, discount, np.float32), observation)
+
+
+def termination(observation: Any, reward: Any) -> TimeStep:
+  """The last step of an episode that ended: no future value (discount 0)."""
+  reward = np.asarray(reward, dtype=np.float32)
+  return TimeStep(np.full(reward.shape, StepType.LAST, np.int32), reward,
+                  np.zeros(reward.shape, np.float32), observation)
+
+
+def truncation(observation: Any, reward: Any, discount: Any = 1.0) -> TimeStep:
+  """The last step of an episode cut short (e.g. a time limit): the future still counts."""
+  reward = np.asarray(reward, dtype=np.float32)
+  return TimeStep(np.full(reward.shape, StepType.LAST, np.int32), reward,
+                  np.full(reward.shape, discount, np.float32), observation)

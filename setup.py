@@ -1,0 +1,46 @@
+"""Install rlrun with its pinned, tested dependency set."""
+
+import re
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+VERSION = re.search(r'__version__ = "([^"]+)"', (HERE / "rlrun" / "__init__.py").read_text()).group(1)
+
+# One working set: reverb 0.14 is built against TF 2.15; moving one means moving both.
+INSTALL_REQUIRES = [
+    "tensorflow-cpu==2.15.1",
+    "tensorflow-probability==0.23.0",
+    "dm-reverb==0.14.0",
+    "dm-tree==0.1.10",
+    "gin-config==0.5.0",
+    "gym==0.23.1",
+    "pybullet==3.2.7",
+    "pygame==2.6.1",
+    "click==8.5.1",
+    "tensorboard==2.15.2",
+    "imageio==2.38.1",
+    "imageio-ffmpeg==0.8.1",
+    "matplotlib==3.11.2",
+    "numpy==1.26.4",
+]
+
+setup(
+    name="rlrun",
+    version=VERSION,
+    description="A gin-configured reinforcement-learning experiment runner (DQN, SAC) on TF2 and Reverb.",
+    long_description=(HERE / "README.md").read_text() if (HERE / "README.md").exists() else "",
+    long_description_content_type="text/markdown",
+    python_requires=">=3.9,<3.12",
+    # gin_configs/ sits at the top of the repo and installs as rlrun.gin_configs.
+    packages=find_packages(include=["rlrun", "rlrun.*"]) + ["rlrun.gin_configs"],
+    package_dir={"rlrun.gin_configs": "gin_configs"},
+    package_data={"rlrun.gin_configs": ["*.gin"]},
+    install_requires=INSTALL_REQUIRES,
+    extras_require={
+        "test": ["pytest==9.2.0"],
+        "gpu": ["tensorflow[and-cuda]==2.15.1"],
+    },
+    entry_points={"console_scripts": ["rlrun=rlrun.cli:main"]},
+)
