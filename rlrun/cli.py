@@ -2,6 +2,7 @@
 
 import os
 import sys
+import warnings
 from typing import Optional, Tuple
 
 import click
@@ -14,6 +15,8 @@ EXIT_USER_ERROR = 2
 def _quiet_tensorflow() -> None:
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
   os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+  # tensorflow-probability and reverb check versions with distutils at import.
+  warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

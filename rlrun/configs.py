@@ -2,6 +2,7 @@
 
 import importlib
 import tokenize
+import warnings
 from importlib import resources
 from pathlib import Path
 from typing import List, Sequence
@@ -41,8 +42,12 @@ def resolve(config: str) -> Path:
 
 
 def import_configurables() -> None:
-  for module in CONFIGURABLE_MODULES:
-    importlib.import_module(module)
+  # gym resets the warning filters on import, so the CLI's filter is not enough here:
+  # tensorflow-probability and reverb warn about distutils while importing.
+  with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    for module in CONFIGURABLE_MODULES:
+      importlib.import_module(module)
 
 
 def _first_lines(error: Exception, count: int = 2) -> str:

@@ -58,7 +58,7 @@ class RunDirectory:
   def lock(self) -> None:
     """Takes an exclusive lock so two processes never train in one directory."""
     self.root.mkdir(parents=True, exist_ok=True)
-    self._lock_file = open(self.path(".lock"), "w")
+    self._lock_file = open(self.path(".lock"), "a")  # "a": never touch an existing file
     try:
       fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -9,6 +9,7 @@ import gin
 from rlrun import configs
 from rlrun.errors import UserError
 from rlrun.run_dir import RunDirectory, argv
+from rlrun.utils.native_logs import native_logs_to
 
 EXIT_INTERRUPTED = 130
 
@@ -43,29 +44,35 @@ def train(config: str, root_dir: Optional[str], gin_params: Sequence[str], seed:
   bindings = list(gin_params) + ([f"train.Experiment.seed = {seed}"] if seed is not None else [])
   configs.parse(config_path, bindings)
   created = not root.root.exists()
+  root.lock()
+  with native_logs_to(root.path("logs", "native.log")):
+    try:
+      experiment = _build_experiment(root)
+    except UserError:
+      if created:
+        shutil.rmtree(root.root, ignore_errors=True)
+      raise
+    return _train(experiment, root, config_path, bindings, out)
+
+
+def _train(experiment, root: RunDirectory, config_path, bindings, out: TextIO) -> int:
   try:
-    root.lock()
-    experiment = _build_experiment(root)
-  except UserError:
-    if created:
-      shutil.rmtree(root.root, ignore_errors=True)
-    raise
-  try:
+    start = experiment.restore()
+    if start >= experiment.num_iterations:
+      out.write(f"rlrun: the run in {root.root} is already finished at step {start} "
+                f"(num_iterations={experiment.num_iterations}); raise "
+                "train.Experiment.num_iterations with --gin-param to train further\n")
+      return 0
     root.write_metadata(config_path.name, str(config_path), experiment.seed, argv())
     root.write_text("config.gin", config_path.read_text() + "".join(
         f"\n# --gin-param\n{b}\n" for b in bindings))
     root.write_text("operative_config.gin", gin.operative_config_str())
     out.write(f"rlrun: training {config_path.name} in {root.root} "
               f"(TensorBoard: tensorboard --logdir {root.root})\n")
-    status = experiment.run()
+    status = experiment.run(start=start)
     step = int(experiment.train_step.numpy())
     last = experiment.eval_results[-1]["AverageReturn"] if experiment.eval_results else None
     last_text = f", eval AverageReturn {last:.1f}" if last is not None else ""
-    if status == "already finished":
-      out.write(f"rlrun: the run in {root.root} is already finished at step {step} "
-                f"(num_iterations={experiment.num_iterations}); raise "
-                "train.Experiment.num_iterations with --gin-param to train further\n")
-      return 0
     if status.startswith("interrupted"):
       out.write(f"rlrun: {status} at step {step}; checkpoint saved. Run the same command to "
                 "resume.\n")

@@ -254,14 +254,21 @@ class Experiment:
         limit = min(limit, (step // interval + 1) * interval - step)
     return max(1, limit)
 
-  def run(self, progress: Optional[Progress] = None) -> str:
-    """Trains to num_iterations; returns 'finished', 'already finished' or 'interrupted'."""
+  def run(self, progress: Optional[Progress] = None, start: Optional[int] = None) -> str:
+    """Trains to num_iterations; returns 'finished', 'already finished' or 'interrupted ...'.
+
+    `start` is the step `restore()` returned, when the caller restored already.
+    """
     self.progress = None
-    start = self.restore()
+    start = self.restore() if start is None else start
     if start >= self.num_iterations:
       return "already finished"
+    restored_items = self.replay_buffer.num_frames()
     self._initial_collect()
     self.progress = progress or Progress(self.num_iterations, start, self.log_interval)
+    if start > 0:
+      self.progress.message(f"resuming from step {start} of {self.num_iterations} "
+                            f"({restored_items} replay items restored)")
     if start == 0 and self.eval_interval:
       self.run_eval()
     step = start

@@ -1,0 +1,39 @@
+"""`rlrun eval` and `rlrun record-video` on a trained run."""
+
+import json
+
+import imageio
+import pytest
+
+from cli_helpers import rlrun
+
+
+def test_eval_json_reports_returns_of_the_saved_policy(smoke_run):
+  root, _ = smoke_run
+  result = rlrun("eval", "--root-dir", str(root), "--episodes", "4", "--json")
+  assert result.returncode == 0, result.stderr
+  report = json.loads(result.stdout)
+  assert report["NumEpisodes"] == 4 and report["train_step"] == 300
+  assert report["AverageReturn"] == pytest.approx(report["AverageEpisodeLength"])  # +1 per step
+  assert 8 <= report["AverageReturn"] <= 200
+
+
+def test_eval_text_and_explicit_policy_path(smoke_run):
+  root, _ = smoke_run
+  result = rlrun("eval", "--policy", str(root / "policies" / "collect_policy"), "--episodes", "2")
+  assert result.returncode == 0, result.stderr
+  assert "AverageReturn = " in result.stdout and "AverageEpisodeLength = " in result.stdout
+
+
+def test_record_video_writes_a_playable_mp4_and_gif(smoke_run, tmp_path):
+  root, _ = smoke_run
+  result = rlrun("record-video", "--root-dir", str(root), "--episodes", "1", "--fps", "20")
+  assert result.returncode == 0, result.stderr
+  path = result.stdout.split(" (")[0].strip()
+  assert path.endswith(".mp4") and str(root / "videos") in path
+  frames = imageio.mimread(path, memtest=False)
+  assert len(frames) >= 9 and frames[0].shape == (400, 600, 3)
+  gif = tmp_path / "clip.gif"
+  result = rlrun("record-video", "--root-dir", str(root), "--output", str(gif))
+  assert result.returncode == 0, result.stderr
+  assert len(imageio.mimread(gif)) >= 9
