@@ -3,13 +3,16 @@
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
-FAST = ["--gin-param", "train.Experiment.summary_interval=100"]
-
+# Run from a neutral directory: `python -m rlrun` puts the working directory on
+# sys.path, and the installed package (not the source tree) is what users run.
+NEUTRAL_CWD = tempfile.gettempdir()
 
 def rlrun(*args, timeout=300, **kwargs) -> subprocess.CompletedProcess:
   env = dict(os.environ, PYTHONUNBUFFERED="1")
+  kwargs.setdefault("cwd", NEUTRAL_CWD)
   return subprocess.run([sys.executable, "-m", "rlrun", *args], capture_output=True, text=True,
                         timeout=timeout, env=env, **kwargs)
 
@@ -17,7 +20,7 @@ def rlrun(*args, timeout=300, **kwargs) -> subprocess.CompletedProcess:
 def popen(*args, cwd=None) -> subprocess.Popen:
   env = dict(os.environ, PYTHONUNBUFFERED="1")
   return subprocess.Popen([sys.executable, "-m", "rlrun", *args], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True, env=env, cwd=cwd)
+                          stderr=subprocess.PIPE, text=True, env=env, cwd=cwd or NEUTRAL_CWD)
 
 
 def snapshot(root: Path) -> dict:
