@@ -3,12 +3,12 @@
 from typing import Dict, Sequence
 
 import numpy as np
+import tree
 
 from rlrun.trajectories import TimeStep
 
 
 def _stack(time_steps: Sequence[TimeStep]) -> TimeStep:
-  import tree
   return tree.map_structure(lambda *xs: np.stack(xs), *time_steps)
 
 
@@ -28,16 +28,17 @@ def evaluate(envs: Sequence, policy, num_episodes: int) -> Dict[str, float]:
     wave = list(envs[:num_episodes - len(returns)])
     time_steps = [env.reset() for env in wave]
     states = [policy.get_initial_state() for _ in wave]
+    # `states[0] != ()` would compare a numpy state elementwise: use the nest's leaves.
+    stateful = bool(tree.flatten(states[0]))
     totals, counts = np.zeros(len(wave)), np.zeros(len(wave), np.int64)
     active = list(range(len(wave)))
     while active:
       batch = _stack([time_steps[i] for i in active])
-      state = _stack([states[i] for i in active]) if states[0] != () else ()
+      state = _stack([states[i] for i in active]) if stateful else ()
       step = policy.action(batch, state)
       for j, i in enumerate(active):
         time_steps[i] = wave[i].step(step.action[j])
-        if state != ():
-          import tree
+        if stateful:
           states[i] = tree.map_structure(lambda s: s[j], step.state)
         totals[i] += float(time_steps[i].reward)
         counts[i] += 1

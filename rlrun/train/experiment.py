@@ -218,15 +218,18 @@ class Experiment:
   # ---- the loop ----------------------------------------------------------------------
 
   def run_eval(self) -> Dict[str, float]:
+    started = time.perf_counter()
     if hasattr(self.eval_policy, "update"):
       self.eval_policy.update()
     result = evaluation.evaluate(self.eval_envs, self.eval_policy, self.num_eval_episodes)
+    result["eval_seconds"] = time.perf_counter() - started
     step = int(self.train_step.numpy())
     with self.eval_writer.as_default(step=step):
       tf.summary.scalar("metrics/AverageReturn", result["AverageReturn"])
       tf.summary.scalar("metrics/AverageEpisodeLength", result["AverageEpisodeLength"])
     self.eval_writer.flush()
     record = dict(result, step=step, wall_time=time.time())
+    os.makedirs(os.path.join(self.root_dir, "eval"), exist_ok=True)
     self.eval_results.append(record)
     with open(os.path.join(self.root_dir, "eval", "results.jsonl"), "a") as f:
       f.write(json.dumps(record) + "\n")

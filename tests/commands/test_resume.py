@@ -13,9 +13,12 @@ STEPS = 2400
 
 
 def checkpoint_steps(root) -> list:
-  names = [p.name for p in (root / "checkpoints").glob("state-*.json")] if (
-      root / "checkpoints").is_dir() else []
-  return sorted(int(re.match(r"state-(\d+)\.json", n).group(1)) for n in names)
+  """Steps of the registered checkpoints (the `checkpoint` index file TF updates last)."""
+  index = root / "checkpoints" / "checkpoint"
+  if not index.is_file():
+    return []
+  return sorted({int(m) for m in re.findall(r'all_model_checkpoint_paths: ".*?ckpt-(\d+)"',
+                                            index.read_text())})
 
 
 def wait_for_checkpoint_after(root, step, process, timeout=180):

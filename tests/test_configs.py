@@ -1,0 +1,52 @@
+"""Every shipped gin config parses, builds with no unused binding, and bindings take effect."""
+
+from pathlib import Path
+
+import pytest
+
+from rlrun import configs
+from rlrun.errors import UserError
+
+SHIPPED = sorted(p.name for p in (Path(__file__).parent.parent / "gin_configs").glob("*.gin"))
+
+
+def build(tmp_path, config, bindings=()):
+  from rlrun.train.experiment import Experiment
+  configs.parse(configs.resolve(config), list(bindings))
+  experiment = Experiment(root_dir=str(tmp_path / "run"))
+  experiment.build()
+  return experiment
+
+
+def test_the_installed_configs_are_the_repository_ones():
+  assert SHIPPED and configs.shipped_configs() == SHIPPED
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_config_builds_with_every_binding_used(tmp_path, name):
+  experiment = build(tmp_path, name)
+  try:
+    assert configs.unused_bindings() == []
+    assert experiment.agent.train_sequence_length >= 2
+  finally:
+    experiment.close()
+
+
+def test_a_binding_takes_effect(tmp_path):
+  experiment = build(tmp_path, "dqn_cartpole", ["networks.QNetwork.fc_layer_params = (7,)",
+                                                "agents.DqnAgent.gamma = 0.5"])
+  try:
+    kernels = [v.shape for v in experiment.agent.q_network.trainable_variables if v.shape.rank == 2]
+    assert [tuple(k) for k in kernels] == [(4, 7), (7, 2)]
+    assert experiment.agent._gamma == 0.5  # pylint: disable=protected-access
+  finally:
+    experiment.close()
+
+
+def test_resolve_accepts_names_with_or_without_suffix_and_paths(tmp_path):
+  assert configs.resolve("dqn_cartpole") == configs.resolve("dqn_cartpole.gin")
+  own = tmp_path / "mine.gin"
+  own.write_text("")
+  assert configs.resolve(str(own)) == own.resolve()
+  with pytest.raises(UserError, match="shipped configs: .*dqn_cartpole.gin"):
+    configs.resolve("dqn_cartpol")
