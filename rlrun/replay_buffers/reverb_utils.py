@@ -81,6 +81,8 @@ class ReplayServer:
 
   def __init__(self, tables: Sequence[reverb.Table], checkpoint_dir: Optional[str] = None,
                port: Optional[int] = None, keep_checkpoints: int = 1):
+    if keep_checkpoints < 1:
+      raise ValueError(f"keep_checkpoints must be >= 1, got {keep_checkpoints}")
     checkpointer = None
     if checkpoint_dir:
       os.makedirs(checkpoint_dir, exist_ok=True)
@@ -156,7 +158,7 @@ class ReverbAddTrajectoryObserver:
     self._items_since_flush = 0
 
   def __call__(self, trajectory) -> None:
-    data = self._codec.encode(trajectory) if self._codec else _without_empty(trajectory)
+    data = self._codec.encode(trajectory) if self._codec else trajectory
     self._writer.append(data)
     self._steps_in_episode += 1
     surplus = self._steps_in_episode - self._sequence_length
@@ -189,10 +191,3 @@ class ReverbAddTrajectoryObserver:
       self._writer.close()
     except Exception as e:  # pylint: disable=broad-except
       logging.warning("closing the Reverb writer failed: %s", e)
-
-
-def _without_empty(trajectory) -> Any:
-  """Reverb columns cannot be empty nests: replace () policy_info with a placeholder."""
-  if hasattr(trajectory, "policy_info") and not tree.flatten(trajectory.policy_info):
-    return trajectory._replace(policy_info=())
-  return trajectory

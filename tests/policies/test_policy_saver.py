@@ -27,6 +27,7 @@ OBSERVATIONS = (np.random.default_rng(5).normal(size=(5, 3)) * 3).astype(np.floa
 def saved(tmp_path_factory):
   """(greedy policy, export dir, in-process greedy actions on OBSERVATIONS)."""
   net = QNetwork(OBS_SPEC, ACTION_SPEC, fc_layer_params=(8,),
+                 kernel_initializer=tf.keras.initializers.GlorotUniform(seed=2),
                  last_kernel_initializer=tf.keras.initializers.RandomUniform(-1.0, 1.0, seed=1))
   policy = GreedyPolicy(QPolicy(time_step_spec(OBS_SPEC), ACTION_SPEC, net))
   train_step = tf.Variable(42, dtype=tf.int64)

@@ -45,7 +45,9 @@ def q_policy():
 
 @pytest.fixture(scope="module")
 def random_q_policy():
-  net = QNetwork(OBS_SPEC, ACTION_SPEC, fc_layer_params=(6,))
+  net = QNetwork(OBS_SPEC, ACTION_SPEC, fc_layer_params=(6,),
+                 kernel_initializer=tf.keras.initializers.GlorotUniform(seed=11),
+                 last_kernel_initializer=tf.keras.initializers.RandomUniform(-1.0, 1.0, seed=12))
   return QPolicy(TS_SPEC, ACTION_SPEC, net)
 
 

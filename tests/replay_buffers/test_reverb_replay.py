@@ -155,7 +155,7 @@ def test_checkpoint_restores_items(tmp_path):
     second.stop()
 
 
-def test_clear(tmp_path):
+def test_clear():
   srv = ReplayServer(_tables())
   try:
     _write_episodes(srv, "plain", packed=False)

@@ -149,6 +149,28 @@ def test_evaluate_runs_in_waves_with_envs_in_lockstep():
   assert envs[0].num_resets == 2 and envs[1].num_resets == 1
 
 
+class CountingStatePolicy(PyPolicy):
+  """Stateful: the state is a per-env [steps, steps] counter; records the states it gets."""
+
+  def __init__(self, width):
+    super().__init__(None, ACTION_SPEC,
+                     policy_state_spec=array_spec.ArraySpec((width,), np.int64, "count"))
+    self.seen = []
+
+  def _action(self, time_step, policy_state):
+    self.seen.append(np.asarray(policy_state).tolist())
+    batch = time_step.observation.shape[0]
+    return PolicyStep(np.zeros(batch, np.int32), policy_state + 1, ())
+
+
+@pytest.mark.parametrize("width", [1, 2])
+def test_evaluate_threads_each_envs_policy_state(width):
+  policy = CountingStatePolicy(width)
+  result = evaluate([FixedLengthEnv(2), FixedLengthEnv(3)], policy, num_episodes=2)
+  assert result["AverageReturn"] == 2.5
+  assert policy.seen == [[[0] * width] * 2, [[1] * width] * 2, [[2] * width]]
+
+
 def test_evaluate_rejects_zero_episodes():
   with pytest.raises(ValueError, match="num_episodes must be >= 1, got 0"):
     evaluate([FixedLengthEnv(2)], RecordingPolicy(), 0)
