@@ -57,14 +57,12 @@ class PolicySaver:
     module.policy = policy
     module.train_step = self._train_step
 
-    def action(time_step, policy_state=()):
-      return policy.action(time_step, policy_state)
-
     if stateful:
-      module.action = tf.function(action, input_signature=[ts_spec, state_spec])
+      module.action = tf.function(policy.action, input_signature=[ts_spec, state_spec],
+                                  autograph=False)
     else:
-      module.action = tf.function(lambda time_step, policy_state=(): action(time_step),
-                                  input_signature=[ts_spec])
+      module.action = tf.function(lambda time_step, policy_state=(): policy.action(time_step),
+                                  input_signature=[ts_spec], autograph=False)
 
     ts_names = (_named_leaves("step_type", ts_spec.step_type) + _named_leaves("reward", ts_spec.reward)
                 + _named_leaves("discount", ts_spec.discount)
@@ -73,23 +71,24 @@ class PolicySaver:
     flat_signature = [tf.TensorSpec(s.shape, s.dtype, name=n) for n, s in ts_names + state_names]
     num_ts = len(ts_names)
 
-    @tf.function(input_signature=flat_signature)
+    @tf.function(input_signature=flat_signature, autograph=False)
     def action_signature(*flat):
       time_step = tf.nest.pack_sequence_as(ts_spec, list(flat[:num_ts]))
       state = tf.nest.pack_sequence_as(state_spec, list(flat[num_ts:])) if stateful else ()
-      step = policy.action(time_step, state)
+      step = module.action(time_step, state) if stateful else module.action(time_step)
       outputs = dict(_named_leaves("action", step.action))
       if stateful:
         outputs.update(_named_leaves("policy_state", step.state))
       return outputs
 
-    @tf.function(input_signature=[tf.TensorSpec((), tf.int32, name="batch_size")])
+    @tf.function(input_signature=[tf.TensorSpec((), tf.int32, name="batch_size")],
+                 autograph=False)
     def get_initial_state(batch_size):
       if not stateful:
         return {}
       return dict(_named_leaves("policy_state", policy.get_initial_state(batch_size)))
 
-    @tf.function(input_signature=[])
+    @tf.function(input_signature=[], autograph=False)
     def get_train_step():
       return tf.identity(self._train_step)
 

@@ -85,11 +85,13 @@ class ReverbReplayBuffer:
 
   def as_dataset(self, sample_batch_size: Optional[int] = None, num_steps: Optional[int] = None,
                  num_parallel_calls: Optional[int] = None, single_deterministic_pass: bool = False,
-                 max_in_flight_samples_per_worker: Optional[int] = None) -> tf.data.Dataset:
+                 max_in_flight_samples_per_worker: Optional[int] = None,
+                 num_workers: int = 1) -> tf.data.Dataset:
     """A dataset of (Trajectory, reverb.SampleInfo).
 
     Trajectories are shaped [sample_batch_size, num_steps, ...] (without the batch
-    dim when sample_batch_size is None).
+    dim when sample_batch_size is None). `num_workers` Reverb sampler threads fetch
+    items concurrently.
 
     Raises:
       ValueError: when num_steps differs from the table's sequence length.
@@ -111,11 +113,12 @@ class ReverbReplayBuffer:
     in_flight = max_in_flight_samples_per_worker or max(2 * (sample_batch_size or 1), 16)
     dataset = reverb.TrajectoryDataset(
         self._server_address, self._table_name, dtypes=dtypes, shapes=shapes,
-        max_in_flight_samples_per_worker=in_flight, num_workers_per_iterator=1,
+        max_in_flight_samples_per_worker=in_flight, num_workers_per_iterator=num_workers,
         rate_limiter_timeout_ms=self._rate_limiter_timeout_ms)
     if sample_batch_size is not None:
       dataset = dataset.batch(sample_batch_size, drop_remainder=True)
     codec = self._codec
+    @tf.autograph.experimental.do_not_convert  # plain tensor code; skip the source conversion
     def unpack(sample: reverb.ReplaySample):
       data = codec.decode(sample.data) if codec is not None else sample.data
       return data, sample.info

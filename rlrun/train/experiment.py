@@ -163,8 +163,12 @@ class Experiment:
         codec=self.replay_buffer.codec)
 
   def _dataset(self) -> tf.data.Dataset:
+    # Room for two learner calls' worth of batches, so sampling keeps going while the
+    # actor collects instead of stalling on a full buffer.
+    prefetch = 2 * self.iterations_per_call * self.train_steps_per_iteration + 2
     return self.replay_buffer.as_dataset(sample_batch_size=self.batch_size,
-                                         num_steps=self.agent.train_sequence_length).prefetch(4)
+                                         num_steps=self.agent.train_sequence_length,
+                                         num_workers=2).prefetch(prefetch)
 
   def _build_triggers(self) -> None:
     savers = {"policy": PolicySaver(self.agent.policy, self.train_step, self._policy_metadata()),

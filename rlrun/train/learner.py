@@ -47,7 +47,11 @@ class Learner:
     self._summary_interval = summary_interval
     self._max_per_call = max(1, max_iterations_per_call)
     self._writer = LazySummaryWriter(os.path.join(root_dir, "train"))
-    self._train_many = tf.function(self._train_many_impl, jit_compile=use_xla)
+    # Traced without autograph: agents write their control flow with tf.cond / while
+    # loops, and autograph's source conversion of a Keras train step costs seconds,
+    # most of a short run's start-up.
+    self._train_step_fn = tf.function(agent.train, autograph=False)
+    self._train_many = tf.function(self._train_many_impl, jit_compile=use_xla, autograph=False)
     self._run_fns: Dict[int, Callable] = {}
     self._last_summary_step = int(train_step.numpy())
     self.last_loss: Optional[LossInfo] = None
@@ -61,11 +65,13 @@ class Learner:
     return self._writer
 
   def _train_many_impl(self, experiences) -> LossInfo:
+    """Trains on experiences[0], ..., experiences[count - 1]; returns the last LossInfo."""
     count = tf.nest.flatten(experiences)[0].shape[0]
-    loss_info = self._agent.train(tf.nest.map_structure(lambda x: x[0], experiences))
-    for i in tf.range(1, count):
-      loss_info = self._agent.train(tf.nest.map_structure(lambda x: x[i], experiences))
-    return loss_info
+    first = self._train_step_fn(tf.nest.map_structure(lambda x: x[0], experiences))
+    def body(i, _):
+      return i + 1, self._train_step_fn(tf.nest.map_structure(lambda x: x[i], experiences))
+    _, last = tf.while_loop(lambda i, _: i < count, body, (tf.constant(1), first))
+    return last
 
   def _run_fn(self, count: int) -> Callable:
     if count not in self._run_fns:

@@ -1,0 +1,83 @@
+"""Where a training run's wall time goes: collect, sample+train, eval, checkpoint, export.
+
+Builds the experiment of a config in a temporary directory, wraps its phases with timers
+and trains for --iterations. Also times the learner on one cached batch (no replay I/O),
+so the share of sampling can be read off.
+
+Usage:
+  python scripts/profile_loop.py --config dqn_cartpole.gin --iterations 5000 \
+      [--gin-param BINDING ...]
+"""
+
+import argparse
+import collections
+import tempfile
+import time
+from typing import Callable, Dict
+
+from rlrun import configs
+
+
+def timed(fn: Callable, totals: Dict[str, float], name: str,
+          first_name: str = "") -> Callable:
+  """Adds fn's time to totals[name]; the first call goes to totals[first_name] if given."""
+  calls = [0]
+  def wrapper(*args, **kwargs):
+    started = time.perf_counter()
+    try:
+      return fn(*args, **kwargs)
+    finally:
+      key = first_name if first_name and calls[0] == 0 else name
+      totals[key] += time.perf_counter() - started
+      calls[0] += 1
+  return wrapper
+
+
+def main() -> None:
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--config", default="dqn_cartpole.gin")
+  parser.add_argument("--iterations", type=int, default=5000)
+  parser.add_argument("--gin-param", action="append", default=[])
+  args = parser.parse_args()
+  from rlrun.train.experiment import Experiment
+  configs.parse(configs.resolve(args.config),
+                args.gin_param + [f"train.Experiment.num_iterations={args.iterations}"])
+  totals: Dict[str, float] = collections.defaultdict(float)
+  with tempfile.TemporaryDirectory() as root:
+    experiment = Experiment(root_dir=root)
+    experiment.build()
+    experiment.actor.run = timed(experiment.actor.run, totals, "collect (actor.run)")
+    experiment.learner.run = timed(experiment.learner.run, totals, "learner.run (incl. triggers)",
+                                   "first learner call (trace + XLA compile)")
+    for trigger, name in ((experiment.eval_trigger, "eval"),
+                          (experiment.checkpoint_trigger, "checkpoint (agent + replay)"),
+                          (experiment.policy_trigger, "policy SavedModel export"),
+                          (experiment.rate_trigger, "steps/sec summary")):
+      trigger._fn = timed(trigger._fn, totals, name)  # pylint: disable=protected-access
+    started = time.perf_counter()
+    experiment.run()
+    wall = time.perf_counter() - started
+    triggers = sum(v for k, v in totals.items() if k not in (
+        "collect (actor.run)", "learner.run (incl. triggers)",
+        "first learner call (trace + XLA compile)"))
+    totals["sample + train (learner.run minus triggers)"] = (
+        totals.pop("learner.run (incl. triggers)") - triggers)
+    print(f"{args.iterations} iterations in {wall:.2f} s ({args.iterations / wall:.0f} it/s)")
+    for name, seconds in sorted(totals.items(), key=lambda kv: -kv[1]):
+      print(f"  {name:45s} {seconds:7.2f} s  {100 * seconds / wall:5.1f}%  "
+            f"{1e6 * seconds / args.iterations:7.1f} us/iteration")
+    print(f"  {'other (loop, progress, final save)':45s} {wall - sum(totals.values()):7.2f} s")
+    # The learner alone on one cached batch: no replay sampling at all.
+    learner = experiment.learner
+    cached = experiment._dataset().take(1).cache().repeat()  # pylint: disable=protected-access
+    learner._iterator, learner.triggers = iter(cached), []  # pylint: disable=protected-access
+    learner.run(iterations=experiment.iterations_per_call)
+    started = time.perf_counter()
+    learner.run(iterations=2000)
+    print(f"  learner on a cached batch: {1e6 * (time.perf_counter() - started) / 2000:.1f} "
+          "us/train step (no replay I/O)")
+    experiment.close()
+
+
+if __name__ == "__main__":
+  main()
