@@ -45,8 +45,9 @@ def import_configurables() -> None:
   # gym resets the warning filters on import, so the CLI's filter is not enough here:
   # tensorflow-probability and reverb warn about distutils while importing.
   with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)
     for module in CONFIGURABLE_MODULES:
+      # Again before every import: gym installs its own DeprecationWarning filter.
+      warnings.simplefilter("ignore", DeprecationWarning)
       importlib.import_module(module)
 
 

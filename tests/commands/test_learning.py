@@ -7,12 +7,24 @@ import pytest
 from cli_helpers import rlrun
 
 
-@pytest.mark.slow
-def test_dqn_cartpole_reaches_195_within_its_20000_iterations(tmp_path):
-  root = tmp_path / "run"
-  result = rlrun("train", "--config", "dqn_cartpole.gin", "--root-dir", str(root), timeout=900)
+def best_return(tmp_path, seed: int):
+  root = tmp_path / f"seed{seed}"
+  result = rlrun("train", "--config", "dqn_cartpole.gin", "--root-dir", str(root), "--seed",
+                 str(seed), timeout=900)
   assert result.returncode == 0, result.stderr
   evals = [json.loads(l) for l in (root / "eval" / "results.jsonl").read_text().splitlines()]
   assert evals[-1]["step"] == 20000 and len(evals) == 21
-  best = max(e["AverageReturn"] for e in evals)
-  assert best >= 195, [(e["step"], e["AverageReturn"]) for e in evals]
+  return max(e["AverageReturn"] for e in evals), [(e["step"], e["AverageReturn"]) for e in evals]
+
+
+@pytest.mark.slow
+def test_dqn_cartpole_reaches_195_within_its_20000_iterations(tmp_path):
+  # The tutorial's hyperparameters (gamma 1, target copied every step) let Q-values
+  # diverge; about 1 run in 16 stalls below 195 (BENCHMARKS.md). Runs are not
+  # reproducible (Reverb's sampler is unseeded), so a second seed is tried before
+  # failing: a broken learner fails both, chance alone fails both ~0.3% of the time.
+  best, curve = best_return(tmp_path, 0)
+  if best < 195:
+    best, second = best_return(tmp_path, 1)
+    curve = {"seed 0": curve, "seed 1": second}
+  assert best >= 195, curve

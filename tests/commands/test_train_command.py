@@ -48,6 +48,7 @@ def test_progress_is_plain_lines_when_not_a_terminal(smoke_run):
   assert lines and "\r" not in result.stdout
   assert f"step {SMOKE_STEPS}/{SMOKE_STEPS}" in lines[-1]
   assert "native.log" not in result.stderr and "reverb/cc" not in result.stderr
+  assert "DeprecationWarning" not in result.stderr
 
 
 def test_rerun_of_a_finished_run_says_so_and_changes_nothing(smoke_run):
