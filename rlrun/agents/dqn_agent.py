@@ -29,7 +29,7 @@ class DqnAgent(TFAgent):
     time_step_spec: TimeStep spec of the environment.
     action_spec: a scalar bounded integer action spec.
     q_network: maps observations to [B, num_actions] Q-values.
-    optimizer: a Keras optimizer.
+    optimizer: a Keras optimizer, or a tf.compat.v1.train one (e.g. AdamOptimizer).
     epsilon_greedy: exploration rate of the collect policy: a float, or a function of
       the train step (e.g. `schedules.linear_decay`).
     n_step_update: number of rewards summed before bootstrapping; training items span
@@ -63,6 +63,10 @@ class DqnAgent(TFAgent):
     if optimizer is None:
       raise ValueError("DqnAgent needs an optimizer, e.g. DqnAgent.optimizer = "
                        "@tf.keras.optimizers.Adam() in gin")
+    if not callable(getattr(optimizer, "apply_gradients", None)):
+      raise TypeError(f"DqnAgent's optimizer must have apply_gradients (a Keras or "
+                      f"tf.compat.v1.train optimizer), got {type(optimizer).__name__}: "
+                      f"{optimizer!r}")
     self._q_network = q_network
     self._target_q_network = target_q_network or q_network.copy(name="TargetQNetwork")
     q_policy = QPolicy(time_step_spec, action_spec, q_network)
@@ -106,7 +110,10 @@ class DqnAgent(TFAgent):
 
   def _initialize(self) -> None:
     target_update.soft_update(self._q_network.variables, self._target_q_network.variables, 1.0)
-    self._optimizer.build(self._q_network.trainable_variables)
+    # Keras optimizers create their slots in build(); tf.compat.v1.train optimizers
+    # have no build() and create slots lazily in apply_gradients.
+    if isinstance(self._optimizer, tf.keras.optimizers.Optimizer):
+      self._optimizer.build(self._q_network.trainable_variables)
 
   def _train(self, experience, weights) -> LossInfo:
     variables = self._q_network.trainable_variables

@@ -1,6 +1,6 @@
-"""TFPyEnvironment: exposes a PyEnvironment through TensorFlow specs and tensors (eager only)."""
+"""TFPyEnvironment: exposes a PyEnvironment through TensorFlow specs and tensors."""
 
-from typing import Any, Optional
+from typing import Any, Callable, List, Optional
 
 import numpy as np
 import tensorflow as tf
@@ -29,8 +29,12 @@ class TFPyEnvironment:
   has a leading batch dimension (of 1) and actions must have it too. Specs are the
   unbatched TensorSpecs (bounds kept as BoundedTensorSpec).
 
-  This adapter calls the Python env directly: it works in eager mode only, not
-  inside a tf.function (use a Python driver loop around it).
+  Eagerly, reset()/step()/current_time_step() call the Python env directly. Inside
+  a tf.function (or a tf.while_loop body) they become tf.numpy_function ops whose
+  outputs carry the static shape [batch_size] + spec shape and the spec dtypes, so
+  TF drivers can loop over the env in graph mode. Each call is one stateful op:
+  graph ordering comes from the data flow (step consumes the action computed from
+  the previous time step), so no extra locking is needed.
 
   Args:
     py_env: the PyEnvironment to wrap.
@@ -74,24 +78,61 @@ class TFPyEnvironment:
   def action_spec(self) -> Any:
     return self._action_spec
 
-  @staticmethod
-  def _check_eager(method: str) -> None:
-    if not tf.executing_eagerly():
-      raise TypeError(f"TFPyEnvironment.{method}() runs eagerly only; call it outside "
-                      "tf.function (e.g. from a Python driver loop)")
-
   def current_time_step(self) -> ts.TimeStep:
-    self._check_eager("current_time_step")
-    return _to_tensors(self._env.current_time_step())
+    """The env's current (batched) time step; resets it first if it never ran."""
+    if tf.executing_eagerly():
+      return _to_tensors(self._env.current_time_step())
+    return self._graph_call("current_time_step", lambda: self._env.current_time_step(), [])
 
   def reset(self) -> ts.TimeStep:
-    self._check_eager("reset")
-    return _to_tensors(self._env.reset())
+    """Starts new episodes in every batch entry and returns their FIRST time steps."""
+    if tf.executing_eagerly():
+      return _to_tensors(self._env.reset())
+    return self._graph_call("reset", self._env.reset, [])
 
   def step(self, action: Any) -> ts.TimeStep:
     """Steps with a batched action nest (tf.Tensors or numpy arrays)."""
-    self._check_eager("step")
-    return _to_tensors(self._env.step(_to_numpy(action)))
+    if tf.executing_eagerly():
+      return _to_tensors(self._env.step(_to_numpy(action)))
+    flat_specs = tf.nest.flatten(self._action_spec)
+    try:
+      tf.nest.assert_same_structure(self._action_spec, action, check_types=False)
+    except (ValueError, TypeError) as e:
+      raise ValueError(f"action {action!r} does not match the structure of action_spec "
+                       f"{self._action_spec!r}: {e}") from e
+    flat_actions = tf.nest.flatten(action)
+    flat_actions = [tf.convert_to_tensor(a, dtype_hint=s.dtype)
+                    for a, s in zip(flat_actions, flat_specs)]
+    for a in flat_actions:
+      self._check_batch_dim(a)
+    def py_step(*arrays: np.ndarray) -> ts.TimeStep:
+      return self._env.step(tf.nest.pack_sequence_as(self._action_spec, list(arrays)))
+    return self._graph_call("step", py_step, flat_actions)
+
+  def _check_batch_dim(self, action: tf.Tensor) -> None:
+    # Caught while tracing: inside the numpy function it would surface as an opaque
+    # InvalidArgumentError at run time.
+    shape = action.shape
+    if shape.rank == 0 or (shape.rank is not None and shape[0] is not None
+                           and shape[0] != self.batch_size):
+      raise ValueError(f"action leaf of shape {shape} has no leading batch dimension of "
+                       f"size {self.batch_size}; pass actions shaped ({self.batch_size}, ...)")
+
+  def _graph_call(self, method: str, fn: Callable[..., ts.TimeStep],
+                  inputs: List[tf.Tensor]) -> ts.TimeStep:
+    """Runs `fn(*inputs)` as a tf.numpy_function returning a statically shaped TimeStep."""
+    flat_specs = tf.nest.flatten(self._time_step_spec)
+
+    def py_fn(*arrays: np.ndarray) -> List[np.ndarray]:
+      flat = tf.nest.flatten(fn(*arrays))
+      # numpy_function demands the exact declared dtypes (e.g. float64 rewards break it).
+      return [np.asarray(x, dtype=s.dtype.as_numpy_dtype) for x, s in zip(flat, flat_specs)]
+
+    outputs = tf.numpy_function(py_fn, inputs, [s.dtype for s in flat_specs], stateful=True,
+                                name=f"TFPyEnvironment_{method}")
+    for output, spec in zip(outputs, flat_specs):
+      output.set_shape(tf.TensorShape([self.batch_size]).concatenate(spec.shape))
+    return tf.nest.pack_sequence_as(self._time_step_spec, outputs)
 
   def render(self, mode: str = "rgb_array") -> Optional[np.ndarray]:
     return self._env.render(mode)

@@ -1,6 +1,6 @@
-"""PyEnvironment wrappers: delegation base, TimeLimit and ActionClipWrapper."""
+"""PyEnvironment wrappers: delegation base, time limits, action and observation transforms."""
 
-from typing import Any, Optional
+from typing import Any, List, Optional, Sequence
 
 import numpy as np
 import tree
@@ -148,3 +148,156 @@ class ActionClipWrapper(PyEnvironmentBaseWrapper):
       raise ValueError(f"action {action!r} does not match the structure of the action spec "
                        f"{self._env.action_spec()!r}: {e}") from e
     return self._env.step(clipped)
+
+
+def _leaf_bounds(spec: array_spec.ArraySpec) -> Any:
+  """A leaf's bounds as flat float32 vectors; float32's range when it has none."""
+  if array_spec.is_bounded(spec):
+    low, high = spec.minimum, spec.maximum
+  else:
+    low, high = np.finfo(np.float32).min, np.finfo(np.float32).max
+  with np.errstate(over="ignore"):  # float64 extremes saturate to float32 +-inf
+    return tuple(np.broadcast_to(np.asarray(b, np.float64), spec.shape).astype(np.float32)
+                 .reshape(-1) for b in (low, high))
+
+
+class FlattenObservationsWrapper(PyEnvironmentBaseWrapper):
+  """Concatenates the leaves of an observation nest into one float32 vector.
+
+  Leaves are taken in `tree.flatten` order (dict keys sorted), each flattened and
+  cast to float32; the spec's bounds are the leaves' bounds concatenated. Batched
+  envs keep their leading batch dimension.
+
+  Args:
+    env: the PyEnvironment to wrap.
+    observations_allowlist: keys of a dict observation to keep; None keeps all.
+  """
+
+  def __init__(self, env: py_environment.PyEnvironment,
+               observations_allowlist: Optional[Sequence[str]] = None):
+    super().__init__(env)
+    spec = env.observation_spec()
+    self._keys: Optional[List[str]] = None
+    if observations_allowlist is not None:
+      if not isinstance(spec, dict):
+        raise ValueError(f"observations_allowlist needs a dict observation spec, got "
+                         f"{type(spec).__name__}; pass observations_allowlist=None")
+      if isinstance(observations_allowlist, str):
+        raise TypeError(f"observations_allowlist must be a list of keys, got the string "
+                        f"{observations_allowlist!r}; pass [{observations_allowlist!r}]")
+      self._keys = list(observations_allowlist)
+      missing = [k for k in self._keys if k not in spec]
+      if missing or not self._keys:
+        raise ValueError(f"observations_allowlist {self._keys!r} must name observation keys; "
+                         f"unknown: {missing!r}, available: {sorted(spec)!r}")
+      spec = {k: spec[k] for k in self._keys}
+    self._leaf_specs = tree.flatten(spec)
+    lows, highs = zip(*(_leaf_bounds(leaf) for leaf in self._leaf_specs))
+    self._observation_spec = array_spec.BoundedArraySpec(
+        (sum(low.size for low in lows),), np.float32, np.concatenate(lows),
+        np.concatenate(highs), name="observation")
+
+  def observation_spec(self) -> array_spec.BoundedArraySpec:
+    return self._observation_spec
+
+  def time_step_spec(self) -> ts.TimeStep:
+    return ts.time_step_spec(self._observation_spec, self.reward_spec())
+
+  def _flatten(self, time_step: ts.TimeStep) -> ts.TimeStep:
+    observation = time_step.observation
+    if self._keys is not None:
+      observation = {k: observation[k] for k in self._keys}
+    parts = []
+    for value, spec in zip(tree.flatten(observation), self._leaf_specs):
+      value = np.asarray(value)
+      outer = value.shape[:value.ndim - len(spec.shape)]  # the batch dims, if any
+      parts.append(value.reshape(outer + (-1,)).astype(np.float32))
+    return time_step._replace(observation=np.concatenate(parts, axis=-1))
+
+  def _reset(self) -> ts.TimeStep:
+    return self._flatten(self._env.reset())
+
+  def _step(self, action: Any) -> ts.TimeStep:
+    return self._flatten(self._env.step(action))
+
+
+class ObservationFilterWrapper(PyEnvironmentBaseWrapper):
+  """Keeps `observation[..., idx]`: selected entries of the observation's last axis.
+
+  Args:
+    env: a PyEnvironment whose observation is a single array with at least one axis.
+    idx: an index or a sequence of indices into the last axis (the result keeps it).
+  """
+
+  def __init__(self, env: py_environment.PyEnvironment, idx: Any):
+    super().__init__(env)
+    spec = env.observation_spec()
+    if not isinstance(spec, array_spec.ArraySpec) or not spec.shape:
+      raise ValueError(f"ObservationFilterWrapper needs a single-array observation spec "
+                       f"with at least one axis, got {spec!r}")
+    indices = np.asarray(idx).reshape(-1)
+    size = spec.shape[-1]
+    if (not indices.size or not np.issubdtype(indices.dtype, np.integer)
+        or np.any(indices < -size) or np.any(indices >= size)):
+      raise ValueError(f"idx {idx!r} must be one or more ints in [{-size}, {size}) for an "
+                       f"observation whose last axis has size {size}")
+    self._idx = indices
+    shape = spec.shape[:-1] + (indices.size,)
+    if array_spec.is_bounded(spec):
+      self._observation_spec = spec.replace(
+          shape=shape, minimum=np.broadcast_to(spec.minimum, spec.shape)[..., indices],
+          maximum=np.broadcast_to(spec.maximum, spec.shape)[..., indices])
+    else:
+      self._observation_spec = spec.replace(shape=shape)
+
+  def observation_spec(self) -> array_spec.ArraySpec:
+    return self._observation_spec
+
+  def time_step_spec(self) -> ts.TimeStep:
+    return ts.time_step_spec(self._observation_spec, self.reward_spec())
+
+  def _filter(self, time_step: ts.TimeStep) -> ts.TimeStep:
+    return time_step._replace(observation=np.asarray(time_step.observation)[..., self._idx])
+
+  def _reset(self) -> ts.TimeStep:
+    return self._filter(self._env.reset())
+
+  def _step(self, action: Any) -> ts.TimeStep:
+    return self._filter(self._env.step(action))
+
+
+class ActionRepeat(PyEnvironmentBaseWrapper):
+  """Applies each action `times` times, returning the last step with the summed reward.
+
+  The repeats stop early at a LAST step. The returned discount is the last inner
+  step's (0 after a termination).
+
+  Args:
+    env: an unbatched PyEnvironment (batch members would end at different steps).
+    times: how many inner steps one action lasts, >= 1.
+  """
+
+  def __init__(self, env: py_environment.PyEnvironment, times: int):
+    super().__init__(env)
+    if env.batched:
+      raise ValueError(f"ActionRepeat needs an unbatched env, got a batch of {env.batch_size}; "
+                       "wrap each member before batching")
+    if isinstance(times, bool) or not isinstance(times, (int, np.integer)) or times < 1:
+      raise ValueError(f"ActionRepeat times must be an int >= 1, got {times!r}")
+    self._times = int(times)
+
+  @property
+  def times(self) -> int:
+    return self._times
+
+  def _step(self, action: Any) -> ts.TimeStep:
+    total = None
+    for _ in range(self._times):
+      time_step = self._env.step(action)
+      if np.all(time_step.is_first()):  # the inner env reset itself: a new episode
+        return time_step
+      total = time_step.reward if total is None else tree.map_structure(
+          lambda a, b: np.asarray(a + b, np.asarray(b).dtype), total, time_step.reward)
+      if np.all(time_step.is_last()):
+        break
+    return time_step._replace(reward=total)

@@ -7,6 +7,16 @@ import tensorflow as tf
 from rlrun.specs import tensor_spec
 
 
+def _output_spec_of(output: Any) -> tf.TensorSpec:
+  """The per-example spec of one output leaf (a tensor, or a distribution's samples)."""
+  if hasattr(output, "event_shape") and hasattr(output, "batch_shape"):
+    # A tfp distribution is described by the spec of one sample (batch dim dropped);
+    # duck-typed so that importing networks does not pull in tensorflow-probability.
+    shape = output.batch_shape[1:].concatenate(output.event_shape)
+    return tf.TensorSpec(shape, output.dtype)
+  return tf.TensorSpec(output.shape[1:], output.dtype)
+
+
 class Network(tf.keras.layers.Layer):
   """Base of every rlrun network.
 
@@ -48,10 +58,23 @@ class Network(tf.keras.layers.Layer):
     if self._output_spec is None:
       zeros = tensor_spec.zero_spec_nest(spec, outer_dims=(1,))
       state = tensor_spec.zero_spec_nest(self._state_spec, outer_dims=(1,)) if self._state_spec else ()
-      outputs, _ = self(zeros, network_state=state, training=training)
-      self._output_spec = tf.nest.map_structure(
-          lambda t: tf.TensorSpec(t.shape[1:], t.dtype), outputs)
+      # step_type is passed explicitly: user subclasses may declare
+      # `call(self, observations, step_type, network_state)` without defaults.
+      outputs, _ = self(zeros, step_type=None, network_state=state, training=training)
+      self._output_spec = tf.nest.map_structure(_output_spec_of, outputs)
     return self._output_spec
+
+  def __call__(self, inputs: Any, *args, **kwargs) -> Any:
+    """Calls the network, filling in `step_type=None` and `network_state=()` when omitted.
+
+    Subclasses may then declare `call(inputs, step_type, network_state)` without
+    defaults and still be called as `net(inputs)`.
+    """
+    if len(args) < 1:
+      kwargs.setdefault("step_type", None)
+    if len(args) < 2:
+      kwargs.setdefault("network_state", ())
+    return super().__call__(inputs, *args, **kwargs)
 
   def get_initial_state(self, batch_size: Any = None) -> Any:
     if not self._state_spec:

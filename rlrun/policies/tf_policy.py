@@ -17,6 +17,24 @@ def outer_batch_size(time_step: TimeStep, time_step_spec: TimeStep) -> tf.Tensor
   return tf.shape(step_type)[0]
 
 
+def is_unbatched(time_step: Optional[TimeStep], time_step_spec: TimeStep) -> bool:
+  """Whether `time_step` has no outer (batch) dim, i.e. step_type has the spec's rank."""
+  if time_step is None:
+    return False
+  rank = tf.convert_to_tensor(time_step.step_type).shape.rank
+  return rank is not None and rank == time_step_spec.step_type.shape.rank
+
+
+def add_batch_dim(nest: Any) -> Any:
+  """Adds a leading dim of 1 to every leaf (numpy or tensor) of `nest`."""
+  return tf.nest.map_structure(lambda x: tf.expand_dims(tf.convert_to_tensor(x), 0), nest)
+
+
+def _remove_batch_dim(value: Any) -> Any:
+  # Distributions are sliced along their batch shape; tensors along their first axis.
+  return value[0]
+
+
 def clip_to_spec(action: Any, action_spec: Any) -> Any:
   """Clips every bounded float action to its spec's [minimum, maximum]."""
   def clip(a, spec):
@@ -84,14 +102,24 @@ class TFPolicy(tf.Module):
                                       () if batch_size is None else (batch_size,))
 
   def action(self, time_step: TimeStep, policy_state: Any = (), seed: Any = None) -> PolicyStep:
-    """Returns PolicyStep(action, next state, info) for a batch of time steps."""
+    """Returns PolicyStep(action, next state, info) for a time step.
+
+    A batched time step gives batched actions; an unbatched one (step_type of the
+    spec's rank, e.g. from `ts.restart(obs)`) gives unbatched actions.
+    """
+    if is_unbatched(time_step, self._time_step_spec):
+      step = self.action(add_batch_dim(time_step), add_batch_dim(policy_state), seed)
+      return tf.nest.map_structure(_remove_batch_dim, step)
     step = self._action(time_step, policy_state, seed)
     if self._clip:
       step = step._replace(action=clip_to_spec(step.action, self._action_spec))
     return step
 
   def distribution(self, time_step: TimeStep, policy_state: Any = ()) -> PolicyStep:
-    """Returns PolicyStep(action distribution, next state, info)."""
+    """Returns PolicyStep(action distribution, next state, info), batched like the input."""
+    if is_unbatched(time_step, self._time_step_spec):
+      step = self._distribution(add_batch_dim(time_step), add_batch_dim(policy_state))
+      return tf.nest.map_structure(_remove_batch_dim, step)
     return self._distribution(time_step, policy_state)
 
   def _action(self, time_step: TimeStep, policy_state: Any, seed: Any) -> PolicyStep:

@@ -6,14 +6,17 @@ import reverb
 import tensorflow as tf
 
 from rlrun.replay_buffers.packing import PackedCodec
+from rlrun.replay_buffers.replay_buffer import ReplayBuffer
 from rlrun.specs import tensor_spec
 
 
-class ReverbReplayBuffer:
+class ReverbReplayBuffer(ReplayBuffer):
   """Reads a Reverb table written by ReverbAddTrajectoryObserver.
 
   The server is not owned here: pass its address, or the in-process
-  `local_server` (a reverb.Server or rlrun ReplayServer).
+  `local_server` (a reverb.Server or rlrun ReplayServer). Writing goes through
+  ReverbAddTrajectoryObserver, not add_batch; the capacity is the table's
+  max_size, read from the server on each access.
 
   Args:
     data_spec: the spec of one step (usually agent.collect_data_spec).
@@ -34,7 +37,7 @@ class ReverbReplayBuffer:
       if local_server is None:
         raise ValueError("ReverbReplayBuffer needs server_address or local_server")
       server_address = f"localhost:{local_server.port}"
-    self._data_spec = tensor_spec.from_spec(data_spec)
+    super().__init__(tensor_spec.from_spec(data_spec), capacity=None)
     self._table_name = table_name
     self._sequence_length = sequence_length
     self._server_address = server_address
@@ -46,10 +49,6 @@ class ReverbReplayBuffer:
                 signature.shape.as_list() == [sequence_length, codec.num_bytes])
     self._codec = codec if packed else None
     self._rate_limiter_timeout_ms = rate_limiter_timeout_ms
-
-  @property
-  def data_spec(self) -> Any:
-    return self._data_spec
 
   @property
   def py_client(self) -> reverb.Client:
@@ -67,15 +66,32 @@ class ReverbReplayBuffer:
   def capacity(self) -> int:
     return self._table_info().max_size
 
-  def num_frames(self) -> int:
+  def _num_frames(self) -> int:
     """Items currently in the table."""
     return self._table_info().current_size
 
   def _table_info(self):
     return self._py_client.server_info()[self._table_name]
 
-  def clear(self) -> None:
+  def _clear(self) -> None:
     self._py_client.reset(self._table_name)
+
+  def _add_batch(self, items: Any) -> None:
+    raise NotImplementedError(
+        "ReverbReplayBuffer only reads; write steps with ReverbAddTrajectoryObserver "
+        "(reverb_utils), e.g. as a driver observer, instead of add_batch")
+
+  def _gather_all(self) -> Any:
+    raise NotImplementedError(
+        "ReverbReplayBuffer cannot gather_all: a Reverb table can only be sampled, not "
+        "enumerated. Sample with as_dataset (or use TFUniformReplayBuffer)")
+
+  def _get_next(self, sample_batch_size: Optional[int], num_steps: Optional[int],
+                time_stacked: bool) -> tuple:
+    """One element of as_dataset; opens a new sampler per call, so prefer the dataset."""
+    if not time_stacked:
+      raise NotImplementedError("ReverbReplayBuffer.get_next supports only time_stacked=True")
+    return next(iter(self.as_dataset(sample_batch_size, num_steps)))
 
   def update_priorities(self, keys, priorities) -> None:
     """Sets new priorities for sampled items (e.g. from TD errors)."""

@@ -66,40 +66,66 @@ def time_step_spec(observation_spec: Any, reward_spec: Optional[Any] = None) -> 
       observation=observation_spec)
 
 
-def _filled(value: Any, like: Any, dtype: Any) -> Any:
+def _any_tensor(*values: Any) -> bool:
+  """Whether any leaf of `values` is a TensorFlow value (then the step is built in TF)."""
+  import tree
+  return any(_is_tensor(leaf) for leaf in tree.flatten(values))
+
+
+def _filled(value: Any, like: Any, dtype: Any, as_tensor: bool = False) -> Any:
   """`value` shaped like the leading (batch) dims `like` (None = scalar)."""
+  if as_tensor:
+    import tensorflow as tf
+    dtype = tf.as_dtype(dtype)
+    if like is None:
+      return tf.constant(value, dtype)
+    # tf.fill accepts a tensor batch size too (e.g. tf.shape(obs)[0] in a tf.function).
+    return tf.fill(tf.stack(list(like)), tf.constant(value, dtype))
   if like is None:
     return np.asarray(value, dtype=dtype)
   return np.full(like, value, dtype=dtype)
 
 
-def _batch_shape(batch_size: Optional[int]):
+def _batch_shape(batch_size: Optional[Any]):
   return None if batch_size is None else (batch_size,)
 
 
-def restart(observation: Any, batch_size: Optional[int] = None) -> TimeStep:
-  """The first time step of an episode: reward 0, discount 1."""
+def restart(observation: Any, batch_size: Optional[Any] = None) -> TimeStep:
+  """The first time step of an episode: reward 0, discount 1.
+
+  Tensor observations give tensor fields (step_type int32, reward and discount
+  float32); numpy observations give numpy fields. `batch_size` adds that leading dim.
+  """
   shape = _batch_shape(batch_size)
-  return TimeStep(_filled(StepType.FIRST, shape, np.int32), _filled(0.0, shape, np.float32),
-                  _filled(1.0, shape, np.float32), observation)
+  as_tensor = _any_tensor(observation, batch_size)
+  return TimeStep(_filled(StepType.FIRST, shape, np.int32, as_tensor),
+                  _filled(0.0, shape, np.float32, as_tensor),
+                  _filled(1.0, shape, np.float32, as_tensor), observation)
+
+
+def _after_step(step_type: np.ndarray, observation: Any, reward: Any, discount: Any) -> TimeStep:
+  """A TimeStep whose step_type and discount take the shape of `reward`."""
+  if _any_tensor(observation, reward, discount):
+    import tensorflow as tf
+    reward = tf.convert_to_tensor(reward, tf.float32)
+    discount = tf.cast(discount, tf.float32)
+    return TimeStep(tf.fill(tf.shape(reward), tf.constant(step_type, tf.int32)), reward,
+                    tf.broadcast_to(discount, tf.shape(reward)), observation)
+  reward = np.asarray(reward, dtype=np.float32)
+  return TimeStep(np.full(reward.shape, step_type, np.int32), reward,
+                  np.full(reward.shape, discount, np.float32), observation)
 
 
 def transition(observation: Any, reward: Any, discount: Any = 1.0) -> TimeStep:
   """A step in the middle of an episode."""
-  reward = np.asarray(reward, dtype=np.float32)
-  return TimeStep(np.full(reward.shape, StepType.MID, np.int32), reward,
-                  np.full(reward.shape, discount, np.float32), observation)
+  return _after_step(StepType.MID, observation, reward, discount)
 
 
 def termination(observation: Any, reward: Any) -> TimeStep:
   """The last step of an episode that ended: no future value (discount 0)."""
-  reward = np.asarray(reward, dtype=np.float32)
-  return TimeStep(np.full(reward.shape, StepType.LAST, np.int32), reward,
-                  np.zeros(reward.shape, np.float32), observation)
+  return _after_step(StepType.LAST, observation, reward, 0.0)
 
 
 def truncation(observation: Any, reward: Any, discount: Any = 1.0) -> TimeStep:
   """The last step of an episode cut short (e.g. a time limit): the future still counts."""
-  reward = np.asarray(reward, dtype=np.float32)
-  return TimeStep(np.full(reward.shape, StepType.LAST, np.int32), reward,
-                  np.full(reward.shape, discount, np.float32), observation)
+  return _after_step(StepType.LAST, observation, reward, discount)

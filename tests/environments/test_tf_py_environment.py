@@ -84,9 +84,49 @@ def test_render_and_type_errors(cartpole):
     tf_py_environment.TFPyEnvironment("CartPole-v0")
 
 
-def test_inside_tf_function_raises(cartpole):
-  @tf.function
-  def reset():
-    return cartpole.reset()
-  with pytest.raises(TypeError, match="eagerly only"):
-    reset()
+def test_reset_and_step_inside_tf_function_have_static_shapes(make_fake_env):
+  py_env = batched_py_environment.BatchedPyEnvironment(
+      [make_fake_env(episode_length=2, env_id=i) for i in range(3)])
+  env = tf_py_environment.TFPyEnvironment(py_env)
+
+  @tf.function(autograph=False)
+  def reset_then_step(action):
+    first = env.reset()
+    assert first.observation.shape == (3, 3) and first.step_type.shape == (3,)
+    assert first.reward.dtype == tf.float32 and first.step_type.dtype == tf.int32
+    with tf.control_dependencies(tf.nest.flatten(first)):
+      return env.step(action), env.current_time_step()
+
+  stepped, current = reset_then_step(tf.constant([0, 1, 1], tf.int64))
+  assert stepped.step_type.numpy().tolist() == [StepType.MID] * 3
+  assert stepped.reward.numpy().tolist() == [1.0, 1.0, 1.0]
+  assert stepped.observation.numpy()[:, 2].tolist() == [0.0, 1.0, 2.0]
+  np.testing.assert_array_equal(current.observation.numpy(), stepped.observation.numpy())
+  assert [int(e.actions[-1]) for e in py_env.envs] == [0, 1, 1]
+
+
+def test_step_inside_while_loop_auto_resets(make_fake_env):
+  env = tf_py_environment.TFPyEnvironment(make_fake_env(episode_length=2))
+
+  @tf.function(autograph=False)
+  def run(n):
+    def body(i, types, time_step):
+      del time_step
+      next_step = env.step(tf.constant([1], tf.int64))
+      return i + 1, types.write(i, next_step.step_type[0]), next_step
+    types = tf.TensorArray(tf.int32, size=n)
+    _, types, last = tf.while_loop(lambda i, *_: i < n, body,
+                                   (tf.constant(0), types, env.reset()))
+    return types.stack(), last
+
+  types, last = run(tf.constant(4))
+  assert types.numpy().tolist() == [StepType.MID, StepType.LAST, StepType.FIRST, StepType.MID]
+  assert last.observation.shape == (1, 3)
+
+
+def test_action_without_batch_dim_raises_while_tracing(cartpole):
+  @tf.function(autograph=False)
+  def step():
+    return cartpole.step(tf.constant(1, tf.int64))
+  with pytest.raises(ValueError, match="leading batch dimension"):
+    step()
