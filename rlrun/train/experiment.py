@@ -71,6 +71,9 @@ class Experiment:
     checkpoint_interval: train steps between checkpoints (agent and replay).
     policy_save_interval: train steps between SavedModel exports.
     use_xla: XLA-compile the train loop.
+    importance_exponent: beta of the importance weights when the replay table is
+      prioritized (replay.make_table.sampler = 'prioritized'); priorities are then
+      updated from the agent's TD errors after every learner call.
     numpy_actor: act with a numpy mirror of the policy network where possible.
     seed: seeds environments, TF and numpy.
   """
@@ -83,7 +86,8 @@ class Experiment:
                num_eval_episodes: int = 10, eval_parallel_envs: int = 10,
                log_interval: int = 200, summary_interval: int = 1000,
                checkpoint_interval: int = 5000, policy_save_interval: int = 5000,
-               use_xla: bool = True, numpy_actor: bool = True, seed: int = 0):
+               use_xla: bool = True, numpy_actor: bool = True, seed: int = 0,
+               importance_exponent: float = 0.4):
     for name, value in (("num_iterations", num_iterations), ("batch_size", batch_size),
                         ("iterations_per_call", iterations_per_call),
                         ("collect_steps_per_iteration", collect_steps_per_iteration),
@@ -111,6 +115,7 @@ class Experiment:
     self.use_xla = use_xla
     self.numpy_actor = numpy_actor
     self.seed = seed
+    self.importance_exponent = importance_exponent
     self.eval_results: List[Dict[str, float]] = []
 
   # ---- construction ------------------------------------------------------------------
@@ -142,10 +147,15 @@ class Experiment:
                        summary_interval=self.summary_interval,
                        variable_client=self.collect_policy if hasattr(self.collect_policy, "update")
                        else None)
+    table_info = self.replay_buffer.py_client.server_info()[TABLE_NAME]
+    prioritized = table_info.sampler_options.WhichOneof("distribution") == "prioritized"
     self.learner = Learner(self.root_dir, self.train_step, self.agent, self._dataset,
                            summary_interval=self.summary_interval, use_xla=self.use_xla,
                            max_iterations_per_call=self.iterations_per_call *
-                           self.train_steps_per_iteration)
+                           self.train_steps_per_iteration,
+                           priority_update_fn=self.replay_buffer.update_priorities
+                           if prioritized else None,
+                           importance_exponent=self.importance_exponent)
     self.checkpointer = Checkpointer(os.path.join(self.root_dir, "checkpoints"),
                                      agent=self.agent, train_step=self.train_step)
     self.eval_writer = LazySummaryWriter(os.path.join(self.root_dir, "eval"))

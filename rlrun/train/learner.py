@@ -14,6 +14,13 @@ def _is_sample_info(spec: Any) -> bool:
   return type(spec).__name__ == "SampleInfo"
 
 
+def importance_weights(probability: tf.Tensor, table_size: tf.Tensor,
+                       exponent: float) -> tf.Tensor:
+  """(N * P(i))^-exponent, normalised by the batch maximum (Schaul et al. 2016)."""
+  weights = tf.pow(tf.cast(table_size, tf.float32) * tf.cast(probability, tf.float32), -exponent)
+  return weights / tf.reduce_max(weights, axis=-1, keepdims=True)
+
+
 class Learner:
   """Trains `agent` on batches from `experience_dataset_fn()`.
 
@@ -32,12 +39,20 @@ class Learner:
     summary_interval: train steps between loss summaries.
     use_xla: compile the train loop with XLA.
     max_iterations_per_call: the largest group of steps traced into one call.
+    priority_update_fn: for prioritized replay: called after each call with the
+      sampled keys and their new priorities (|TD error| + priority_epsilon). The
+      batches are then weighted by importance_weights(..., importance_exponent), and
+      the agent's LossInfo.extra must have a `td_error`.
+    importance_exponent: beta of the importance weights.
+    priority_epsilon: added to |TD error| so no item's priority reaches zero.
   """
 
   def __init__(self, root_dir: str, train_step: tf.Variable, agent,
                experience_dataset_fn: Callable[[], tf.data.Dataset],
                triggers: Sequence[Callable[[int], Any]] = (), summary_interval: int = 1000,
-               use_xla: bool = True, max_iterations_per_call: int = 16):
+               use_xla: bool = True, max_iterations_per_call: int = 16,
+               priority_update_fn: Optional[Callable[[np.ndarray, np.ndarray], None]] = None,
+               importance_exponent: float = 0.4, priority_epsilon: float = 1e-6):
     self._train_step = train_step
     self._agent = agent
     self._dataset_fn = experience_dataset_fn
@@ -55,6 +70,9 @@ class Learner:
     self._run_fns: Dict[int, Callable] = {}
     self._last_summary_step = int(train_step.numpy())
     self.last_loss: Optional[LossInfo] = None
+    self._priority_update_fn = priority_update_fn
+    self._importance_exponent = importance_exponent
+    self._priority_epsilon = priority_epsilon
 
   @property
   def train_step_numpy(self) -> int:
@@ -64,24 +82,47 @@ class Learner:
   def summary_writer(self):
     return self._writer
 
-  def _train_many_impl(self, experiences) -> LossInfo:
-    """Trains on experiences[0], ..., experiences[count - 1]; returns the last LossInfo."""
+  def _train_many_impl(self, experiences, weights=None):
+    """Trains on experiences[0], ..., experiences[count - 1].
+
+    Returns the last LossInfo and, when `weights` are given (prioritized replay),
+    the |TD errors| of every step stacked as [count, batch].
+    """
     count = tf.nest.flatten(experiences)[0].shape[0]
-    first = self._train_step_fn(tf.nest.map_structure(lambda x: x[0], experiences))
-    def body(i, _):
-      return i + 1, self._train_step_fn(tf.nest.map_structure(lambda x: x[i], experiences))
-    _, last = tf.while_loop(lambda i, _: i < count, body, (tf.constant(1), first))
-    return last
+    def train_at(i):
+      experience = tf.nest.map_structure(lambda x: x[i], experiences)
+      return (self._train_step_fn(experience) if weights is None
+              else self._train_step_fn(experience, weights[i]))
+    first = train_at(0)
+    if weights is None:
+      _, last = tf.while_loop(lambda i, _: i < count, lambda i, _: (i + 1, train_at(i)),
+                              (tf.constant(1), first))
+      return last, ()
+    errors = tf.TensorArray(tf.float32, size=count).write(0, tf.abs(first.extra.td_error))
+    def body(i, _, errors):
+      loss_info = train_at(i)
+      return i + 1, loss_info, errors.write(i, tf.abs(loss_info.extra.td_error))
+    _, last, errors = tf.while_loop(lambda i, *_: i < count, body,
+                                    (tf.constant(1), first, errors))
+    return last, errors.stack()
 
   def _run_fn(self, count: int) -> Callable:
     if count not in self._run_fns:
       def run(iterator):
-        batches = []
+        batches, infos = [], []
         for _ in range(count):
           element = next(iterator)
           batches.append(element[0] if self._strip_info else element)
+          infos.append(element[1] if self._strip_info else ())
         stacked = tf.nest.map_structure(lambda *xs: tf.stack(xs), *batches)
-        return self._train_many(stacked)
+        if self._priority_update_fn is None:
+          loss_info, _ = self._train_many(stacked)
+          return loss_info, (), ()
+        info = tf.nest.map_structure(lambda *xs: tf.stack(xs), *infos)
+        weights = importance_weights(info.probability, info.table_size,
+                                     self._importance_exponent)
+        loss_info, td_errors = self._train_many(stacked, weights)
+        return loss_info, info.key, td_errors
       self._run_fns[count] = tf.function(run, autograph=False)
     return self._run_fns[count]
 
@@ -90,6 +131,9 @@ class Learner:
       dataset = self._dataset_fn()
       spec = dataset.element_spec
       self._strip_info = isinstance(spec, tuple) and len(spec) == 2 and _is_sample_info(spec[1])
+      if self._priority_update_fn is not None and not self._strip_info:
+        raise ValueError("prioritized replay needs a dataset of (experience, reverb.SampleInfo) "
+                         f"pairs to know the sampled keys; got element_spec {spec}")
       self._iterator = iter(dataset)
 
   def run(self, iterations: int = 1) -> LossInfo:
@@ -98,7 +142,10 @@ class Learner:
     remaining = iterations
     while remaining > 0:
       count = min(remaining, self._max_per_call)
-      self.last_loss = self._run_fn(count)(self._iterator)
+      self.last_loss, keys, td_errors = self._run_fn(count)(self._iterator)
+      if self._priority_update_fn is not None:
+        self._priority_update_fn(keys.numpy().reshape(-1),
+                                 td_errors.numpy().reshape(-1) + self._priority_epsilon)
       remaining -= count
     step = self.train_step_numpy
     if step // self._summary_interval > self._last_summary_step // self._summary_interval:
