@@ -99,6 +99,15 @@ class ReverbReplayBuffer(ReplayBuffer):
                                                 tf.reshape(priorities, [-1]).numpy())}
     self._py_client.mutate_priorities(self._table_name, updates=updates)
 
+  def _check_single_pass_table(self) -> None:
+    info = self._table_info()
+    sampler = info.sampler_options.WhichOneof("distribution")
+    if sampler != "fifo" or info.max_times_sampled != 1:
+      raise ValueError(
+          f"table {self._table_name!r} (sampler {sampler!r}, max_times_sampled="
+          f"{info.max_times_sampled}) cannot give a single deterministic pass; write to a table "
+          "made with replay.make_table(sampler='fifo', max_times_sampled=1)")
+
   def as_dataset(self, sample_batch_size: Optional[int] = None, num_steps: Optional[int] = None,
                  num_parallel_calls: Optional[int] = None, single_deterministic_pass: bool = False,
                  max_in_flight_samples_per_worker: Optional[int] = None,
@@ -109,16 +118,23 @@ class ReverbReplayBuffer(ReplayBuffer):
     dim when sample_batch_size is None). `num_workers` Reverb sampler threads fetch
     items concurrently.
 
+    single_deterministic_pass: every item exactly once, in insertion order, then the
+      dataset ends (the last batch may be smaller). Reverb cannot enumerate a table,
+      so this needs a table that hands out each item once in order: sampler 'fifo'
+      with max_times_sampled=1 (replay.make_table(sampler='fifo',
+      max_times_sampled=1)). Sampling consumes the items.
+
     Raises:
-      ValueError: when num_steps differs from the table's sequence length.
+      ValueError: when num_steps differs from the table's sequence length, or a single
+        pass is asked of a table that cannot give one.
     """
     if num_steps is not None and num_steps != self._sequence_length:
       raise ValueError(f"num_steps={num_steps} but table {self._table_name!r} holds sequences "
                        f"of {self._sequence_length}; sample with num_steps="
                        f"{self._sequence_length} or write with that sequence_length")
     if single_deterministic_pass:
-      raise NotImplementedError("single_deterministic_pass is not supported by the Reverb "
-                                "buffer yet")
+      self._check_single_pass_table()
+      num_workers, max_in_flight_samples_per_worker = 1, 1
     del num_parallel_calls  # Reverb's workers already sample in parallel.
     if self._codec is not None:
       dtypes, shapes = tf.uint8, tf.TensorShape([self._sequence_length, self._codec.num_bytes])
@@ -130,9 +146,10 @@ class ReverbReplayBuffer(ReplayBuffer):
     dataset = reverb.TrajectoryDataset(
         self._server_address, self._table_name, dtypes=dtypes, shapes=shapes,
         max_in_flight_samples_per_worker=in_flight, num_workers_per_iterator=num_workers,
-        rate_limiter_timeout_ms=self._rate_limiter_timeout_ms)
+        # A single pass ends as soon as the table has nothing left to hand out.
+        rate_limiter_timeout_ms=0 if single_deterministic_pass else self._rate_limiter_timeout_ms)
     if sample_batch_size is not None:
-      dataset = dataset.batch(sample_batch_size, drop_remainder=True)
+      dataset = dataset.batch(sample_batch_size, drop_remainder=not single_deterministic_pass)
     codec = self._codec
     @tf.autograph.experimental.do_not_convert  # plain tensor code; skip the source conversion
     def unpack(sample: reverb.ReplaySample):

@@ -31,7 +31,8 @@ def table_signature(data_spec: Any, sequence_length: int, packed: bool) -> Any:
 def make_table(name: str, data_spec: Any, sequence_length: int, max_size: int = 100000,
                sampler: str = "uniform", remover: str = "fifo", min_size_to_sample: int = 1,
                priority_exponent: float = 0.8, packed: bool = True,
-               rate_limiter: Optional[reverb.rate_limiters.RateLimiter] = None) -> reverb.Table:
+               rate_limiter: Optional[reverb.rate_limiters.RateLimiter] = None,
+               max_times_sampled: int = 0) -> reverb.Table:
   """A Reverb table for replay.
 
   Args:
@@ -45,6 +46,8 @@ def make_table(name: str, data_spec: Any, sequence_length: int, max_size: int = 
     priority_exponent: exponent of the prioritized sampler.
     packed: store each step as one uint8 column (faster sampling; see packing.py).
     rate_limiter: overrides the MinSize limiter (e.g. SampleToInsertRatio).
+    max_times_sampled: remove an item after this many samples (0: never). A 'fifo'
+      table with 1 gives ReverbReplayBuffer's single deterministic pass.
   """
   if max_size < 1:
     raise ValueError(f"table {name!r}: max_size must be >= 1, got {max_size}")
@@ -62,6 +65,7 @@ def make_table(name: str, data_spec: Any, sequence_length: int, max_size: int = 
     raise ValueError(f"unknown remover {remover!r}; use one of {sorted(_REMOVERS)}")
   return reverb.Table(name, max_size=max_size, sampler=sampler_obj, remover=_REMOVERS[remover](),
                       rate_limiter=rate_limiter or reverb.rate_limiters.MinSize(min_size_to_sample),
+                      max_times_sampled=max_times_sampled,
                       signature=table_signature(data_spec, sequence_length, packed))
 
 
