@@ -32,9 +32,10 @@ class TFPyEnvironment:
   Eagerly, reset()/step()/current_time_step() call the Python env directly. Inside
   a tf.function (or a tf.while_loop body) they become tf.numpy_function ops whose
   outputs carry the static shape [batch_size] + spec shape and the spec dtypes, so
-  TF drivers can loop over the env in graph mode. Each call is one stateful op:
-  graph ordering comes from the data flow (step consumes the action computed from
-  the previous time step), so no extra locking is needed.
+  TF drivers can loop over the env in graph mode. Each call is one stateful op run
+  on the calling thread (no locking needed). Graph ordering comes from data flow
+  only: when an action does not read the previous time step (a random policy),
+  put step() under tf.control_dependencies on that time step, as the TF drivers do.
 
   Args:
     py_env: the PyEnvironment to wrap.
