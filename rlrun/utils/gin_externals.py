@@ -22,6 +22,8 @@ def _register() -> None:
     gin.external_configurable(getattr(tf.keras.initializers, name), module="tf.keras.initializers")
   for name in _ACTIVATIONS:
     gin.external_configurable(getattr(tf.keras.activations, name), module="tf.keras.activations")
+  for name in ("squared_difference", "abs"):
+    gin.external_configurable(getattr(tf.math, name), module="tf.math")
 
 
 _register()
