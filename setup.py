@@ -18,6 +18,7 @@ INSTALL_REQUIRES = [
     "gym==0.23.1",
     "pybullet==3.2.7",
     "pygame==2.6.1",
+    "cloudpickle==3.1.2",
     "click==8.5.1",
     "tensorboard==2.15.2",
     "imageio==2.38.1",
