@@ -15,7 +15,9 @@ from rlrun.errors import UserError
 CONFIGURABLE_MODULES = (
     "rlrun.utils.gin_externals", "rlrun.utils.losses", "rlrun.utils.schedules",
     "rlrun.environments.suite_gym", "rlrun.networks.q_network", "rlrun.networks.encoding_network",
-    "rlrun.agents.dqn_agent", "rlrun.replay_buffers.reverb_utils", "rlrun.train.experiment",
+    "rlrun.agents.dqn_agent", "rlrun.agents.sac_agent", "rlrun.networks.critic_network",
+    "rlrun.networks.actor_distribution_network", "rlrun.networks.projection_networks",
+    "rlrun.replay_buffers.reverb_utils", "rlrun.train.experiment",
 )
 
 

@@ -1,0 +1,175 @@
+"""Projection networks: map a feature vector to an action distribution.
+
+`TanhNormalProjectionNetwork` gives a tanh-squashed diagonal Normal over a bounded
+continuous spec (as used by SAC); `CategoricalProjectionNetwork` gives a Categorical over
+a bounded integer spec. Both are called as `net(features)` with features of shape
+[..., F] and return `(distribution, network_state)`; every leading dim of the features
+becomes a batch dim of the distribution.
+"""
+
+from typing import Any, Callable, Optional, Sequence
+
+import gin
+import numpy as np
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from rlrun.networks.encoding_network import clone_initializer
+from rlrun.networks.network import Network
+from rlrun.policies.distributions import categorical
+from rlrun.specs import tensor_spec
+
+tfd = tfp.distributions
+tfb = tfp.bijectors
+
+
+class SquashedNormal(tfd.TransformedDistribution):
+  """A TransformedDistribution whose `mode()` is the bijected mode of its base.
+
+  For a tanh squash this is the squashed mean, the action a greedy policy takes (the
+  exact mode of the squashed density has no closed form). It keeps the parent's
+  constructor so that tfp can rebuild it as a CompositeTensor from (distribution,
+  bijector), e.g. when it crosses a tf.function boundary.
+  """
+
+  def _mode(self, **kwargs):
+    return self.bijector.forward(self.distribution.mode(**kwargs))
+
+
+def _bounds_of(sample_spec: Any) -> tuple:
+  """(minimum, maximum) float32 arrays broadcast to the spec's shape; checks they are finite."""
+  if not (tensor_spec.is_bounded(sample_spec) and tensor_spec.is_continuous(sample_spec)):
+    raise ValueError(f"a tanh-normal projection needs a bounded float spec, got {sample_spec}; "
+                     "use a BoundedTensorSpec with finite minimum and maximum")
+  shape = tuple(sample_spec.shape)
+  low = np.broadcast_to(np.asarray(sample_spec.minimum, np.float32), shape)
+  high = np.broadcast_to(np.asarray(sample_spec.maximum, np.float32), shape)
+  if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high)) and np.all(high > low)):
+    raise ValueError(f"sample_spec bounds must be finite with maximum > minimum, got "
+                     f"minimum={sample_spec.minimum}, maximum={sample_spec.maximum}")
+  return low, high
+
+
+def squashed_normal(base: tfd.Distribution, minimum: Any, maximum: Any) -> SquashedNormal:
+  """`base` (e.g. a diagonal Normal) squashed by tanh, then mapped from (-1, 1) onto the bounds.
+
+  log_prob includes the tanh and affine log-det-jacobian corrections.
+  """
+  minimum = tf.convert_to_tensor(minimum, base.dtype)
+  maximum = tf.convert_to_tensor(maximum, base.dtype)
+  # Chain applies right to left: tanh first, then scale and shift into the bounds.
+  bijector = tfb.Chain([tfb.Shift((maximum + minimum) / 2.0),
+                        tfb.Scale((maximum - minimum) / 2.0), tfb.Tanh()])
+  return SquashedNormal(base, bijector, name="SquashedNormal")
+
+
+@gin.configurable(module="networks")
+class TanhNormalProjectionNetwork(Network):
+  """Features -> Dense(2 * dim) -> (mean, std) -> tanh-squashed Normal within the spec's bounds.
+
+  Args:
+    sample_spec: a bounded float spec of one action, shape [dim] (or scalar).
+    activation_fn: activation of the projection layer (None: linear).
+    std_transform: maps the clipped pre-activation of the std to a positive std.
+    std_bounds: (low, high) clip of the std pre-activation; with `tf.exp` these are
+      bounds on the log std, keeping the std away from 0 and from huge values.
+    kernel_initializer: initializer of the projection kernel (default: a small
+      variance-scaling init, so initial means are near 0 and initial stds near
+      std_transform(0)).
+    name: the network's name.
+  """
+
+  def __init__(self, sample_spec: Any, activation_fn: Optional[Callable] = None,
+               std_transform: Callable[[tf.Tensor], tf.Tensor] = tf.exp,
+               std_bounds: Sequence[float] = (-20.0, 2.0),
+               kernel_initializer: Optional[tf.keras.initializers.Initializer] = None,
+               name: str = "TanhNormalProjectionNetwork"):
+    super().__init__(input_tensor_spec=None, name=name)
+    self._sample_spec = tensor_spec.from_spec(sample_spec)
+    if self._sample_spec.shape.rank not in (0, 1):
+      raise ValueError(f"{name}: sample_spec must have shape [dim] or [], got "
+                       f"{self._sample_spec.shape}; flatten the action spec")
+    if len(std_bounds) != 2 or std_bounds[0] >= std_bounds[1]:
+      raise ValueError(f"{name}: std_bounds must be (low, high) with low < high, got "
+                       f"{std_bounds}")
+    self._minimum, self._maximum = _bounds_of(self._sample_spec)
+    self._dim = int(np.prod(self._sample_spec.shape.as_list()))
+    self._std_transform = std_transform
+    self._std_bounds = (float(std_bounds[0]), float(std_bounds[1]))
+    self._projection_layer = tf.keras.layers.Dense(
+        2 * self._dim, activation=activation_fn,
+        kernel_initializer=clone_initializer(kernel_initializer) or
+        tf.keras.initializers.VarianceScaling(scale=0.1))
+
+  @property
+  def sample_spec(self) -> Any:
+    return self._sample_spec
+
+  @property
+  def projection_layer(self) -> tf.keras.layers.Layer:
+    return self._projection_layer
+
+  def call(self, inputs, step_type=None, network_state=(), training=False):
+    del step_type
+    params = self._projection_layer(tf.cast(inputs, tf.float32), training=training)
+    mean, std_pre = tf.split(params, 2, axis=-1)
+    std = self._std_transform(tf.clip_by_value(std_pre, *self._std_bounds))
+    if self._sample_spec.shape.rank == 0:
+      base = tfd.Normal(mean[..., 0], std[..., 0])
+    else:
+      base = tfd.MultivariateNormalDiag(loc=mean, scale_diag=std)
+    return squashed_normal(base, self._minimum, self._maximum), network_state
+
+
+@gin.configurable(module="networks")
+class CategoricalProjectionNetwork(Network):
+  """Features -> Dense(num_actions) logits -> Categorical over the spec's integer range.
+
+  Samples have the spec's dtype and lie in [minimum, maximum]. A non-scalar spec of shape
+  S gets logits [..., *S, num_actions] wrapped in an Independent, so its event shape is S.
+
+  Args:
+    sample_spec: a bounded integer spec with the same bounds in every dimension.
+    logits_init_output_factor: scale of the logits kernel's variance-scaling init; small,
+      so that the initial policy is close to uniform.
+    name: the network's name.
+  """
+
+  def __init__(self, sample_spec: Any, logits_init_output_factor: float = 0.1,
+               name: str = "CategoricalProjectionNetwork"):
+    super().__init__(input_tensor_spec=None, name=name)
+    spec = tensor_spec.from_spec(sample_spec)
+    if not (tensor_spec.is_bounded(spec) and tensor_spec.is_discrete(spec)):
+      raise ValueError(f"{name}: needs a bounded integer sample_spec, got {sample_spec}")
+    low, high = np.unique(spec.minimum), np.unique(spec.maximum)
+    if low.size != 1 or high.size != 1 or high[0] < low[0]:
+      raise ValueError(f"{name}: every dimension of {sample_spec} must share one range "
+                       "minimum <= maximum; split differing ranges into separate specs")
+    self._sample_spec = spec
+    self._minimum = int(low[0])
+    self._num_actions = int(high[0]) - self._minimum + 1
+    self._sample_shape = spec.shape.as_list()
+    self._projection_layer = tf.keras.layers.Dense(
+        self._num_actions * int(np.prod(self._sample_shape)),
+        kernel_initializer=tf.keras.initializers.VarianceScaling(
+            scale=logits_init_output_factor),
+        bias_initializer="zeros")
+
+  @property
+  def num_actions(self) -> int:
+    return self._num_actions
+
+  @property
+  def sample_spec(self) -> Any:
+    return self._sample_spec
+
+  def call(self, inputs, step_type=None, network_state=(), training=False):
+    del step_type
+    logits = self._projection_layer(tf.cast(inputs, tf.float32), training=training)
+    logits = tf.reshape(logits, tf.concat(
+        [tf.shape(logits)[:-1], self._sample_shape + [self._num_actions]], 0))
+    distribution = categorical(logits, self._sample_spec.dtype, self._minimum)
+    if self._sample_shape:
+      distribution = tfd.Independent(distribution,
+                                     reinterpreted_batch_ndims=len(self._sample_shape))
+    return distribution, network_state
