@@ -14,7 +14,8 @@ from rlrun.errors import UserError
 # Modules whose configurables gin files may name.
 CONFIGURABLE_MODULES = (
     "rlrun.utils.gin_externals", "rlrun.utils.losses", "rlrun.utils.schedules",
-    "rlrun.environments.suite_gym", "rlrun.networks.q_network", "rlrun.networks.encoding_network",
+    "rlrun.environments.suite_gym", "rlrun.environments.suite_pybullet",
+    "rlrun.networks.q_network", "rlrun.networks.encoding_network",
     "rlrun.agents.dqn_agent", "rlrun.agents.sac_agent", "rlrun.networks.critic_network",
     "rlrun.networks.actor_distribution_network", "rlrun.networks.projection_networks",
     "rlrun.replay_buffers.reverb_utils", "rlrun.train.experiment",

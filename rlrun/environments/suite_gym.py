@@ -36,6 +36,44 @@ def _strip_time_limit(gym_env: Any) -> Any:
   return gym_env
 
 
+def wrap_env(gym_env: Any, discount: float = 1.0, max_episode_steps: Optional[int] = None,
+             gym_env_wrappers: Sequence[Callable[[Any], Any]] = (),
+             env_wrappers: Sequence[Callable[[py_environment.PyEnvironment],
+                                             py_environment.PyEnvironment]] = (),
+             spec_dtype_map: Optional[Dict[type, Any]] = None,
+             render_kwargs: Optional[Dict[str, Any]] = None,
+             seed: Optional[int] = None) -> py_environment.PyEnvironment:
+  """Wraps an already made gym env as a PyEnvironment, the way `load` does.
+
+  Shared by the suites (suite_pybullet) that make their gym envs themselves.
+
+  Args:
+    gym_env: the gym env, e.g. from gym.make; its outer gym TimeLimits are removed.
+    discount: the discount of non-terminal steps.
+    max_episode_steps: the rlrun TimeLimit duration; None or 0 means no limit.
+    gym_env_wrappers: callables applied in order to the gym env (gym.Wrappers).
+    env_wrappers: callables applied in order to the PyEnvironment, after TimeLimit.
+    spec_dtype_map: optional {gym space class: numpy dtype}; see GymWrapper.
+    render_kwargs: extra keyword arguments for gym's render.
+    seed: when given, seeds the env (its first reset and its spaces) deterministically.
+
+  Returns:
+    The PyEnvironment.
+  """
+  gym_env = _strip_time_limit(gym_env)
+  for wrap in gym_env_wrappers:
+    gym_env = wrap(gym_env)
+  env: py_environment.PyEnvironment = gym_wrapper.GymWrapper(
+      gym_env, discount=discount, spec_dtype_map=spec_dtype_map, render_kwargs=render_kwargs)
+  if max_episode_steps:
+    env = wrappers.TimeLimit(env, max_episode_steps)
+  for wrap in env_wrappers:
+    env = wrap(env)
+  if seed is not None:
+    env.seed(seed)
+  return env
+
+
 @gin.configurable(module="suite_gym")
 def load(environment_name: str, discount: float = 1.0, max_episode_steps: Optional[int] = None,
          gym_env_wrappers: Sequence[Callable[[Any], Any]] = (),
@@ -81,17 +119,10 @@ def load(environment_name: str, discount: float = 1.0, max_episode_steps: Option
       gym_spec = gym.spec(environment_name)
     except gym.error.Error as e:
       raise _unknown_id_error(environment_name, e) from None
-    gym_env = _strip_time_limit(gym.make(environment_name))
-    for wrap in gym_env_wrappers:
-      gym_env = wrap(gym_env)
-    env: py_environment.PyEnvironment = gym_wrapper.GymWrapper(
-        gym_env, discount=discount, spec_dtype_map=spec_dtype_map, render_kwargs=render_kwargs)
     if max_episode_steps is None:
       max_episode_steps = gym_spec.max_episode_steps
-    if max_episode_steps:
-      env = wrappers.TimeLimit(env, max_episode_steps)
-    for wrap in env_wrappers:
-      env = wrap(env)
-    if seed is not None:
-      env.seed(seed)
+    env = wrap_env(gym.make(environment_name), discount=discount,
+                   max_episode_steps=max_episode_steps, gym_env_wrappers=gym_env_wrappers,
+                   env_wrappers=env_wrappers, spec_dtype_map=spec_dtype_map,
+                   render_kwargs=render_kwargs, seed=seed)
   return env
