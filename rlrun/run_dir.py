@@ -67,7 +67,6 @@ class RunDirectory:
 
   def write_metadata(self, config_name: str, config_path: str, seed: Any, argv) -> None:
     meta = self.metadata() or {}
-    import reverb  # noqa: F401  (its version is recorded below)
     import tensorflow as tf
     from importlib.metadata import version
     from rlrun import __version__

@@ -31,6 +31,8 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from benchmarks_md import replace_section
+
 REPO = Path(__file__).resolve().parent.parent
 
 # The TF-Agents side: the tutorial's loop (collect 1 step with PyDriver, train 1 step from
@@ -198,16 +200,7 @@ def write_report(path: Path, results: Dict[str, List[dict]]) -> None:
   for name, rows in results.items():
     reached = sum(r["reached_195"] for r in rows)
     lines.append(f"- {name}: {reached} of {len(rows)} seeds reach eval AverageReturn >= 195")
-  section = "\n".join(lines) + "\n"
-  marker_start, marker_end = "<!-- dqn-cartpole:start -->", "<!-- dqn-cartpole:end -->"
-  text = path.read_text() if path.exists() else "# Benchmarks\n\n"
-  block = f"{marker_start}\n{section}{marker_end}"
-  if marker_start in text:
-    head, rest = text.split(marker_start, 1)
-    text = head + block + rest.split(marker_end, 1)[1]
-  else:
-    text = text.rstrip() + "\n\n" + block + "\n"
-  path.write_text(text)
+  replace_section(path, "dqn-cartpole", lines)
 
 
 def main() -> None:

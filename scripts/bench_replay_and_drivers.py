@@ -26,6 +26,7 @@ from typing import Callable, Dict, List
 import numpy as np
 import tensorflow as tf
 
+from benchmarks_md import replace_section
 from rlrun.environments import suite_gym
 from rlrun.environments.tf_py_environment import TFPyEnvironment
 from rlrun.policies.random_py_policy import RandomPyPolicy
@@ -151,15 +152,7 @@ def write_report(path: Path, replay: Dict[str, Dict[str, float]],
                  f"{row['sample'] * BATCH:.0f} |")
   lines += ["", "| driver on CartPole-v0, random policy | env steps / s |", "|---|---|"]
   lines += [f"| {name} | {rate:.0f} |" for name, rate in drivers.items()]
-  start, end = "<!-- replay-drivers:start -->", "<!-- replay-drivers:end -->"
-  text = path.read_text() if path.exists() else "# Benchmarks\n"
-  block = f"{start}\n" + "\n".join(lines) + f"\n{end}"
-  if start in text:
-    head, rest = text.split(start, 1)
-    text = head + block + rest.split(end, 1)[1]
-  else:
-    text = text.rstrip() + "\n\n" + block + "\n"
-  path.write_text(text)
+  replace_section(path, "replay-drivers", lines)
 
 
 def main() -> None:

@@ -4,7 +4,8 @@ from typing import Any, Callable, Optional, Sequence, Tuple
 
 import tensorflow as tf
 
-from rlrun.drivers.dynamic_step_driver import TFDriver, check_count
+from rlrun.drivers.checks import check_count
+from rlrun.drivers.dynamic_step_driver import TFDriver
 from rlrun.environments import tf_py_environment
 from rlrun.policies import tf_policy
 from rlrun.trajectories import time_step as ts

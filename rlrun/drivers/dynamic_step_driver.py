@@ -7,28 +7,12 @@ all run as one graph call per run().
 
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
-import numpy as np
 import tensorflow as tf
 
+from rlrun.drivers.checks import check_callables, check_count
 from rlrun.environments import tf_py_environment
 from rlrun.policies import tf_policy
 from rlrun.trajectories import time_step as ts, trajectory
-
-
-def check_count(value: Any, label: str) -> int:
-  """`value` as an int >= 1, or a ValueError naming it."""
-  if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-    raise ValueError(f"{label}={value!r} must be an int >= 1.")
-  return int(value)
-
-
-def _check_callables(observers: Optional[Sequence[Callable]], label: str) -> List[Callable]:
-  observers = list(observers or [])
-  for i, observer in enumerate(observers):
-    if not callable(observer):
-      raise TypeError(f"{label}[{i}] = {observer!r} is not callable; pass functions or objects "
-                      "with __call__ (e.g. a tf_metrics metric, a replay buffer's add_batch).")
-  return observers
 
 
 class TFDriver:
@@ -55,8 +39,8 @@ class TFDriver:
                       "use PyDriver for numpy policies.")
     self._env = env
     self._policy = policy
-    self._observers = _check_callables(observers, "observers")
-    self._transition_observers = _check_callables(transition_observers, "transition_observers")
+    self._observers = check_callables(observers, "observers")
+    self._transition_observers = check_callables(transition_observers, "transition_observers")
     # autograph off: the loop is written with tf.while_loop explicitly, and skipping
     # the conversion keeps tracing fast and the Python in observers untouched.
     self._run_fn = tf.function(self._run, autograph=False)

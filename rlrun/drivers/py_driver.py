@@ -4,26 +4,10 @@ from typing import Any, Callable, Optional, Sequence, Tuple
 
 import numpy as np
 
+from rlrun.drivers.checks import check_callables, check_limit
 from rlrun.environments import py_environment
 from rlrun.policies import py_policy
 from rlrun.trajectories import time_step as ts, trajectory
-
-
-def _check_limit(value: Optional[int], label: str) -> Optional[int]:
-  if value is None:
-    return None
-  if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-    raise ValueError(f"{label}={value!r} must be an int >= 1, or None for no limit.")
-  return int(value)
-
-
-def _check_callables(observers: Optional[Sequence[Callable]], label: str) -> list:
-  observers = list(observers or [])
-  for i, observer in enumerate(observers):
-    if not callable(observer):
-      raise TypeError(f"{label}[{i}] = {observer!r} is not callable; pass functions or "
-                      "objects with __call__ (e.g. replay_buffer.append, a metric).")
-  return observers
 
 
 class PyDriver:
@@ -52,15 +36,15 @@ class PyDriver:
                transition_observers: Optional[Sequence[Callable]] = None,
                max_steps: Optional[int] = None, max_episodes: Optional[int] = None,
                end_episode_on_boundary: bool = True):
-    self._max_steps = _check_limit(max_steps, "max_steps")
-    self._max_episodes = _check_limit(max_episodes, "max_episodes")
+    self._max_steps = check_limit(max_steps, "max_steps")
+    self._max_episodes = check_limit(max_episodes, "max_episodes")
     if self._max_steps is None and self._max_episodes is None:
       raise ValueError("PyDriver needs max_steps or max_episodes (or both); both are None, "
                        "so run() would never stop.")
     self._env = env
     self._policy = policy
-    self._observers = _check_callables(observers, "observers")
-    self._transition_observers = _check_callables(transition_observers, "transition_observers")
+    self._observers = check_callables(observers, "observers")
+    self._transition_observers = check_callables(transition_observers, "transition_observers")
     self._end_episode_on_boundary = bool(end_episode_on_boundary)
 
   @property

@@ -2,7 +2,6 @@
 
 from typing import Any
 
-import tensorflow as tf
 
 from rlrun.networks.q_network import num_actions_of
 from rlrun.policies import distributions

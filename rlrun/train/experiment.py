@@ -6,13 +6,11 @@ it holds a checkpoint, and trains to `num_iterations`.
 """
 
 import json
-import logging
 import os
 import time
 from typing import Any, Callable, Dict, List, Optional
 
 import gin
-import numpy as np
 import tensorflow as tf
 
 from rlrun.metrics import py_metrics

@@ -2,7 +2,6 @@
 
 import json
 
-import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from cli_helpers import rlrun, snapshot
