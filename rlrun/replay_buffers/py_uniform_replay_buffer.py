@@ -48,11 +48,7 @@ class PyUniformReplayBuffer(ReplayBuffer):
     self._lock = threading.Lock()
 
   def _check_items(self, items: Any) -> List[np.ndarray]:
-    try:
-      tf.nest.assert_same_structure(items, self._data_spec)
-    except (ValueError, TypeError) as e:
-      raise ValueError(f"add_batch got items whose structure differs from data_spec "
-                       f"{self._data_spec!r}: {e}") from e
+    self._check_structure(items)
     arrays, batch = [], None
     for i, (value, spec) in enumerate(zip(tf.nest.flatten(items), self._flat_spec)):
       array = np.asarray(value)

@@ -114,6 +114,14 @@ class ReplayBuffer(tf.Module):
     """How many items are stored now."""
     return self._num_frames()
 
+  def _check_structure(self, items: Any) -> None:
+    """Raises ValueError when `items` is not shaped like data_spec as a nest."""
+    try:
+      tf.nest.assert_same_structure(items, self._data_spec)
+    except (ValueError, TypeError) as e:
+      raise ValueError(f"add_batch got items whose structure differs from data_spec "
+                       f"{self._data_spec!r}: {e}") from e
+
   def _not_supported(self, what: str):
     return NotImplementedError(f"{type(self).__name__} does not implement {what}")
 

@@ -78,11 +78,7 @@ class TFUniformReplayBuffer(ReplayBuffer):
     return self._max_length
 
   def _check_items(self, items: Any) -> List[tf.Tensor]:
-    try:
-      tf.nest.assert_same_structure(items, self._data_spec)
-    except (ValueError, TypeError) as e:
-      raise ValueError(f"add_batch got items whose structure differs from data_spec "
-                       f"{self._data_spec!r}: {e}") from e
+    self._check_structure(items)
     tensors = []
     for i, (value, leaf) in enumerate(zip(tf.nest.flatten(items), self._flat_spec)):
       if tf.is_tensor(value):
