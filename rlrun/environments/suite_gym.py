@@ -36,6 +36,30 @@ def _strip_time_limit(gym_env: Any) -> Any:
   return gym_env
 
 
+def episode_limit(environment_name: Any, max_episode_steps: Optional[int],
+                  unknown_id_error: Callable[[str, Exception], ValueError]) -> Optional[int]:
+  """Checks a suite's load arguments; returns the episode limit to apply.
+
+  None means the limit registered with the id; 0 means no limit.
+
+  Raises:
+    TypeError: when environment_name is not a string.
+    ValueError: for a negative max_episode_steps, or (from unknown_id_error) an
+      id gym does not know.
+  """
+  if not isinstance(environment_name, str):
+    raise TypeError(f"environment_name must be a gym id string like 'CartPole-v0', got "
+                    f"{type(environment_name).__name__}: {environment_name!r}")
+  if max_episode_steps is not None and max_episode_steps < 0:
+    raise ValueError(f"max_episode_steps must be >= 0 (0 = no limit, None = the registered "
+                     f"limit), got {max_episode_steps!r}")
+  try:
+    gym_spec = gym.spec(environment_name)
+  except gym.error.Error as e:
+    raise unknown_id_error(environment_name, e) from None
+  return gym_spec.max_episode_steps if max_episode_steps is None else max_episode_steps
+
+
 def wrap_env(gym_env: Any, discount: float = 1.0, max_episode_steps: Optional[int] = None,
              gym_env_wrappers: Sequence[Callable[[Any], Any]] = (),
              env_wrappers: Sequence[Callable[[py_environment.PyEnvironment],
@@ -106,21 +130,10 @@ def load(environment_name: str, discount: float = 1.0, max_episode_steps: Option
     ValueError: for an unknown id or a negative max_episode_steps. (gin appends a
       second line "In call to configurable 'load'" to errors raised inside `load`.)
   """
-  if not isinstance(environment_name, str):
-    raise TypeError(f"environment_name must be a gym id string like 'CartPole-v0', got "
-                    f"{type(environment_name).__name__}: {environment_name!r}")
-  if max_episode_steps is not None and max_episode_steps < 0:
-    raise ValueError(f"max_episode_steps must be >= 0 (0 = no limit, None = the gym spec's), "
-                     f"got {max_episode_steps!r}")
   with warnings.catch_warnings():
     # gym warns about old versions ("out of date") and deprecated APIs on make.
     warnings.simplefilter("ignore")
-    try:
-      gym_spec = gym.spec(environment_name)
-    except gym.error.Error as e:
-      raise _unknown_id_error(environment_name, e) from None
-    if max_episode_steps is None:
-      max_episode_steps = gym_spec.max_episode_steps
+    max_episode_steps = episode_limit(environment_name, max_episode_steps, _unknown_id_error)
     env = wrap_env(gym.make(environment_name), discount=discount,
                    max_episode_steps=max_episode_steps, gym_env_wrappers=gym_env_wrappers,
                    env_wrappers=env_wrappers, spec_dtype_map=spec_dtype_map,

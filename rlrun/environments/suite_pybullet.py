@@ -187,25 +187,15 @@ def load(environment_name: str, discount: float = 1.0, max_episode_steps: Option
   Raises:
     ValueError: for an unknown id or a negative max_episode_steps.
   """
-  if not isinstance(environment_name, str):
-    raise TypeError(f"environment_name must be a gym id string like 'MinitaurBulletEnv-v0', "
-                    f"got {type(environment_name).__name__}: {environment_name!r}")
-  if max_episode_steps is not None and max_episode_steps < 0:
-    raise ValueError(f"max_episode_steps must be >= 0 (0 = no limit, None = the registered "
-                     f"limit), got {max_episode_steps!r}")
   if spec_dtype_map is None:
     spec_dtype_map = {gym.spaces.Box: np.float32}
   with warnings.catch_warnings():
     # gym warns on make, e.g. "Box bound precision lowered by casting to float32".
     warnings.simplefilter("ignore")
-    try:
-      gym_spec = gym.spec(environment_name)
-    except gym.error.Error as e:
-      raise _unknown_id_error(environment_name, e) from None
+    max_episode_steps = suite_gym.episode_limit(environment_name, max_episode_steps,
+                                                _unknown_id_error)
     with _pkg_resources_shim(), silenced():
       gym_env = gym.make(environment_name)
-    if max_episode_steps is None:
-      max_episode_steps = gym_spec.max_episode_steps
     # After wrap_env removes gym's TimeLimit, _BulletGymWrapper is innermost.
     return suite_gym.wrap_env(
         gym_env, discount=discount, max_episode_steps=max_episode_steps,
