@@ -41,7 +41,6 @@ setup(
     install_requires=INSTALL_REQUIRES,
     extras_require={
         "test": ["pytest==9.2.0"],
-        "gpu": ["tensorflow[and-cuda]==2.15.1"],
     },
     entry_points={"console_scripts": ["rlrun=rlrun.cli:main"]},
 )

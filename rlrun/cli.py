@@ -40,11 +40,15 @@ def cli() -> None:
               help="A gin binding applied after the config, e.g. "
               "'train.Experiment.num_iterations=5000'. Repeatable.")
 @click.option("--seed", type=int, help="Shorthand for --gin-param 'train.Experiment.seed=N'.")
+@click.option("--gpu", is_flag=True, help="Train on every visible GPU, one replica each "
+              "(tf.distribute.MirroredStrategy; batch_size is split between them). Shorthand "
+              "for --gin-param \"train.Experiment.strategy='mirrored'\". Needs the CUDA build "
+              "of TensorFlow.")
 def train(config: str, root_dir: Optional[str], gin_params: Tuple[str, ...],
-          seed: Optional[int]) -> None:
+          seed: Optional[int], gpu: bool) -> None:
   """Train an agent: collect, train, evaluate, checkpoint, export policies."""
   from rlrun.commands.train import train as run
-  sys.exit(run(config, root_dir, gin_params, seed))
+  sys.exit(run(config, root_dir, gin_params, seed, gpu=gpu))
 
 
 @cli.command(name="eval")

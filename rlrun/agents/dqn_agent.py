@@ -6,7 +6,7 @@ from typing import Any, Callable, NamedTuple, Optional, Union
 import gin
 import tensorflow as tf
 
-from rlrun.agents.tf_agent import LossInfo, TFAgent
+from rlrun.agents.tf_agent import LossInfo, TFAgent, apply_gradients
 from rlrun.networks.q_network import num_actions_of
 from rlrun.policies.epsilon_greedy_policy import EpsilonGreedyPolicy
 from rlrun.policies.greedy_policy import GreedyPolicy
@@ -73,7 +73,8 @@ class DqnAgent(TFAgent):
     self._target_q_network.create_variables(q_policy.time_step_spec.observation)
     policy = GreedyPolicy(q_policy)
     if train_step_counter is None:
-      train_step_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="train_step")
+      train_step_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="train_step",
+                                       aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
     epsilon = ((lambda: epsilon_greedy(train_step_counter)) if callable(epsilon_greedy)
                else epsilon_greedy)
     collect_policy = EpsilonGreedyPolicy(policy, epsilon)
@@ -119,10 +120,10 @@ class DqnAgent(TFAgent):
     variables = self._q_network.trainable_variables
     with tf.GradientTape() as tape:
       loss_info = self.loss(experience, weights=weights, training=True)
-    gradients = tape.gradient(loss_info.loss, variables)
-    if self._gradient_clipping is not None:
-      gradients, _ = tf.clip_by_global_norm(gradients, self._gradient_clipping)
-    self._optimizer.apply_gradients(zip(gradients, variables))
+      # Each replica averages its share of the batch; the optimizer sums replicas.
+      replica_loss = losses.scale_for_replicas(loss_info.loss)
+    gradients = tape.gradient(replica_loss, variables)
+    apply_gradients(self._optimizer, gradients, variables, self._gradient_clipping)
     self.train_step_counter.assign_add(1)
     target_update.periodic_soft_update(self.train_step_counter, self._target_update_period,
                                        self._q_network.variables,

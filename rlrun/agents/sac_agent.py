@@ -7,12 +7,12 @@ import gin
 import numpy as np
 import tensorflow as tf
 
-from rlrun.agents.tf_agent import LossInfo, TFAgent
+from rlrun.agents.tf_agent import LossInfo, TFAgent, apply_gradients
 from rlrun.policies.actor_policy import ActorPolicy
 from rlrun.policies.greedy_policy import GreedyPolicy
 from rlrun.specs import tensor_spec
 from rlrun.trajectories import StepType
-from rlrun.utils import target_update
+from rlrun.utils import losses, target_update
 
 
 class SacLossInfo(NamedTuple):
@@ -133,10 +133,10 @@ class SacAgent(TFAgent):
     with tf.GradientTape(watch_accessed_variables=False) as tape:
       tape.watch(variables)
       loss = loss_fn()
-    gradients = tape.gradient(loss, variables)
-    if self._gradient_clipping is not None:
-      gradients, _ = tf.clip_by_global_norm(gradients, self._gradient_clipping)
-    optimizer.apply_gradients(zip(gradients, variables))
+      # Each replica averages its share of the batch; the optimizer sums replicas.
+      replica_loss = losses.scale_for_replicas(loss)
+    gradients = tape.gradient(replica_loss, variables)
+    apply_gradients(optimizer, gradients, variables, self._gradient_clipping)
     return loss
 
   def _train(self, experience, weights) -> LossInfo:

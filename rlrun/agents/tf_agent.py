@@ -13,6 +13,29 @@ class LossInfo(NamedTuple):
   extra: Any = ()
 
 
+def apply_gradients(optimizer, gradients, variables, clip_norm: Optional[float] = None) -> None:
+  """optimizer.apply_gradients, after clipping the gradients to `clip_norm` global norm.
+
+  Under a tf.distribute strategy with several replicas the clip applies to the sum of
+  the replicas' gradients, as it would to the gradient of the whole batch on one device.
+
+  Raises:
+    ValueError: when clipping across replicas with an optimizer that is not a Keras one.
+  """
+  context = tf.distribute.get_replica_context()
+  if clip_norm is not None and context is not None and context.num_replicas_in_sync > 1:
+    if not isinstance(optimizer, tf.keras.optimizers.Optimizer):
+      raise ValueError("gradient_clipping across replicas needs a Keras optimizer (e.g. "
+                       f"@tf.keras.optimizers.Adam()), got {type(optimizer).__name__}")
+    gradients = context.all_reduce(tf.distribute.ReduceOp.SUM, list(gradients))
+    gradients, _ = tf.clip_by_global_norm(gradients, clip_norm)
+    optimizer.apply_gradients(zip(gradients, variables), skip_gradients_aggregation=True)
+    return
+  if clip_norm is not None:
+    gradients, _ = tf.clip_by_global_norm(gradients, clip_norm)
+  optimizer.apply_gradients(zip(gradients, variables))
+
+
 class TFAgent(tf.Module):
   """An algorithm with a `policy` to deploy, a `collect_policy` to explore, and `train`.
 
@@ -23,7 +46,9 @@ class TFAgent(tf.Module):
     collect_policy: the exploring TFPolicy used to collect data.
     train_sequence_length: the number of consecutive steps one training item spans
       (e.g. 2 for one-step TD: the replay buffer must sample sequences this long).
-    train_step_counter: an int64 scalar variable incremented by every `train` call.
+    train_step_counter: an int64 scalar variable incremented by every `train` call;
+      under a tf.distribute strategy, create it in the strategy's scope with
+      aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA.
     name: the module's name.
   """
 
@@ -37,7 +62,9 @@ class TFAgent(tf.Module):
     self._collect_policy = collect_policy
     self._train_sequence_length = train_sequence_length
     if train_step_counter is None:
-      train_step_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="train_step")
+      # Every replica increments it; under a tf.distribute strategy only one counts.
+      train_step_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="train_step",
+                                       aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
     self._train_step_counter = train_step_counter
 
   @property

@@ -36,12 +36,16 @@ def _build_experiment(root: RunDirectory):
 
 
 def train(config: str, root_dir: Optional[str], gin_params: Sequence[str], seed: Optional[int],
-          out: TextIO = sys.stdout) -> int:
-  """Runs `rlrun train`; returns the exit code."""
+          out: TextIO = sys.stdout, gpu: bool = False) -> int:
+  """Runs `rlrun train`; returns the exit code.
+
+  `seed` and `gpu` are shorthands for bindings applied after `gin_params`.
+  """
   config_path = configs.resolve(config)
   root = RunDirectory(root_dir or f"runs/{config_path.stem}")
   root.check_can_train(config_path.name)
   bindings = list(gin_params) + ([f"train.Experiment.seed = {seed}"] if seed is not None else [])
+  bindings += ["train.Experiment.strategy = 'mirrored'"] if gpu else []
   configs.parse(config_path, bindings)
   created = not root.root.exists()
   root.lock()

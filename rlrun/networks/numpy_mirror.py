@@ -28,6 +28,8 @@ def _flat_layers(network) -> Optional[List[tf.keras.layers.Layer]]:
   """The network's layers in order, or None when its structure is not known."""
   if hasattr(network, "layers_in_order"):
     nested = network.layers_in_order
+  elif hasattr(network, "encoding_layers"):
+    nested = network.encoding_layers
   elif hasattr(network, "_sequential_layers"):
     nested = network._sequential_layers  # pylint: disable=protected-access
   else:
@@ -57,10 +59,13 @@ class NumpyMirror:
     self._weights = [v.numpy() for v in self._variables]
 
   @classmethod
-  def of(cls, network) -> Optional["NumpyMirror"]:
+  def of(cls, network, extra_layers: Sequence[tf.keras.layers.Layer] = ()
+         ) -> Optional["NumpyMirror"]:
+    """A mirror of `network`'s layers followed by `extra_layers`, or None."""
     layers = _flat_layers(network)
     if layers is None or getattr(network, "state_spec", ()):
       return None
+    layers = layers + list(extra_layers)
     input_specs = tf.nest.flatten(getattr(network, "input_tensor_spec", None))
     vector_input = len(input_specs) == 1 and input_specs[0] is not None and input_specs[0].shape.rank == 1
     if not vector_input and not isinstance(layers[0], tf.keras.layers.Flatten):

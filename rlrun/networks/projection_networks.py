@@ -160,6 +160,10 @@ class CategoricalProjectionNetwork(Network):
     return self._num_actions
 
   @property
+  def projection_layer(self) -> tf.keras.layers.Layer:
+    return self._projection_layer
+
+  @property
   def sample_spec(self) -> Any:
     return self._sample_spec
 

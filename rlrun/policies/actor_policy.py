@@ -68,6 +68,10 @@ class ActorPolicy(TFPolicy):
   def actor_network(self) -> Any:
     return self._actor_network
 
+  def as_numpy_policy(self, greedy: bool = False) -> Optional[Any]:
+    from rlrun.policies.numpy_actor_policy import NumpyActorPolicy
+    return NumpyActorPolicy.of(self, greedy=greedy)
+
   def _distribution(self, time_step, policy_state) -> PolicyStep:
     outputs, policy_state = self._actor_network(time_step.observation,
                                                 step_type=time_step.step_type,

@@ -53,8 +53,10 @@ class EpsilonGreedyPolicy(TFPolicy):
     action = tf.nest.map_structure(choose, random.action, greedy.action)
     return PolicyStep(action, greedy.state, greedy.info)
 
-  def as_numpy_policy(self) -> Any:
+  def as_numpy_policy(self, greedy: bool = False) -> Any:
     from rlrun.policies.numpy_q_policy import NumpyQPolicy
+    if greedy:
+      return self._greedy_policy.as_numpy_policy(greedy=True)
     inner = self._greedy_policy
     while hasattr(inner, "wrapped_policy"):
       inner = inner.wrapped_policy

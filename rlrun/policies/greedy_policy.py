@@ -31,5 +31,6 @@ class GreedyPolicy(TFPolicy):
     step = self._wrapped_policy.distribution(time_step, policy_state)
     return step._replace(action=tf.nest.map_structure(lambda d: d.mode(), step.action))
 
-  def as_numpy_policy(self) -> Any:
-    return self._wrapped_policy.as_numpy_policy()
+  def as_numpy_policy(self, greedy: bool = True) -> Any:
+    del greedy  # always the mode
+    return self._wrapped_policy.as_numpy_policy(greedy=True)

@@ -42,6 +42,7 @@ class QPolicy(TFPolicy):
                                      int(action_offset(self.action_spec)))
     return PolicyStep(dist, policy_state, ())
 
-  def as_numpy_policy(self) -> Any:
+  def as_numpy_policy(self, greedy: bool = False) -> Any:
+    del greedy  # a QPolicy's distribution is a point mass on the argmax
     from rlrun.policies.numpy_q_policy import NumpyQPolicy
     return NumpyQPolicy.of(self, epsilon=0.0)

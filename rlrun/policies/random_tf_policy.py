@@ -24,7 +24,8 @@ class RandomTFPolicy(TFPolicy):
         self.info_spec) else ()
     return PolicyStep(action, policy_state, info)
 
-  def as_numpy_policy(self) -> Any:
+  def as_numpy_policy(self, greedy: bool = False) -> Any:
+    del greedy  # a uniform distribution has no single mode
     from rlrun.policies.random_py_policy import RandomPyPolicy
     return RandomPyPolicy(tensor_spec.to_nest_array_spec(self.time_step_spec),
                           tensor_spec.to_nest_array_spec(self.action_spec))

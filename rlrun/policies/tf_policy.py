@@ -130,8 +130,11 @@ class TFPolicy(tf.Module):
   def _distribution(self, time_step: TimeStep, policy_state: Any) -> PolicyStep:
     raise NotImplementedError(f"{type(self).__name__} has no action distribution")
 
-  def as_numpy_policy(self) -> Optional[Any]:
-    """A numpy PyPolicy computing the same actions faster, or None (see numpy_q_policy)."""
+  def as_numpy_policy(self, greedy: bool = False) -> Optional[Any]:
+    """A numpy PyPolicy computing the same actions faster, or None (see numpy_q_policy).
+
+    With `greedy`, the numpy policy takes the mode of this policy's distribution.
+    """
     return None
 
 

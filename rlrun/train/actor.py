@@ -70,10 +70,14 @@ class Actor:
           max_episodes=None if steps is not None else self._episodes_per_run)
     return self._drivers[steps]
 
-  def run(self, steps: Optional[int] = None) -> None:
-    """Runs `steps` steps (default: steps_per_run / episodes_per_run)."""
-    if self._variable_client is not None:
-      self._variable_client.update()
+  def run(self, steps: Optional[int] = None, pull_weights: bool = True) -> None:
+    """Runs `steps` steps (default: steps_per_run / episodes_per_run).
+
+    The policy's weights are pulled from the variable client first, unless
+    `pull_weights` is False (the caller pulled them with `pull_weights()`).
+    """
+    if pull_weights:
+      self.pull_weights()
     if self._time_step is None:
       self._time_step = self._env.reset()
     self._time_step, self._policy_state = self._driver(steps).run(self._time_step,
@@ -82,6 +86,11 @@ class Actor:
     if self._writer and (self._last_summary_step is None or
                          step // self._summary_interval > self._last_summary_step // self._summary_interval):
       self.write_metric_summaries()
+
+  def pull_weights(self) -> None:
+    """Refreshes the policy's weights from the variable client, if there is one."""
+    if self._variable_client is not None:
+      self._variable_client.update()
 
   def reset(self) -> None:
     """Starts a fresh episode on the next run()."""

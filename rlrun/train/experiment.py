@@ -5,6 +5,7 @@ numbers; `Experiment(root_dir).run()` builds them, resumes from the run director
 it holds a checkpoint, and trains to `num_iterations`.
 """
 
+import concurrent.futures
 import json
 import os
 import time
@@ -21,7 +22,7 @@ from rlrun.policies.random_py_policy import RandomPyPolicy
 from rlrun.replay_buffers import reverb_utils
 from rlrun.replay_buffers.reverb_replay_buffer import ReverbReplayBuffer
 from rlrun.specs import tensor_spec
-from rlrun.train import evaluation
+from rlrun.train import evaluation, strategies
 from rlrun.train.actor import Actor
 from rlrun.train.checkpointer import Checkpointer
 from rlrun.train.interrupts import StopRequest
@@ -73,7 +74,15 @@ class Experiment:
       prioritized (replay.make_table.sampler = 'prioritized'); priorities are then
       updated from the agent's TD errors after every learner call.
     numpy_actor: act with a numpy mirror of the policy network where possible.
+    overlap_collection: collect the next group of iterations in a thread while the
+      learner trains on the replay so far (worth it when environment steps are slow
+      and the train step leaves a core idle; the collect policy is then up to one
+      more group of train steps old).
     seed: seeds environments, TF and numpy.
+    strategy: the tf.distribute strategy the agent is built and trained under, by
+      name (see train.make_strategy): 'default' (one device) or 'mirrored' (one
+      replica per visible GPU, each training on batch_size / num_replicas items;
+      `rlrun train --gpu`).
   """
 
   def __init__(self, root_dir: str, env_fn: Callable[..., Any] = gin.REQUIRED,
@@ -85,7 +94,8 @@ class Experiment:
                log_interval: int = 200, summary_interval: int = 1000,
                checkpoint_interval: int = 5000, policy_save_interval: int = 5000,
                use_xla: bool = True, numpy_actor: bool = True, seed: int = 0,
-               importance_exponent: float = 0.4):
+               importance_exponent: float = 0.4, overlap_collection: bool = False,
+               strategy: str = "default"):
     for name, value in (("num_iterations", num_iterations), ("batch_size", batch_size),
                         ("iterations_per_call", iterations_per_call),
                         ("collect_steps_per_iteration", collect_steps_per_iteration),
@@ -114,6 +124,9 @@ class Experiment:
     self.numpy_actor = numpy_actor
     self.seed = seed
     self.importance_exponent = importance_exponent
+    self.strategy_name = strategy
+    self.overlap_collection = overlap_collection
+    self._collector: Optional[concurrent.futures.ThreadPoolExecutor] = None
     self.eval_results: List[Dict[str, float]] = []
 
   # ---- construction ------------------------------------------------------------------
@@ -127,13 +140,17 @@ class Experiment:
   def build(self) -> None:
     """Creates every component; gin bindings are consumed here."""
     tf.random.set_seed(self.seed)
+    self.strategy = strategies.make_strategy(self.strategy_name)
     self.collect_env = self.make_env(0)
     self.eval_envs = [self.make_env(1000 + i) for i in range(self.eval_parallel_envs)]
     time_step_spec = tensor_spec.from_spec(self.collect_env.time_step_spec())
     action_spec = tensor_spec.from_spec(self.collect_env.action_spec())
-    self.train_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="train_step")
-    self.agent = self.agent_fn(time_step_spec, action_spec, train_step_counter=self.train_step)
-    self.agent.initialize()
+    with self.strategy.scope():
+      # Every replica increments the step; only the first replica's increment counts.
+      self.train_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="train_step",
+                                    aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+      self.agent = self.agent_fn(time_step_spec, action_spec, train_step_counter=self.train_step)
+      self.agent.initialize()
     self._build_replay()
     self.collect_policy = fast_py_policy(self.agent.collect_policy, self.numpy_actor)
     self.eval_policy = fast_py_policy(self.agent.policy, self.numpy_actor, batch_time_steps=False)
@@ -153,7 +170,8 @@ class Experiment:
                            self.train_steps_per_iteration,
                            priority_update_fn=self.replay_buffer.update_priorities
                            if prioritized else None,
-                           importance_exponent=self.importance_exponent)
+                           importance_exponent=self.importance_exponent,
+                           strategy=self.strategy)
     self.checkpointer = Checkpointer(os.path.join(self.root_dir, "checkpoints"),
                                      agent=self.agent, train_step=self.train_step)
     self.eval_writer = LazySummaryWriter(os.path.join(self.root_dir, "eval"))
@@ -290,14 +308,32 @@ class Experiment:
     with StopRequest() as stop:
       while step < self.num_iterations and not stop.requested:
         chunk = self._next_chunk(step)
-        self.actor.run(steps=chunk * self.collect_steps_per_iteration)
-        loss = self.learner.run(iterations=chunk * self.train_steps_per_iteration)
+        loss = self._collect_and_train(chunk)
         step = int(self.train_step.numpy())
         self.progress.loss = Learner.loss_value(loss)
         self.progress.update(step)
       self.progress.close()
       self.finish(interrupted=stop.requested)
       return f"interrupted by {stop.signal_name}" if stop.requested else "finished"
+
+  def _collect_and_train(self, chunk: int):
+    """One group of iterations: collect, train, then the learner's triggers."""
+    steps, iterations = (chunk * self.collect_steps_per_iteration,
+                         chunk * self.train_steps_per_iteration)
+    if not self.overlap_collection:
+      self.actor.run(steps=steps)
+      return self.learner.run(iterations=iterations)
+    if self._collector is None:
+      self._collector = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="collect")
+    # Weights are copied before training starts, so the actor never sees a half-updated set.
+    self.actor.pull_weights()
+    collecting = self._collector.submit(self.actor.run, steps, False)
+    try:
+      loss = self.learner.train(iterations=iterations)
+    finally:
+      collecting.result()
+    self.learner.after_train()
+    return loss
 
   def finish(self, interrupted: bool) -> None:
     """Final checkpoint, policies and (when complete) evaluation."""
@@ -310,6 +346,8 @@ class Experiment:
     self.policy_trigger.save()
 
   def close(self) -> None:
+    if self._collector is not None:
+      self._collector.shutdown(wait=True)
     for env in [getattr(self, "collect_env", None)] + list(getattr(self, "eval_envs", [])):
       if env is not None:
         env.close()

@@ -7,11 +7,17 @@ import numpy as np
 import tensorflow as tf
 
 from rlrun.agents.tf_agent import LossInfo
+from rlrun.train import strategies
 from rlrun.utils.summaries import LazySummaryWriter
 
 
 def _is_sample_info(spec: Any) -> bool:
   return type(spec).__name__ == "SampleInfo"
+
+
+def _has_sample_info(spec: Any) -> bool:
+  """Whether a dataset's elements are (experience, reverb.SampleInfo) pairs."""
+  return isinstance(spec, tuple) and len(spec) == 2 and _is_sample_info(spec[1])
 
 
 def importance_weights(probability: tf.Tensor, table_size: tf.Tensor,
@@ -29,6 +35,13 @@ class Learner:
   steps in an XLA-compiled loop, so TensorFlow's per-call dispatch (~0.2 ms on CPU)
   is paid once per group rather than once per step.
 
+  Under a tf.distribute strategy other than the default one (the agent's variables
+  created in its scope), each batch is split between the replicas and every step is
+  `strategy.run(agent.train)` in a plain (not XLA-compiled) tf.while_loop: the
+  replicas' synchronisation points (optimizers summing gradients) cannot run inside
+  XLA or a nested tf.function. The returned loss is the replicas' mean; per-example
+  extras are concatenated back to the whole batch.
+
   Args:
     root_dir: the run directory; loss summaries go to <root_dir>/train.
     train_step: the agent's train step counter.
@@ -45,6 +58,11 @@ class Learner:
       the agent's LossInfo.extra must have a `td_error`.
     importance_exponent: beta of the importance weights.
     priority_epsilon: added to |TD error| so no item's priority reaches zero.
+    strategy: the tf.distribute strategy the agent was built under (None: default).
+
+  Raises:
+    ValueError: under a non-default strategy, for prioritized replay or a batch size
+      that the number of replicas does not divide.
   """
 
   def __init__(self, root_dir: str, train_step: tf.Variable, agent,
@@ -52,7 +70,8 @@ class Learner:
                triggers: Sequence[Callable[[int], Any]] = (), summary_interval: int = 1000,
                use_xla: bool = True, max_iterations_per_call: int = 16,
                priority_update_fn: Optional[Callable[[np.ndarray, np.ndarray], None]] = None,
-               importance_exponent: float = 0.4, priority_epsilon: float = 1e-6):
+               importance_exponent: float = 0.4, priority_epsilon: float = 1e-6,
+               strategy: Optional[tf.distribute.Strategy] = None):
     self._train_step = train_step
     self._agent = agent
     self._dataset_fn = experience_dataset_fn
@@ -73,6 +92,9 @@ class Learner:
     self._priority_update_fn = priority_update_fn
     self._importance_exponent = importance_exponent
     self._priority_epsilon = priority_epsilon
+    self._strategy = None if strategies.is_default(strategy) else strategy
+    if self._strategy is not None:
+      self._init_distributed()
 
   @property
   def train_step_numpy(self) -> int:
@@ -126,11 +148,57 @@ class Learner:
       self._run_fns[count] = tf.function(run, autograph=False)
     return self._run_fns[count]
 
+  # ---- under a non-default tf.distribute strategy -----------------------------------
+
+  def _init_distributed(self) -> None:
+    """Checks what the strategy cannot do and splits the dataset between the replicas."""
+    strategy = self._strategy
+    name = type(strategy).__name__
+    replicas = strategy.num_replicas_in_sync
+    if self._priority_update_fn is not None:
+      raise ValueError(f"prioritized replay is not supported under {name}: use "
+                       "replay.make_table.sampler = 'uniform', or train.Experiment.strategy = "
+                       "'default'")
+    dataset = self._dataset_fn()
+    self._strip_info = _has_sample_info(dataset.element_spec)
+    experience_spec = dataset.element_spec[0] if self._strip_info else dataset.element_spec
+    batch_size = tf.nest.flatten(experience_spec)[0].shape[0]
+    if batch_size is not None and batch_size % replicas:
+      raise ValueError(f"batch_size={batch_size} is not divisible by the {replicas} replicas "
+                       f"of {name}: each replica trains on batch_size / num_replicas examples; "
+                       f"set train.Experiment.batch_size to a multiple of {replicas}")
+    self._distributed_dataset = strategy.experimental_distribute_dataset(dataset)
+    self._distributed_run = tf.function(self._distributed_run_impl, autograph=False)
+
+  def _distributed_step(self, iterator) -> LossInfo:
+    """One train step on every replica; the loss averaged, per-example extras joined."""
+    def replica_step(element):
+      return self._agent.train(element[0] if self._strip_info else element)
+    per_replica = self._strategy.run(replica_step, args=(next(iterator),))
+    def merge(value):
+      parts = self._strategy.experimental_local_results(value)
+      if parts[0].shape.rank == 0:
+        return self._strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None)
+      return tf.concat(parts, axis=0)
+    return tf.nest.map_structure(merge, per_replica)
+
+  def _distributed_run_impl(self, iterator, count: tf.Tensor) -> LossInfo:
+    """`count` (>= 1) distributed train steps; returns the last LossInfo."""
+    first = self._distributed_step(iterator)
+    _, last = tf.while_loop(lambda i, _: i < count,
+                            lambda i, _: (i + 1, self._distributed_step(iterator)),
+                            (tf.constant(1), first))
+    return last
+
+  # ---- running ---------------------------------------------------------------------
+
   def _ensure_iterator(self) -> None:
+    if self._iterator is None and self._strategy is not None:
+      self._iterator = iter(self._distributed_dataset)
     if self._iterator is None:
       dataset = self._dataset_fn()
       spec = dataset.element_spec
-      self._strip_info = isinstance(spec, tuple) and len(spec) == 2 and _is_sample_info(spec[1])
+      self._strip_info = _has_sample_info(spec)
       if self._priority_update_fn is not None and not self._strip_info:
         raise ValueError("prioritized replay needs a dataset of (experience, reverb.SampleInfo) "
                          f"pairs to know the sampled keys; got element_spec {spec}")
@@ -138,8 +206,18 @@ class Learner:
 
   def run(self, iterations: int = 1) -> LossInfo:
     """Runs `iterations` train steps, then the triggers; returns the last LossInfo."""
+    self.train(iterations)
+    self.after_train()
+    return self.last_loss
+
+  def train(self, iterations: int = 1) -> LossInfo:
+    """Runs `iterations` train steps without summaries or triggers (see after_train)."""
     self._ensure_iterator()
     remaining = iterations
+    while remaining > 0 and self._strategy is not None:
+      count = min(remaining, self._max_per_call)
+      self.last_loss = self._distributed_run(self._iterator, tf.constant(count))
+      remaining -= count
     while remaining > 0:
       count = min(remaining, self._max_per_call)
       self.last_loss, keys, td_errors = self._run_fn(count)(self._iterator)
@@ -147,12 +225,15 @@ class Learner:
         self._priority_update_fn(keys.numpy().reshape(-1),
                                  td_errors.numpy().reshape(-1) + self._priority_epsilon)
       remaining -= count
+    return self.last_loss
+
+  def after_train(self) -> None:
+    """Writes loss summaries when an interval was crossed, then runs the triggers."""
     step = self.train_step_numpy
     if step // self._summary_interval > self._last_summary_step // self._summary_interval:
       self.write_loss_summaries()
     for trigger in self.triggers:
       trigger(step)
-    return self.last_loss
 
   def write_loss_summaries(self) -> None:
     if self.last_loss is None:

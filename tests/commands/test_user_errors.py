@@ -76,6 +76,15 @@ def test_bad_binding_on_an_existing_run_changes_nothing(capsys, smoke_run):
   assert {k for k in after if before.get(k) != after[k]} <= {"logs/native.log"}
 
 
+def test_gpu_flag_without_a_gpu(monkeypatch, tmp_path):
+  monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # No GPU, even on a machine that has one.
+  root = tmp_path / "run"
+  result = rlrun("train", "--config", "dqn_cartpole.gin", "--gpu", "--root-dir", str(root))
+  assert_one_line_error(result.returncode, result.stderr, "no GPU is visible to TensorFlow",
+                        "--gpu")
+  assert not root.exists()
+
+
 def test_root_dir_that_is_a_file_or_a_foreign_directory(capsys, tmp_path):
   a_file = tmp_path / "file.txt"
   a_file.write_text("keep me")

@@ -1,0 +1,115 @@
+"""NumpyActorPolicy: an ActorDistributionNetwork policy evaluated in numpy.
+
+An actor stepping one environment calls its policy once per step; through TensorFlow
+that costs ~1-2 ms of dispatch and tfp bookkeeping for a 256x256 MLP, through numpy
+~50 us. The mirror covers the encoder's Dense layers and the projection layer and
+samples the distribution itself: a tanh-squashed Normal (TanhNormalProjectionNetwork)
+or a Categorical (CategoricalProjectionNetwork). Weights are a snapshot refreshed by
+`update()` (from the local TF variables) or `set_weights()` (pulled from a server).
+"""
+
+from typing import Any, Callable, Dict, Optional
+
+import numpy as np
+import tensorflow as tf
+
+from rlrun.networks.numpy_mirror import NumpyMirror
+from rlrun.networks.projection_networks import (CategoricalProjectionNetwork,
+                                                TanhNormalProjectionNetwork)
+from rlrun.policies.py_policy import PyPolicy
+from rlrun.specs import tensor_spec
+from rlrun.trajectories import PolicyStep
+
+_STD_TRANSFORMS: Dict[Any, Callable[[np.ndarray], np.ndarray]] = {
+    tf.exp: np.exp,
+    tf.math.exp: np.exp,
+    tf.nn.softplus: lambda x: np.logaddexp(x, 0.0),
+    tf.math.softplus: lambda x: np.logaddexp(x, 0.0),
+}
+
+
+class NumpyActorPolicy(PyPolicy):
+  """Samples (or, when `greedy`, takes the mode of) an actor network's distribution.
+
+  The greedy action of a tanh-normal is the squashed mean, as GreedyPolicy takes it.
+  Build it with `NumpyActorPolicy.of(actor_policy, greedy)`, which returns None for
+  networks it cannot mirror.
+  """
+
+  def __init__(self, actor_policy, mirror: NumpyMirror, projection, greedy: bool,
+               seed: Optional[int] = None):
+    super().__init__(tensor_spec.to_nest_array_spec(actor_policy.time_step_spec),
+                     tensor_spec.to_nest_array_spec(actor_policy.action_spec))
+    self._mirror = mirror
+    self._greedy = greedy
+    self._rng = np.random.default_rng(seed)
+    spec = tf.nest.flatten(self.action_spec)[0]
+    self._dtype = spec.dtype
+    self._shape = tuple(spec.shape)
+    self._observation_rank = len(tf.nest.flatten(self.time_step_spec.observation)[0].shape)
+    self._categorical = isinstance(projection, CategoricalProjectionNetwork)
+    if self._categorical:
+      self._offset = int(np.min(spec.minimum))
+      self._num_actions = projection.num_actions
+    else:
+      low = np.broadcast_to(np.asarray(spec.minimum, np.float32), self._shape)
+      high = np.broadcast_to(np.asarray(spec.maximum, np.float32), self._shape)
+      self._low, self._high = low.reshape(-1), high.reshape(-1)
+      self._scale, self._shift = (high - low).reshape(-1) / 2.0, (high + low).reshape(-1) / 2.0
+      self._std_transform = _STD_TRANSFORMS[projection._std_transform]  # pylint: disable=protected-access
+      self._std_bounds = projection._std_bounds  # pylint: disable=protected-access
+
+  @classmethod
+  def of(cls, actor_policy, greedy: bool = False) -> Optional["NumpyActorPolicy"]:
+    network = actor_policy.actor_network
+    encoder = getattr(network, "encoder", None)
+    projection = getattr(network, "projection_network", None)
+    if encoder is None or getattr(actor_policy, "policy_state_spec", ()):
+      return None
+    if isinstance(projection, TanhNormalProjectionNetwork):
+      if projection._std_transform not in _STD_TRANSFORMS:  # pylint: disable=protected-access
+        return None
+    elif not isinstance(projection, CategoricalProjectionNetwork):
+      return None
+    mirror = NumpyMirror.of(encoder, extra_layers=[projection.projection_layer])
+    return None if mirror is None else cls(actor_policy, mirror, projection, greedy)
+
+  @property
+  def rng(self) -> np.random.Generator:
+    return self._rng
+
+  @property
+  def variables(self):
+    return self._mirror.variables
+
+  def update(self) -> None:
+    self._mirror.update()
+
+  def set_weights(self, weights) -> None:
+    self._mirror.set_weights(weights)
+
+  def _action(self, time_step, policy_state) -> PolicyStep:
+    observation = np.asarray(tf.nest.flatten(time_step.observation)[0])
+    batched = observation.ndim > self._observation_rank
+    params = self._mirror(observation if batched else observation[None])
+    action = self._categorical_action(params) if self._categorical else self._squashed(params)
+    action = action.reshape((action.shape[0],) + self._shape).astype(self._dtype)
+    action = tf.nest.pack_sequence_as(self.action_spec, [action if batched else action[0]])
+    return PolicyStep(action, policy_state, ())
+
+  def _squashed(self, params: np.ndarray) -> np.ndarray:
+    mean, std_pre = np.split(params, 2, axis=-1)
+    if not self._greedy:
+      std = self._std_transform(np.clip(std_pre, *self._std_bounds))
+      mean = mean + std * self._rng.standard_normal(mean.shape, dtype=np.float32)
+    action = np.tanh(mean) * self._scale + self._shift
+    return np.clip(action, self._low, self._high)
+
+  def _categorical_action(self, logits: np.ndarray) -> np.ndarray:
+    logits = logits.reshape(logits.shape[0], -1, self._num_actions)
+    if self._greedy:
+      index = np.argmax(logits, axis=-1)
+    else:
+      gumbel = -np.log(-np.log(self._rng.uniform(1e-12, 1.0, logits.shape)))
+      index = np.argmax(logits + gumbel, axis=-1)
+    return index + self._offset
