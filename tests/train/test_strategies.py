@@ -235,7 +235,8 @@ def run_checks(work_dir: str) -> None:
 def mirrored_checks(tmp_path_factory):
   work_dir = tmp_path_factory.mktemp("strategies")
   child = subprocess.run([sys.executable, "-c", _CHILD, str(Path(__file__).parent),
-                          str(work_dir)], capture_output=True, text=True, timeout=600)
+                          str(work_dir)], capture_output=True, text=True, timeout=600,
+                         cwd=work_dir)  # Not the checkout: import rlrun as installed.
   results = work_dir / "results.json"
   assert child.returncode == 0 and results.exists(), child.stderr[-5000:]
   return json.loads(results.read_text())
