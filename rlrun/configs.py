@@ -19,6 +19,7 @@ CONFIGURABLE_MODULES = (
     "rlrun.agents.dqn_agent", "rlrun.agents.sac_agent", "rlrun.networks.critic_network",
     "rlrun.networks.actor_distribution_network", "rlrun.networks.projection_networks",
     "rlrun.replay_buffers.reverb_utils", "rlrun.train.experiment", "rlrun.train.strategies",
+    "rlrun.distributed.settings",
 )
 
 

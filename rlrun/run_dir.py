@@ -51,7 +51,9 @@ class RunDirectory:
         raise UserError(f"{self.root} holds a run of config '{meta.get('config')}', not "
                         f"'{config_name}'; choose another --root-dir (or remove that run)")
       return
-    if self.root.is_dir() and any(self.root.iterdir()):
+    # A launcher of distributed training creates these before the learner writes run.json.
+    own = {".lock", "logs", "status", "replay"}
+    if self.root.is_dir() and any(p.name not in own for p in self.root.iterdir()):
       raise UserError(f"{self.root} is not empty and holds no rlrun run ({RUN_FILE} missing); "
                       "choose an empty or new --root-dir")
 

@@ -2,7 +2,7 @@
 
 import shutil
 import sys
-from typing import Optional, Sequence, TextIO
+from typing import Any, Callable, List, Optional, Sequence, TextIO
 
 import gin
 
@@ -14,10 +14,13 @@ from rlrun.utils.native_logs import native_logs_to
 EXIT_INTERRUPTED = 130
 
 
-def _build_experiment(root: RunDirectory):
+def _build_experiment(root: RunDirectory, make_experiment: Optional[Callable[[str], Any]] = None):
+  from rlrun.distributed.settings import Settings
   from rlrun.train.experiment import Experiment
+  make_experiment = make_experiment or (lambda root_dir: Experiment(root_dir=root_dir))
   try:
-    experiment = Experiment(root_dir=str(root.root))
+    Settings()  # checked (and its bindings used) in single-process runs too
+    experiment = make_experiment(str(root.root))
   except (ValueError, TypeError, RuntimeError) as e:
     raise UserError(f"bad config: {str(e).splitlines()[0]}") from e
   try:
@@ -35,23 +38,47 @@ def _build_experiment(root: RunDirectory):
   return experiment
 
 
+def bindings_from(gin_params: Sequence[str], seed: Optional[int], gpu: bool = False) -> List[str]:
+  """--gin-param bindings followed by the bindings of the --seed and --gpu shorthands."""
+  bindings = list(gin_params) + ([f"train.Experiment.seed = {seed}"] if seed is not None else [])
+  return bindings + (["train.Experiment.strategy = 'mirrored'"] if gpu else [])
+
+
 def train(config: str, root_dir: Optional[str], gin_params: Sequence[str], seed: Optional[int],
-          out: TextIO = sys.stdout, gpu: bool = False) -> int:
+          out: TextIO = sys.stdout, gpu: bool = False, actors: int = 0) -> int:
   """Runs `rlrun train`; returns the exit code.
 
-  `seed` and `gpu` are shorthands for bindings applied after `gin_params`.
+  `seed` and `gpu` are shorthands for bindings applied after `gin_params`. With
+  `actors` > 0 the run is distributed over processes (see rlrun.distributed.launcher).
+  """
+  if actors < 0:
+    raise UserError(f"--actors must be >= 0, got {actors}")
+  bindings = bindings_from(gin_params, seed, gpu)
+  if actors:
+    from rlrun.distributed.launcher import launch
+    return launch(config, root_dir, bindings, actors, out)
+  return run_training(config, root_dir, bindings, out)
+
+
+def run_training(config: str, root_dir: Optional[str], bindings: Sequence[str],
+                 out: TextIO = sys.stdout,
+                 make_experiment: Optional[Callable[[str], Any]] = None,
+                 lock: bool = True) -> int:
+  """Checks the run directory, parses the config, builds and trains; returns the exit code.
+
+  make_experiment: root_dir -> an unbuilt Experiment (default: train.Experiment).
+  lock: take the run directory's lock (False when a launcher holds it).
   """
   config_path = configs.resolve(config)
   root = RunDirectory(root_dir or f"runs/{config_path.stem}")
   root.check_can_train(config_path.name)
-  bindings = list(gin_params) + ([f"train.Experiment.seed = {seed}"] if seed is not None else [])
-  bindings += ["train.Experiment.strategy = 'mirrored'"] if gpu else []
   configs.parse(config_path, bindings)
   created = not root.root.exists()
-  root.lock()
+  if lock:
+    root.lock()
   with native_logs_to(root.path("logs", "native.log")):
     try:
-      experiment = _build_experiment(root)
+      experiment = _build_experiment(root, make_experiment)
     except UserError:
       if created:
         shutil.rmtree(root.root, ignore_errors=True)

@@ -7,6 +7,7 @@ it holds a checkpoint, and trains to `num_iterations`.
 
 import concurrent.futures
 import json
+import logging
 import os
 import time
 from typing import Any, Callable, Dict, List, Optional
@@ -32,6 +33,8 @@ from rlrun.train.triggers import IntervalTrigger, PolicySavedModelTrigger, StepP
 from rlrun.utils.summaries import LazySummaryWriter
 
 TABLE_NAME = "uniform_table"
+# A MinSize limiter's max_diff: no bound on inserts ahead of samples.
+_UNLIMITED = 1e300
 
 
 def fast_py_policy(tf_policy, use_numpy: bool = True, batch_time_steps: bool = True):
@@ -44,6 +47,12 @@ def fast_py_policy(tf_policy, use_numpy: bool = True, batch_time_steps: bool = T
   if fast is not None:
     return fast
   return PyTFEagerPolicy(tf_policy, use_tf_function=True, batch_time_steps=batch_time_steps)
+
+
+def collect_metrics() -> List[py_metrics.PyStepMetric]:
+  """The metrics every collecting actor keeps."""
+  return [py_metrics.EnvironmentSteps(), py_metrics.NumberOfEpisodes(),
+          py_metrics.AverageReturnMetric(), py_metrics.AverageEpisodeLengthMetric()]
 
 
 @gin.configurable(module="train", denylist=["root_dir"])
@@ -139,10 +148,27 @@ class Experiment:
 
   def build(self) -> None:
     """Creates every component; gin bindings are consumed here."""
+    self.build_agent()
+    self.eval_envs = [self.make_env(1000 + i) for i in range(self.eval_parallel_envs)]
+    self._build_replay()
+    self.collect_policy = fast_py_policy(self.agent.collect_policy, self.numpy_actor)
+    self.eval_policy = fast_py_policy(self.agent.policy, self.numpy_actor, batch_time_steps=False)
+    self.metrics = collect_metrics()
+    self.actor = Actor(self.collect_env, self.collect_policy, self.train_step,
+                       steps_per_run=self.collect_steps_per_iteration, observers=[self.observer],
+                       metrics=self.metrics, summary_dir=os.path.join(self.root_dir, "train"),
+                       summary_interval=self.summary_interval,
+                       variable_client=self.collect_policy if hasattr(self.collect_policy, "update")
+                       else None)
+    self.build_learner()
+    self.eval_writer = LazySummaryWriter(os.path.join(self.root_dir, "eval"))
+    self._build_triggers()
+
+  def build_agent(self, env_index: int = 0) -> None:
+    """The collect environment (seeded with seed + env_index), the train step and the agent."""
     tf.random.set_seed(self.seed)
     self.strategy = strategies.make_strategy(self.strategy_name)
-    self.collect_env = self.make_env(0)
-    self.eval_envs = [self.make_env(1000 + i) for i in range(self.eval_parallel_envs)]
+    self.collect_env = self.make_env(env_index)
     time_step_spec = tensor_spec.from_spec(self.collect_env.time_step_spec())
     action_spec = tensor_spec.from_spec(self.collect_env.action_spec())
     with self.strategy.scope():
@@ -151,17 +177,14 @@ class Experiment:
                                     aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
       self.agent = self.agent_fn(time_step_spec, action_spec, train_step_counter=self.train_step)
       self.agent.initialize()
-    self._build_replay()
-    self.collect_policy = fast_py_policy(self.agent.collect_policy, self.numpy_actor)
-    self.eval_policy = fast_py_policy(self.agent.policy, self.numpy_actor, batch_time_steps=False)
-    self.metrics = [py_metrics.EnvironmentSteps(), py_metrics.NumberOfEpisodes(),
-                    py_metrics.AverageReturnMetric(), py_metrics.AverageEpisodeLengthMetric()]
-    self.actor = Actor(self.collect_env, self.collect_policy, self.train_step,
-                       steps_per_run=self.collect_steps_per_iteration, observers=[self.observer],
-                       metrics=self.metrics, summary_dir=os.path.join(self.root_dir, "train"),
-                       summary_interval=self.summary_interval,
-                       variable_client=self.collect_policy if hasattr(self.collect_policy, "update")
-                       else None)
+
+  def replay_table(self, **kwargs) -> Any:
+    """The replay table of this config (replay.make_table's gin bindings, then kwargs)."""
+    return reverb_utils.make_table(TABLE_NAME, self.agent.collect_data_spec,
+                                   self.agent.train_sequence_length, **kwargs)
+
+  def build_learner(self) -> None:
+    """The Learner and the Checkpointer, on `self.replay_buffer`."""
     table_info = self.replay_buffer.py_client.server_info()[TABLE_NAME]
     prioritized = table_info.sampler_options.WhichOneof("distribution") == "prioritized"
     self.learner = Learner(self.root_dir, self.train_step, self.agent, self._dataset,
@@ -174,12 +197,16 @@ class Experiment:
                            strategy=self.strategy)
     self.checkpointer = Checkpointer(os.path.join(self.root_dir, "checkpoints"),
                                      agent=self.agent, train_step=self.train_step)
-    self.eval_writer = LazySummaryWriter(os.path.join(self.root_dir, "eval"))
-    self._build_triggers()
 
   def _build_replay(self) -> None:
     sequence_length = self.agent.train_sequence_length
-    table = reverb_utils.make_table(TABLE_NAME, self.agent.collect_data_spec, sequence_length)
+    table = self.replay_table()
+    if table.info.rate_limiter_info.max_diff < _UNLIMITED:
+      # One thread alternates collecting and training: a ratio limiter would block the
+      # inserts until samples that only come after them. The loop keeps the ratio.
+      logging.info("replay.make_table.rate_limiter applies to distributed training "
+                   "(--actors N); this single-process run keeps the ratio by its loop")
+      table = self.replay_table(rate_limiter=None)
     self.replay_server = reverb_utils.ReplayServer(
         [table], checkpoint_dir=os.path.join(self.root_dir, "replay"))
     self.replay_buffer = ReverbReplayBuffer(self.agent.collect_data_spec, TABLE_NAME,

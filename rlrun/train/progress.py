@@ -34,6 +34,7 @@ class Progress:
     self._rate_window = [(self._start_time, start_step)]
     self.loss: Optional[float] = None
     self.eval_return: Optional[float] = None
+    self.extra = ""  # e.g. the actors' env steps/s in distributed training
     self._line_open = False
 
   def rate(self) -> float:
@@ -47,7 +48,8 @@ class Progress:
     loss = f"{self.loss:.4g}" if self.loss is not None else "-"
     ret = f"{self.eval_return:.1f}" if self.eval_return is not None else "-"
     width = len(str(self._total))
-    return (f"step {step:>{width}}/{self._total} | {rate:7.1f} it/s | loss {loss} | "
+    extra = f" | {self.extra}" if self.extra else ""
+    return (f"step {step:>{width}}/{self._total} | {rate:7.1f} it/s{extra} | loss {loss} | "
             f"eval return {ret} | elapsed {_format_seconds(time.perf_counter() - self._start_time)}"
             f" | eta {_format_seconds(eta)}")
 

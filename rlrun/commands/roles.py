@@ -1,0 +1,104 @@
+"""The role commands of distributed training: replay-server, actor, learner, evaluator.
+
+Each builds its part of the same gin config. `rlrun train --actors N` starts them as
+child processes on one machine; on several machines a user starts them by hand.
+"""
+
+import sys
+from typing import Any, Callable, Optional, Sequence, TextIO
+
+from rlrun import configs
+from rlrun.commands.train import EXIT_INTERRUPTED, run_training
+from rlrun.errors import UserError
+from rlrun.run_dir import RunDirectory
+
+EXIT_SERVER_LOST = 3
+
+
+def _settings():
+  from rlrun.distributed.settings import Settings
+  try:
+    return Settings()
+  except ValueError as e:
+    raise UserError(str(e)) from e
+
+
+def _experiment():
+  from rlrun.train.experiment import Experiment
+  try:
+    return Experiment(root_dir="")
+  except (ValueError, TypeError) as e:
+    raise UserError(f"bad config: {str(e).splitlines()[0]}") from e
+
+
+def _run_role(name: str, build: Callable[[], Any], out: TextIO) -> int:
+  """Builds a role object (build() then run() then close()); maps its endings to exit codes."""
+  from rlrun.distributed.connection import ServerLost
+  role = None
+  try:
+    role = build()
+    try:
+      role.build()
+    except (ValueError, TypeError) as e:
+      raise UserError(str(e).splitlines()[0]) from e
+    reason = role.run()
+    out.write(f"rlrun: {name} {reason}\n")
+    return EXIT_INTERRUPTED if reason.startswith("stopped by SIGINT") else 0
+  except ServerLost as e:
+    out.write(f"rlrun: {name}: {e}\n")
+    return EXIT_SERVER_LOST
+  finally:
+    if role is not None:
+      role.close()
+
+
+def _parse(config: str, bindings: Sequence[str]):
+  config_path = configs.resolve(config)
+  configs.parse(config_path, bindings)
+  return config_path
+
+
+def replay_server(config: str, root_dir: Optional[str], port: Optional[int],
+                  bindings: Sequence[str], out: TextIO = sys.stdout) -> int:
+  """`rlrun replay-server`: serves the config's replay and variable tables."""
+  from rlrun.distributed.replay_role import ReplayServerRole
+  config_path = _parse(config, bindings)
+  root = RunDirectory(root_dir or f"runs/{config_path.stem}")
+  root.check_can_train(config_path.name)
+  return _run_role("replay-server", lambda: ReplayServerRole(
+      _experiment(), str(root.root), port, _settings(), out), out)
+
+
+def actor(config: str, replay: str, task_id: int, num_tasks: int, root_dir: Optional[str],
+          bindings: Sequence[str], out: TextIO = sys.stdout) -> int:
+  """`rlrun actor`: collects into the replay table at `replay`."""
+  from rlrun.distributed.actor_role import CollectActor
+  _parse(config, bindings)
+  if task_id < 0 or num_tasks < 1 or task_id >= num_tasks:
+    raise UserError(f"--task-id must be in [0, --num-tasks) = [0, {num_tasks}), got {task_id}")
+  return _run_role(f"actor {task_id}", lambda: CollectActor(
+      _experiment(), replay, task_id, num_tasks, _settings(), root_dir, out), out)
+
+
+def evaluator(config: str, replay: str, root_dir: Optional[str], bindings: Sequence[str],
+              out: TextIO = sys.stdout) -> int:
+  """`rlrun evaluator`: evaluates the weights the learner publishes at `replay`."""
+  from rlrun.distributed.evaluator_role import DistributedEvaluator
+  config_path = _parse(config, bindings)
+  root = RunDirectory(root_dir or f"runs/{config_path.stem}")
+  return _run_role("evaluator", lambda: DistributedEvaluator(
+      str(root.root), replay, _settings()), out)
+
+
+def learner(config: str, replay: str, root_dir: Optional[str], bindings: Sequence[str],
+            supervised: bool = False, out: TextIO = sys.stdout) -> int:
+  """`rlrun learner`: trains from the replay table at `replay`, owns the run directory."""
+  from rlrun.distributed.connection import ServerLost
+  from rlrun.distributed.learner_role import DistributedLearner
+  try:
+    return run_training(config, root_dir, bindings, out,
+                        lambda root: DistributedLearner(root, replay, _settings()),
+                        lock=not supervised)
+  except ServerLost as e:
+    out.write(f"rlrun: learner: {e}\n")
+    return EXIT_SERVER_LOST

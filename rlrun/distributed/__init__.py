@@ -1,0 +1,1 @@
+"""rlrun.distributed: the Reverb plumbing and roles of distributed training."""

@@ -1,0 +1,223 @@
+"""A collect actor of distributed training: one environment, the newest policy, a Reverb writer.
+
+Task `i` steps its own environment (seeded with seed + 2000 + i), writes every step
+into the replay table of the server at `replay_address`, and pulls the newest policy
+weights from the variable table every `variable_pull_interval` steps. On a fresh
+replay table it first collects its share of the config's random initial steps. It
+stops when the learner has reached num_iterations, at its own step or episode limit,
+or on SIGTERM / Ctrl-C.
+"""
+
+import math
+import os
+import sys
+import time
+from typing import Optional, TextIO
+
+import numpy as np
+
+from rlrun.distributed import connection
+from rlrun.distributed.learner_role import policy_variables
+from rlrun.distributed.settings import VARIABLE_TABLE, Settings
+from rlrun.distributed.status import StatusWriter
+from rlrun.distributed.variable_container import VariableContainer, VariablesNotReady
+from rlrun.policies.random_py_policy import RandomPyPolicy
+from rlrun.replay_buffers import reverb_utils
+from rlrun.replay_buffers.packing import PackedCodec
+from rlrun.train.actor import Actor
+from rlrun.train.experiment import TABLE_NAME, collect_metrics, fast_py_policy
+from rlrun.train.interrupts import StopRequest
+
+ACTOR_SEED_OFFSET = 2000
+# How often an actor whose inserts are held back asks whether the learner finished.
+LEARNER_CHECK_INTERVAL_S = 2.0
+# The deadline of one write attempt.
+WRITE_RETRY_S = 1.0
+
+
+class _PatientObserver:
+  """The replay observer, waiting out a rate limiter or a briefly silent server.
+
+  An insert the server's rate limiter holds back (the learner is behind) times out
+  and is made again, as long as the server answers; `should_stop` ends the waiting
+  (the learner finished, or this actor was asked to stop) with connection.Cancelled.
+  """
+
+  def __init__(self, observer, address: str, grace_s: float, should_stop):
+    self._observer = observer
+    self._address = address
+    self._grace_s = grace_s
+    self._should_stop = should_stop
+
+  def _patiently(self, fn, what: str) -> None:
+    connection.retry(fn, self._grace_s, what, self._address, sleep_s=0.05,
+                     should_stop=self._should_stop)
+
+  def __call__(self, trajectory) -> None:
+    self._patiently(lambda: self._observer(trajectory), "writing trajectories")
+
+  def flush(self) -> None:
+    self._patiently(self._observer.flush, "flushing trajectories")
+
+
+class CollectActor:
+  """Builds and runs collect task `task_id` of an Experiment's config.
+
+  Args:
+    experiment: an (unbuilt) Experiment: its gin-configured numbers and builders.
+    replay_address: HOST:PORT of the Reverb server.
+    task_id: this actor's index; seeds its environment and policy.
+    num_tasks: how many actors share the initial random collection.
+    settings: distributed.Settings.
+    root_dir: where summaries and the status file go (None: nowhere).
+  """
+
+  def __init__(self, experiment, replay_address: str, task_id: int = 0, num_tasks: int = 1,
+               settings: Optional[Settings] = None, root_dir: Optional[str] = None,
+               out: TextIO = sys.stdout):
+    self.experiment = experiment
+    self.replay_address = replay_address
+    self.task_id = task_id
+    self.num_tasks = max(1, num_tasks)
+    self.settings = settings or Settings()
+    self.root_dir = root_dir
+    self.out = out
+    self.env_steps = 0
+    self.episodes = 0
+
+  @property
+  def name(self) -> str:
+    return f"actor_{self.task_id}"
+
+  def build(self) -> None:
+    timeout = self.settings.rpc_timeout_s
+    self.client = connection.connect(self.replay_address, timeout)
+    exp = self.experiment
+    exp.build_agent(env_index=ACTOR_SEED_OFFSET + self.task_id)
+    spec, sequence_length = exp.agent.collect_data_spec, exp.agent.train_sequence_length
+    signature = self.client.server_info(timeout=math.ceil(timeout))[TABLE_NAME].signature
+    packed = getattr(signature, "dtype", None) is not None and signature.dtype.name == "uint8"
+    # Short write deadlines: an insert the rate limiter holds back is retried, and
+    # between tries the actor notices a stop request or the learner's end.
+    self.writer = reverb_utils.ReverbAddTrajectoryObserver(
+        self.client, TABLE_NAME, sequence_length, codec=PackedCodec(spec) if packed else None,
+        timeout_s=min(timeout, WRITE_RETRY_S))
+    self.observer = _PatientObserver(self.writer, self.replay_address,
+                                     self.settings.server_grace_s, self._should_stop)
+    self._stop: Optional[StopRequest] = None
+    self._learner_checked = 0.0
+    self.variables = VariableContainer(self.client, VARIABLE_TABLE, timeout_s=timeout)
+    self._policy_variables = policy_variables(exp.agent)
+    self.policy = fast_py_policy(exp.agent.collect_policy, exp.numpy_actor)
+    if hasattr(self.policy, "rng"):
+      self.policy.rng.bit_generator.state = np.random.default_rng(
+          [exp.seed, self.task_id]).bit_generator.state
+    self.metrics = collect_metrics()
+    summary_dir = os.path.join(self.root_dir, "train", self.name) if self.root_dir else None
+    self.actor = Actor(exp.collect_env, self.policy, exp.train_step,
+                       steps_per_run=self.settings.variable_pull_interval,
+                       observers=[self.observer], metrics=self.metrics, summary_dir=summary_dir,
+                       summary_interval=exp.summary_interval,
+                       variable_client=self.policy if hasattr(self.policy, "update") else None)
+    self.status = (StatusWriter(self.root_dir, self.name, self.settings.status_interval_s)
+                   if self.root_dir else None)
+
+  def _table_size(self) -> int:
+    info = connection.retry(
+        lambda: self.client.server_info(timeout=math.ceil(self.settings.rpc_timeout_s)),
+        self.settings.server_grace_s, "reading the replay table size", self.replay_address)
+    return info[TABLE_NAME].current_size
+
+  def _initial_collect(self) -> None:
+    exp = self.experiment
+    steps = math.ceil(exp.initial_collect_steps / self.num_tasks)
+    if steps <= 0 or self._table_size() > 0:
+      return
+    env = exp.collect_env
+    random_policy = RandomPyPolicy(env.time_step_spec(), env.action_spec(),
+                                   seed=exp.seed + ACTOR_SEED_OFFSET + self.task_id)
+    Actor(env, random_policy, exp.train_step, steps_per_run=steps,
+          observers=[self.observer] + self.metrics).run()
+
+  def _pull(self) -> Optional[int]:
+    """Loads the newest weights; returns their train step (None: the learner has not published)."""
+    def pull():
+      try:
+        return self.variables.pull()
+      except VariablesNotReady:
+        return None
+    pulled = connection.retry(pull, self.settings.server_grace_s, "pulling policy weights",
+                              self.replay_address)
+    if pulled is None:
+      return None
+    weights, step = pulled
+    for variable, value in zip(self._policy_variables, weights):
+      variable.assign(value)
+    self.experiment.train_step.assign(step)
+    self.actor.pull_weights()  # numpy mirrors copy the new TF values
+    return step
+
+  def _should_stop(self) -> bool:
+    """Whether to stop waiting for the server: asked to stop, or the learner finished."""
+    if self._stop is not None and self._stop.requested:
+      return True
+    now = time.monotonic()
+    if now - self._learner_checked < LEARNER_CHECK_INTERVAL_S:
+      return False
+    self._learner_checked = now
+    try:
+      _, step = self.variables.pull(timeout_s=1.0)
+    except Exception:  # pylint: disable=broad-except
+      return False  # no weights yet, or a silent server: keep waiting
+    return step >= self.experiment.num_iterations
+
+  def _limit_reached(self) -> bool:
+    s = self.settings
+    return ((s.actor_max_steps is not None and self.env_steps >= s.actor_max_steps) or
+            (s.actor_max_episodes is not None and self.episodes >= s.actor_max_episodes))
+
+  def run(self) -> str:
+    """Collects until a stop condition; returns why it stopped."""
+    with StopRequest() as stop:
+      self._stop = stop
+      try:
+        reason = self._collect(stop)
+        self.observer.flush()
+      except connection.Cancelled:
+        reason = (f"stopped by {stop.signal_name}" if stop.requested else
+                  "the learner finished")
+      self.actor.write_metric_summaries()
+      self._write_status(state="stopped", force=True)
+      return reason
+
+  def _collect(self, stop: StopRequest) -> str:
+    exp = self.experiment
+    self._initial_collect()
+    while True:
+      if stop.requested:
+        return f"stopped by {stop.signal_name}"
+      step = self._pull()
+      if step is None:
+        self._write_status(state="waiting for the learner's first weights")
+        time.sleep(0.5)
+        continue
+      if step >= exp.num_iterations:
+        return f"the learner finished ({step} steps)"
+      if self._limit_reached():
+        return "reached its step/episode limit"
+      self.actor.run(pull_weights=False)
+      self.env_steps = int(self.metrics[0].result())
+      self.episodes = int(self.metrics[1].result())
+      self._write_status(state="collecting")
+
+  def _write_status(self, state: str, force: bool = False) -> None:
+    if self.status is not None:
+      self.status.write(force=force, env_steps=self.env_steps, episodes=self.episodes,
+                        state=state, pid=os.getpid())
+
+  def close(self) -> None:
+    if hasattr(self, "writer"):
+      self.writer.close()
+    env = getattr(self.experiment, "collect_env", None)
+    if env is not None:
+      env.close()

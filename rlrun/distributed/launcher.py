@@ -1,0 +1,286 @@
+"""`rlrun train --actors N`: every process of distributed training on one machine, supervised.
+
+Starts `rlrun replay-server`, then `rlrun learner`, `rlrun evaluator` and N `rlrun actor`
+processes on a free localhost port, each with the same config and bindings and a log
+in <root>/logs/. It shows one progress line (train steps/s from the learner, env
+steps/s summed over the actors), restarts crashed actors, and stops everything in
+order: the learner first (it checkpoints the agent and the replay table), then the
+actors and the evaluator, then the server.
+"""
+
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional, Sequence, TextIO
+
+from rlrun import configs
+from rlrun.distributed.settings import Settings
+from rlrun.distributed.status import RateMeter, read_statuses
+from rlrun.distributed.supervisor import (ChildSpec, EventKind, State, Supervisor, free_port,
+                                          wait_for_port)
+from rlrun.errors import UserError
+from rlrun.run_dir import RunDirectory
+from rlrun.train.interrupts import StopRequest
+from rlrun.train.progress import Progress
+
+EXIT_INTERRUPTED = 130
+SERVER_START_TIMEOUT_S = 300.0
+LEARNER_STOP_TIMEOUT_S = 300.0
+EVALUATOR_FINISH_TIMEOUT_S = 600.0
+
+
+def _last_error(log: Path) -> Optional[str]:
+  """The last `rlrun: error: ...` line a child wrote, without the prefix."""
+  try:
+    lines = log.read_text(errors="replace").splitlines()
+  except OSError:
+    return None
+  for line in reversed(lines):
+    if line.startswith("rlrun: error: "):
+      return line[len("rlrun: error: "):]
+  return None
+
+
+class Launcher:
+  """Runs one distributed training session in `root`.
+
+  Args:
+    config_path: the resolved gin config.
+    root: the run directory (locked by the caller).
+    bindings: gin bindings every role applies after the config.
+    actors: the number of collect actors.
+    settings: distributed.Settings.
+    num_iterations, log_interval: from train.Experiment, for the progress display.
+    out: where progress and messages go.
+  """
+
+  def __init__(self, config_path: Path, root: RunDirectory, bindings: Sequence[str], actors: int,
+               settings: Settings, num_iterations: int, log_interval: int, out: TextIO):
+    self.config_path = config_path
+    self.root = root
+    self.bindings = list(bindings)
+    self.actors = actors
+    self.settings = settings
+    self.num_iterations = num_iterations
+    self.log_interval = log_interval
+    self.out = out
+    self.port = free_port()
+    self.address = f"localhost:{self.port}"
+    self.actor_names = [f"actor_{i}" for i in range(actors)]
+    self.progress: Optional[Progress] = None
+    self.env_rate = RateMeter()
+    self._eval_lines_seen = self._eval_lines()
+    self.last_step: Optional[int] = None
+    self._shown_step: Optional[int] = None
+
+  # ---- children ----------------------------------------------------------------------
+
+  def _argv(self, role: str, *extra: str) -> List[str]:
+    argv = [sys.executable, "-m", "rlrun.cli", role, "--config", str(self.config_path)]
+    for binding in self.bindings:
+      argv += ["--gin-param", binding]
+    return argv + [str(e) for e in extra]
+
+  def _spec(self, name: str, argv: List[str], **kwargs) -> ChildSpec:
+    return ChildSpec(name=name, argv=argv, log_path=self.root.path("logs", f"{name}.log"),
+                     **kwargs)
+
+  def specs(self) -> List[ChildSpec]:
+    root = str(self.root.root)
+    replay = ("--replay", self.address)
+    specs = [
+        self._spec("learner", self._argv("learner", *replay, "--root-dir", root, "--supervised"),
+                   critical=True, stop_stage=0, stop_timeout=LEARNER_STOP_TIMEOUT_S),
+        self._spec("evaluator", self._argv("evaluator", *replay, "--root-dir", root),
+                   restart=True, stop_stage=1)]
+    for i, name in enumerate(self.actor_names):
+      specs.append(self._spec(name, self._argv(
+          "actor", *replay, "--task-id", i, "--num-tasks", self.actors, "--root-dir", root),
+                              restart=True, stop_stage=1))
+    return specs
+
+  # ---- display -----------------------------------------------------------------------
+
+  def _eval_lines(self) -> int:
+    path = self.root.path("eval", "results.jsonl")
+    return len(path.read_text().splitlines()) if path.is_file() else 0
+
+  def _show(self) -> None:
+    statuses = read_statuses(str(self.root.root))
+    learner = statuses.get("learner")
+    if learner is None or "step" not in learner:
+      return
+    step = int(learner["step"])
+    self.last_step = step
+    if self.progress is None:
+      self.progress = Progress(self.num_iterations, step, self.log_interval, stream=self.out)
+    env_steps = sum(int(s.get("env_steps", 0)) for n, s in statuses.items()
+                    if n in self.actor_names)
+    rate = self.env_rate.update(env_steps, time.time())
+    self.progress.extra = f"{rate:7.0f} env steps/s ({self.actors} actors)"
+    if learner.get("loss") is not None:
+      self.progress.loss = learner["loss"]
+    self._show_new_evals()
+    if step != self._shown_step:
+      self._shown_step = step
+      self.progress.update(step)
+
+  def _show_new_evals(self) -> None:
+    path = self.root.path("eval", "results.jsonl")
+    if not path.is_file():
+      return
+    lines = path.read_text().splitlines()
+    for line in lines[self._eval_lines_seen:]:
+      try:
+        record = json.loads(line)
+      except ValueError:
+        return  # half-written; the next poll reads it
+      self._eval_lines_seen += 1
+      self.progress.eval_return = record["AverageReturn"]
+      self.message(f"step {record['step']}: eval AverageReturn = {record['AverageReturn']:.1f}, "
+                   f"AverageEpisodeLength = {record['AverageEpisodeLength']:.1f}")
+
+  def message(self, text: str) -> None:
+    if self.progress is not None:
+      self.progress.message(text)
+    else:
+      self.out.write(text + "\n")
+      self.out.flush()
+
+  # ---- the session -------------------------------------------------------------------
+
+  def run(self) -> int:
+    """Starts, supervises and stops every process; returns the exit code."""
+    self.out.write(f"rlrun: training {self.config_path.name} in {self.root.root} with "
+                   f"{self.actors} actors; Reverb on port {self.port} (no authentication, listens "
+                   f"on every interface); logs in {self.root.path('logs')}\n")
+    self.out.flush()
+    sup = Supervisor(max_restarts=self.settings.max_actor_restarts,
+                     backoff_s=self.settings.restart_backoff_s,
+                     log_path=self.root.path("logs", "launcher.log"))
+    with sup, StopRequest() as stop:
+      server = self._spec("replay_server", self._argv(
+          "replay-server", "--root-dir", str(self.root.root), "--port", self.port),
+                          critical=True, stop_stage=2)
+      sup.start(server)
+      if not wait_for_port("127.0.0.1", self.port, timeout=SERVER_START_TIMEOUT_S,
+                           alive=lambda: sup.state("replay_server") == State.RUNNING):
+        sup.shutdown()
+        error = _last_error(server.log_path)
+        if error:
+          raise UserError(error)
+        raise RuntimeError(f"the replay server did not start; see {server.log_path}")
+      for spec in self.specs():
+        sup.start(spec)
+      code = self._supervise(sup, stop)
+      sup.shutdown(order=["learner", ["evaluator"] + self.actor_names, "replay_server"])
+    self._show()
+    if self.progress is not None:
+      self.progress.close()
+    return code
+
+  def _supervise(self, sup: Supervisor, stop: StopRequest) -> int:
+    learner_done_at = None
+    while True:
+      for event in sup.poll():
+        code = self._on_event(sup, event)
+        if code is not None:
+          return code
+      if stop.requested:
+        return self._stop(sup, f"interrupted by {stop.signal_name}")
+      if sup.state("learner") == State.FINISHED:
+        learner_done_at = learner_done_at or time.time()
+        evaluator_done = sup.state("evaluator") in (State.FINISHED, State.FAILED)
+        if evaluator_done or time.time() - learner_done_at > EVALUATOR_FINISH_TIMEOUT_S:
+          self._show()
+          self.message(self._finished_text())
+          return 0
+      self._show()
+      time.sleep(0.25)
+
+  def _on_event(self, sup: Supervisor, event) -> Optional[int]:
+    name, kind = event.name, event.kind
+    if kind in (EventKind.STARTED, EventKind.FINISHED, EventKind.STOPPED):
+      if kind == EventKind.STARTED and event.restarts:
+        self.message(f"rlrun: {event}")
+      return None
+    self.message(f"rlrun: {event} (log: {self.root.path('logs', name + '.log')})")
+    if name == "learner":
+      if event.returncode in (EXIT_INTERRUPTED, -15):
+        return self._stopped_text_code("the learner was stopped")
+      error = _last_error(self.root.path("logs", "learner.log"))
+      if event.returncode == 2 and error:
+        sup.shutdown(order=[["evaluator"] + self.actor_names, "replay_server"])
+        raise UserError(error)
+      return self._failed("the learner crashed", error)
+    if name == "replay_server":
+      sup.stop(["learner"])
+      return self._failed("the replay server crashed", _last_error(
+          self.root.path("logs", "replay_server.log")))
+    if kind == EventKind.FATAL and name in self.actor_names:
+      alive = [n for n in self.actor_names if sup.state(n) in (State.RUNNING, State.WAITING)]
+      if not alive:
+        return self._stop(sup, "every actor has crashed more often than "
+                          f"distributed.Settings.max_actor_restarts={self.settings.max_actor_restarts}",
+                          code=1)
+    return None
+
+  def _stop(self, sup: Supervisor, why: str, code: int = EXIT_INTERRUPTED) -> int:
+    self.message(f"rlrun: {why}; the learner is saving a checkpoint, then every process stops")
+    sup.stop(["learner"])
+    self._show()
+    step = self.last_step
+    self.message(f"rlrun: stopped at step {step}; checkpoint saved. Run the same command to "
+                 "resume.")
+    return code
+
+  def _stopped_text_code(self, why: str) -> int:
+    self._show()
+    self.message(f"rlrun: {why} at step {self.last_step}; checkpoint saved. Run the same command "
+                 "to resume.")
+    return EXIT_INTERRUPTED
+
+  def _failed(self, why: str, error: Optional[str]) -> int:
+    detail = f": {error}" if error else ""
+    self.message(f"rlrun: {why}{detail}; stopped every process. The last checkpoint is intact: "
+                 "run the same command to resume from it.")
+    return 1
+
+  def _finished_text(self) -> str:
+    path = self.root.path("eval", "results.jsonl")
+    last = ""
+    if path.is_file():
+      lines = [l for l in path.read_text().splitlines() if l.strip()]
+      if lines:
+        last = f", eval AverageReturn {json.loads(lines[-1])['AverageReturn']:.1f}"
+    return (f"rlrun: finished at step {self.last_step}{last}; policies in "
+            f"{self.root.path('policies')}")
+
+
+def launch(config: str, root_dir: Optional[str], bindings: Sequence[str], actors: int,
+           out: TextIO = sys.stdout) -> int:
+  """`rlrun train --actors N`: checks and locks the run directory, then runs a Launcher."""
+  config_path = configs.resolve(config)
+  root = RunDirectory(root_dir or f"runs/{config_path.stem}")
+  root.check_can_train(config_path.name)
+  configs.parse(config_path, bindings)  # syntax and names fail here, before any process starts
+  from rlrun.train.experiment import Experiment
+  try:
+    settings = Settings()
+    experiment = Experiment(root_dir=str(root.root))
+  except (ValueError, TypeError) as e:
+    raise UserError(f"bad config: {str(e).splitlines()[0]}") from e
+  created = not root.root.exists()
+  root.lock()
+  for stale in root.path("status").glob("*.json"):
+    stale.unlink()
+  launcher = Launcher(config_path, root, bindings, actors, settings, experiment.num_iterations,
+                      experiment.log_interval, out)
+  try:
+    return launcher.run()
+  except UserError:
+    if created and not root.path("run.json").exists():
+      shutil.rmtree(root.root, ignore_errors=True)
+    raise
