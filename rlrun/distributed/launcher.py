@@ -116,6 +116,9 @@ class Launcher:
     self.last_step = step
     if self.progress is None:
       self.progress = Progress(self.num_iterations, step, self.log_interval, stream=self.out)
+      if learner.get("resumed_from"):
+        self.message(f"resuming from step {learner['resumed_from']} of {self.num_iterations} "
+                     f"({learner.get('replay_items', 0)} replay items restored)")
     env_steps = sum(int(s.get("env_steps", 0)) for n, s in statuses.items()
                     if n in self.actor_names)
     rate = self.env_rate.update(env_steps, time.time())
@@ -166,7 +169,7 @@ class Launcher:
                           critical=True, stop_stage=2)
       sup.start(server)
       if not wait_for_port("127.0.0.1", self.port, timeout=SERVER_START_TIMEOUT_S,
-                           alive=lambda: sup.state("replay_server") == State.RUNNING):
+                           alive=lambda: self._still_running(sup, "replay_server")):
         sup.shutdown()
         error = _last_error(server.log_path)
         if error:
@@ -180,6 +183,11 @@ class Launcher:
     if self.progress is not None:
       self.progress.close()
     return code
+
+  @staticmethod
+  def _still_running(sup: Supervisor, name: str) -> bool:
+    sup.poll()  # notices exits
+    return sup.state(name) == State.RUNNING
 
   def _supervise(self, sup: Supervisor, stop: StopRequest) -> int:
     learner_done_at = None

@@ -71,7 +71,8 @@ class DistributedLearner(Experiment):
   def run(self, progress=None, start: Optional[int] = None) -> str:
     start = self.restore() if start is None else start
     self.publish()
-    self.status.write(force=True, step=start, total=self.num_iterations, state="training")
+    self.status.write(force=True, step=start, total=self.num_iterations, state="training",
+                      resumed_from=start, replay_items=int(self.replay_buffer.num_frames()))
     try:
       return super().run(progress, start)
     finally:

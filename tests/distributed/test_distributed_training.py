@@ -1,0 +1,214 @@
+"""Distributed training through the CLI: `rlrun train --actors N` and the role commands."""
+
+import json
+import os
+import re
+import signal
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from cli_helpers import gin, popen, rlrun
+
+# Small evaluations and frequent checkpoints keep the runs short on 2 cores.
+QUICK = [*gin("train.Experiment.num_eval_episodes=5"),
+         *gin("train.Experiment.eval_parallel_envs=5")]
+
+
+def free_port() -> int:
+  with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    return s.getsockname()[1]
+
+
+def status(root: Path, name: str) -> dict:
+  try:
+    return json.loads((root / "status" / f"{name}.json").read_text())
+  except (OSError, ValueError):
+    return {}
+
+
+def wait_until(predicate, process, what: str, timeout: float = 300):
+  """Polls `predicate` until true; fails if `process` exits first or time runs out."""
+  deadline = time.time() + timeout
+  while time.time() < deadline:
+    if predicate():
+      return
+    assert process.poll() is None, f"exited while waiting for {what}: {process.communicate()}"
+    time.sleep(0.2)
+  raise AssertionError(f"timed out waiting for {what}")
+
+
+def started_pids(root: Path) -> dict:
+  """{child name: [pids]} from the launcher's log."""
+  pids = {}
+  for name, pid in re.findall(r"(\S+) started \(pid (\d+)\)",
+                              (root / "logs" / "launcher.log").read_text()):
+    pids.setdefault(name, []).append(int(pid))
+  return pids
+
+
+def alive(pid: int) -> bool:
+  try:
+    os.kill(pid, 0)
+  except ProcessLookupError:
+    return False
+  # A zombie still answers kill(0); its state in /proc says it is gone.
+  stat = Path(f"/proc/{pid}/stat")
+  return stat.exists() and stat.read_text().split(") ")[-1][0] != "Z"
+
+
+def checkpoint_steps(root: Path) -> list:
+  index = root / "checkpoints" / "checkpoint"
+  if not index.is_file():
+    return []
+  return sorted({int(m) for m in re.findall(r'all_model_checkpoint_paths: ".*?ckpt-(\d+)"',
+                                            index.read_text())})
+
+
+def port_is_free(port: int) -> bool:
+  with socket.socket() as s:
+    try:
+      s.bind(("0.0.0.0", port))
+      return True
+    except OSError:
+      return False
+
+
+@pytest.mark.slow
+def test_two_actors_learn_cartpole_and_a_killed_actor_is_restarted(tmp_path):
+  root = tmp_path / "run"
+  steps = 4000
+  run = popen("train", "--config", "dqn_cartpole.gin", "--actors", "2", "--root-dir", str(root),
+              *gin(f"train.Experiment.num_iterations={steps}"),
+              *gin("train.Experiment.checkpoint_interval=1000"), *QUICK)
+  wait_until(lambda: status(root, "learner").get("step", 0) >= 800 and
+             "pid" in status(root, "actor_0"), run, "the learner to pass step 800")
+  victim = status(root, "actor_0")["pid"]
+  os.kill(victim, signal.SIGKILL)
+  out, err = run.communicate(timeout=600)
+  assert run.returncode == 0, out + err
+
+  assert re.search(r"actor_0 (crashed|exited).*restart", out), out
+  assert len(started_pids(root)["actor_0"]) == 2  # restarted once, by the supervisor
+  assert f"finished at step {steps}" in out
+  assert checkpoint_steps(root)[-1] == steps  # the learner stopped at exactly num_iterations
+  returns = [json.loads(l)["AverageReturn"]
+             for l in (root / "eval" / "results.jsonl").read_text().splitlines()]
+  assert max(returns) >= 195, returns
+  assert re.search(r"\d+ env steps/s \(2 actors\)", out)
+  for policy in ("policy", "collect_policy", "greedy_policy"):
+    assert (root / "policies" / policy / "saved_model.pb").is_file()
+  assert any((root / "train").rglob("events.out.tfevents.*"))
+  assert not any(alive(p) for pids in started_pids(root).values() for p in pids)
+
+
+@pytest.mark.slow
+def test_sigterm_stops_every_process_and_a_rerun_resumes_with_its_replay(tmp_path):
+  root = tmp_path / "run"
+  args = ["train", "--config", "dqn_cartpole.gin", "--actors", "2", "--root-dir", str(root),
+          *gin("train.Experiment.num_iterations=2000"),
+          *gin("train.Experiment.checkpoint_interval=300"),
+          *gin("train.Experiment.eval_interval=1000"), *QUICK]
+  first = popen(*args)
+  wait_until(lambda: any(s > 0 for s in checkpoint_steps(root)), first, "a checkpoint")
+  first.send_signal(signal.SIGTERM)
+  out, err = first.communicate(timeout=300)
+  assert first.returncode == 130, out + err
+  stopped_at = int(re.search(r"stopped at step (\d+); checkpoint saved", out).group(1))
+  assert checkpoint_steps(root)[-1] == stopped_at  # the learner checkpointed where it stopped
+  port = int(re.search(r"Reverb on port (\d+)", out).group(1))
+  assert not any(alive(p) for pids in started_pids(root).values() for p in pids)
+  assert port_is_free(port)
+
+  second = rlrun(*args, timeout=600)
+  assert second.returncode == 0, second.stdout + second.stderr
+  resumed = re.search(r"resuming from step (\d+) of 2000 \((\d+) replay items restored\)",
+                      second.stdout)
+  assert resumed, second.stdout
+  assert int(resumed.group(1)) == stopped_at
+  assert int(resumed.group(2)) > 100  # more than a fresh table's initial random steps
+  assert "finished at step 2000" in second.stdout
+  assert len(json.loads((root / "run.json").read_text())["sessions"]) == 2
+
+
+def test_a_wrong_replay_address_fails_with_one_line_naming_it():
+  port = free_port()
+  result = rlrun("actor", "--config", "dqn_cartpole.gin", "--replay", f"localhost:{port}",
+                 *gin("distributed.Settings.rpc_timeout_s=2"), timeout=120)
+  assert result.returncode != 0
+  lines = result.stderr.strip().splitlines()
+  assert lines[-1] == (f"rlrun: error: no Reverb server answered at localhost:{port} within 2 s; "
+                       "start `rlrun replay-server` there or fix --replay"), result.stderr
+  assert "Traceback" not in result.stderr
+
+  result = rlrun("learner", "--config", "dqn_cartpole.gin", "--replay", "replayhost",
+                 timeout=120)
+  assert result.returncode == 2
+  assert "bad Reverb address 'replayhost': expected HOST:PORT" in result.stderr.splitlines()[-1]
+
+
+def test_a_rate_limit_that_could_never_sample_is_rejected_before_training(tmp_path):
+  root = tmp_path / "run"
+  result = rlrun("train", "--config", "dqn_cartpole.gin", "--actors", "1", "--root-dir",
+                 str(root), *gin("replay.make_table.min_size_to_sample=200000"), timeout=300)
+  assert result.returncode == 2, result.stdout + result.stderr
+  assert result.stderr.strip().splitlines()[-1] == (
+      "rlrun: error: table 'uniform_table': min_size_to_sample=200000 exceeds "
+      "max_size=100000; sampling could never start")
+  assert not root.exists()  # nothing left behind
+
+
+@pytest.mark.slow
+def test_role_commands_on_localhost_train_sac_pendulum(tmp_path):
+  root = tmp_path / "run"
+  port = free_port()
+  config = ["--config", "sac_pendulum.gin",
+            *gin("train.Experiment.num_iterations=400"),
+            *gin("train.Experiment.initial_collect_steps=300"),
+            *gin("train.Experiment.batch_size=64"),
+            *gin("train.Experiment.eval_interval=200"),
+            *gin("train.Experiment.checkpoint_interval=200"), *QUICK]
+  replay = ["--replay", f"localhost:{port}"]
+  server = popen("replay-server", *config, "--root-dir", str(root), "--port", str(port))
+  others = []
+  try:
+    wait_until(lambda: not port_is_free(port), server, "the replay server's port")
+    learner = popen("learner", *config, *replay, "--root-dir", str(root))
+    evaluator = popen("evaluator", *config, *replay, "--root-dir", str(root))
+    actor = popen("actor", *config, *replay)
+    others = [learner, evaluator, actor]
+    out, err = learner.communicate(timeout=600)
+    assert learner.returncode == 0, out + err
+    assert "finished at step 400" in out
+    for process, name in ((evaluator, "evaluator"), (actor, "actor 0")):
+      out, err = process.communicate(timeout=120)
+      assert process.returncode == 0, out + err
+      assert f"rlrun: {name} " in out
+  finally:
+    for process in others + [server]:
+      if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    out, err = server.communicate(timeout=60)
+  assert server.returncode in (0, 130), err
+  assert checkpoint_steps(root)[-1] == 400
+  results = [json.loads(l) for l in (root / "eval" / "results.jsonl").read_text().splitlines()]
+  assert [r["step"] for r in results][-1] == 400 and results[0]["step"] == 0
+  assert (root / "policies" / "greedy_policy" / "saved_model.pb").is_file()
+  assert any((root / "replay").iterdir())  # the learner's checkpoints include the replay
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--actors", "-1"], "--actors must be >= 0, got -1"),
+    (["--actors", "2", *gin("distributed.Settings.rpc_timeout_s=0")],
+     "distributed.Settings.rpc_timeout_s must be > 0, got 0"),
+])
+def test_bad_distributed_settings_are_one_line_errors(tmp_path, args, message):
+  root = tmp_path / "run"
+  result = rlrun("train", "--config", "dqn_cartpole.gin", "--root-dir", str(root), *args)
+  assert result.returncode == 2, result.stdout + result.stderr
+  last = result.stderr.strip().splitlines()[-1]
+  assert last.startswith("rlrun: error: ") and message in last, result.stderr
+  assert not root.exists()
