@@ -49,7 +49,7 @@ def distributed_rate_limiter(experiment, settings: Settings, max_size: int):
     return reverb.rate_limiters.MinSize(min_size)
   error_buffer = settings.samples_per_insert_error_buffer
   if error_buffer is None:
-    error_buffer = ratio * max(1000, 8 * settings.variable_pull_interval)
+    error_buffer = ratio * max(500, 4 * settings.variable_pull_interval)
   return reverb_utils.sample_to_insert_ratio(samples_per_insert=ratio,
                                              min_size_to_sample=min_size,
                                              error_buffer=error_buffer, max_size=max_size)

@@ -29,13 +29,14 @@ class Settings:
       off (a MinSize limiter only: actors and learner run free).
     samples_per_insert_error_buffer: how far (in samples) the learner and actors may
       drift apart before the faster side blocks. None: samples_per_insert times
-      max(1000, 4 * variable_pull_interval * actors).
+      max(500, 4 * variable_pull_interval), i.e. actors run at most that many inserts
+      ahead of the learner (or behind it).
     actor_max_steps: environment steps after which an actor stops (None: no limit).
     actor_max_episodes: episodes after which an actor stops (None: no limit).
     status_interval_s: seconds between the status files roles write for the progress
       display.
   """
-  variable_pull_interval: int = 100
+  variable_pull_interval: int = 50
   rpc_timeout_s: float = 10.0
   server_grace_s: float = 60.0
   max_actor_restarts: int = 5
