@@ -4,6 +4,7 @@ Each builds its part of the same gin config. `rlrun train --actors N` starts the
 child processes on one machine; on several machines a user starts them by hand.
 """
 
+import logging
 import sys
 from typing import Any, Callable, Optional, Sequence, TextIO
 
@@ -11,8 +12,6 @@ from rlrun import configs
 from rlrun.commands.train import EXIT_INTERRUPTED, run_training
 from rlrun.errors import UserError
 from rlrun.run_dir import RunDirectory
-
-EXIT_SERVER_LOST = 3
 
 
 def _settings():
@@ -31,9 +30,21 @@ def _experiment():
     raise UserError(f"bad config: {str(e).splitlines()[0]}") from e
 
 
+def _log_with_timestamps() -> None:
+  """Role processes run for hours, often into log files: warnings carry the time."""
+  logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+
+
+def _server_lost(name: str, error: Exception) -> int:
+  from rlrun.distributed.connection import EXIT_SERVER_LOST
+  sys.stderr.write(f"rlrun: error: {name}: {error}\n")
+  return EXIT_SERVER_LOST
+
+
 def _run_role(name: str, build: Callable[[], Any], out: TextIO) -> int:
   """Builds a role object (build() then run() then close()); maps its endings to exit codes."""
   from rlrun.distributed.connection import ServerLost
+  _log_with_timestamps()
   role = None
   try:
     role = build()
@@ -45,8 +56,7 @@ def _run_role(name: str, build: Callable[[], Any], out: TextIO) -> int:
     out.write(f"rlrun: {name} {reason}\n")
     return EXIT_INTERRUPTED if reason.startswith("stopped by SIGINT") else 0
   except ServerLost as e:
-    out.write(f"rlrun: {name}: {e}\n")
-    return EXIT_SERVER_LOST
+    return _server_lost(name, e)
   finally:
     if role is not None:
       role.close()
@@ -95,10 +105,10 @@ def learner(config: str, replay: str, root_dir: Optional[str], bindings: Sequenc
   """`rlrun learner`: trains from the replay table at `replay`, owns the run directory."""
   from rlrun.distributed.connection import ServerLost
   from rlrun.distributed.learner_role import DistributedLearner
+  _log_with_timestamps()
   try:
     return run_training(config, root_dir, bindings, out,
                         lambda root: DistributedLearner(root, replay, _settings()),
                         lock=not supervised)
   except ServerLost as e:
-    out.write(f"rlrun: learner: {e}\n")
-    return EXIT_SERVER_LOST
+    return _server_lost("learner", e)

@@ -227,7 +227,7 @@ def retry(fn: Callable[[], T], grace_s: float, what: str, server: Union[str, rev
 
 
 def _exit_server_lost(error: ServerLost) -> None:
-  sys.stderr.write(f"rlrun: {error}\n")
+  sys.stderr.write(f"rlrun: error: {error}\n")
   sys.stderr.flush()
   os._exit(EXIT_SERVER_LOST)  # pylint: disable=protected-access
 

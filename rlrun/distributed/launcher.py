@@ -28,6 +28,7 @@ from rlrun.train.progress import Progress
 EXIT_INTERRUPTED = 130
 SERVER_START_TIMEOUT_S = 300.0
 LEARNER_STOP_TIMEOUT_S = 300.0
+LEARNER_NO_SERVER_TIMEOUT_S = 5.0
 EVALUATOR_FINISH_TIMEOUT_S = 600.0
 
 
@@ -224,7 +225,9 @@ class Launcher:
         raise UserError(error)
       return self._failed("the learner crashed", error)
     if name == "replay_server":
-      sup.stop(["learner"])
+      # Without the server the learner can neither train nor checkpoint the replay; its
+      # last checkpoint (agent and replay together) is what a rerun resumes from.
+      sup.stop(["learner"], timeout=LEARNER_NO_SERVER_TIMEOUT_S)
       return self._failed("the replay server crashed", _last_error(
           self.root.path("logs", "replay_server.log")))
     if kind == EventKind.FATAL and name in self.actor_names:

@@ -229,3 +229,30 @@ def test_bad_distributed_settings_are_one_line_errors(tmp_path, args, message):
   last = result.stderr.strip().splitlines()[-1]
   assert last.startswith("rlrun: error: ") and message in last, result.stderr
   assert not root.exists()
+
+
+@pytest.mark.slow
+def test_an_actor_whose_server_dies_retries_for_the_grace_period_then_exits_3(tmp_path):
+  root = tmp_path / "run"
+  port = free_port()
+  config = ["--config", "dqn_cartpole.gin", *gin("distributed.Settings.rpc_timeout_s=2"),
+            *gin("distributed.Settings.server_grace_s=4")]
+  server = popen("replay-server", *config, "--root-dir", str(root), "--port", str(port))
+  actor = None
+  try:
+    wait_until(lambda: listening(port), server, "the replay server's port")
+    actor = popen("actor", *config, "--replay", f"localhost:{port}", "--root-dir", str(root))
+    wait_until(lambda: status(root, "actor_0").get("state") ==
+               "waiting for the learner's first weights", actor, "the actor to start")
+    server.kill()
+    server.communicate(timeout=60)
+    out, err = actor.communicate(timeout=120)
+  finally:
+    for process in (server, actor):
+      if process is not None and process.poll() is None:
+        process.kill()
+  assert actor.returncode == 3, out + err
+  message = err.strip().splitlines()[-1]
+  assert re.fullmatch(rf"rlrun: error: actor 0: lost the Reverb server at localhost:{port} while "
+                      r"pulling policy weights: no answer for \d+ s \(grace period 4 s\); is "
+                      r"`rlrun replay-server` still running\?", message), out + err
