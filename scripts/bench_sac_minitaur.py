@@ -346,7 +346,8 @@ def run_rlrun(args: argparse.Namespace, seed: int) -> dict:
              "--warmup", str(args.warmup), "--iterations", str(args.iterations),
              "--split-steps", str(args.split_steps), "--split-batches", str(args.split_batches),
              "--split-train-steps", str(args.split_train_steps)]
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+  # The environment the `rlrun` command gives itself (rlrun/cli.py).
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", OPENBLAS_NUM_THREADS="1")
   done = subprocess.run(command, capture_output=True, text=True, env=env)
   if done.returncode:
     sys.exit(f"rlrun run failed:\n{done.stderr[-4000:]}")

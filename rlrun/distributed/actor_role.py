@@ -93,7 +93,7 @@ class CollectActor:
     timeout = self.settings.rpc_timeout_s
     self.client = connection.connect(self.replay_address, timeout)
     exp = self.experiment
-    exp.build_agent(env_index=ACTOR_SEED_OFFSET + self.task_id)
+    exp.build_agent(env_index=ACTOR_SEED_OFFSET + self.task_id, strategy="default")
     spec, sequence_length = exp.agent.collect_data_spec, exp.agent.train_sequence_length
     signature = self.client.server_info(timeout=math.ceil(timeout))[TABLE_NAME].signature
     packed = getattr(signature, "dtype", None) is not None and signature.dtype.name == "uint8"

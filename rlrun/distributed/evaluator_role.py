@@ -41,7 +41,7 @@ class DistributedEvaluator(Experiment):
   def build(self) -> None:
     timeout = self.settings.rpc_timeout_s
     self.client = connection.connect(self.replay_address, timeout)
-    self.build_agent(env_index=1000)
+    self.build_agent(env_index=1000, strategy="default")
     self.eval_envs = [self.collect_env] + [self.make_env(1001 + i)
                                            for i in range(self.eval_parallel_envs - 1)]
     self.eval_policy = fast_py_policy(self.agent.policy, self.numpy_actor, batch_time_steps=False)

@@ -76,7 +76,7 @@ class ReplayServerRole:
 
   def build(self) -> None:
     exp = self.experiment
-    exp.build_agent()
+    exp.build_agent(strategy="default")  # only the specs and variable shapes
     table = exp.replay_table()
     if not _bound("replay.make_table.rate_limiter"):
       limiter = distributed_rate_limiter(exp, self.settings, table.info.max_size)

@@ -164,10 +164,13 @@ class Experiment:
     self.eval_writer = LazySummaryWriter(os.path.join(self.root_dir, "eval"))
     self._build_triggers()
 
-  def build_agent(self, env_index: int = 0) -> None:
-    """The collect environment (seeded with seed + env_index), the train step and the agent."""
+  def build_agent(self, env_index: int = 0, strategy: Optional[str] = None) -> None:
+    """The collect environment (seeded with seed + env_index), the train step and the agent.
+
+    `strategy` overrides the configured one (processes that only act use 'default').
+    """
     tf.random.set_seed(self.seed)
-    self.strategy = strategies.make_strategy(self.strategy_name)
+    self.strategy = strategies.make_strategy(strategy or self.strategy_name)
     self.collect_env = self.make_env(env_index)
     time_step_spec = tensor_spec.from_spec(self.collect_env.time_step_spec())
     action_spec = tensor_spec.from_spec(self.collect_env.action_spec())
