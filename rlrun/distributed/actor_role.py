@@ -17,10 +17,10 @@ from typing import Optional, TextIO
 import numpy as np
 
 from rlrun.distributed import connection
-from rlrun.distributed.learner_role import policy_variables
+from rlrun.distributed.policy_weights import PolicyWeights
 from rlrun.distributed.settings import VARIABLE_TABLE, Settings
 from rlrun.distributed.status import StatusWriter
-from rlrun.distributed.variable_container import VariableContainer, VariablesNotReady
+from rlrun.distributed.variable_container import VariableContainer
 from rlrun.policies.random_py_policy import RandomPyPolicy
 from rlrun.replay_buffers import reverb_utils
 from rlrun.replay_buffers.packing import PackedCodec
@@ -107,7 +107,8 @@ class CollectActor:
     self._stop: Optional[StopRequest] = None
     self._learner_checked = 0.0
     self.variables = VariableContainer(self.client, VARIABLE_TABLE, timeout_s=timeout)
-    self._policy_variables = policy_variables(exp.agent)
+    self.weights = PolicyWeights(self.variables, exp.agent, exp.train_step,
+                                 self.settings.server_grace_s)
     self.policy = fast_py_policy(exp.agent.collect_policy, exp.numpy_actor)
     if hasattr(self.policy, "rng"):
       self.policy.rng.bit_generator.state = np.random.default_rng(
@@ -141,20 +142,9 @@ class CollectActor:
 
   def _pull(self) -> Optional[int]:
     """Loads the newest weights; returns their train step (None: the learner has not published)."""
-    def pull():
-      try:
-        return self.variables.pull()
-      except VariablesNotReady:
-        return None
-    pulled = connection.retry(pull, self.settings.server_grace_s, "pulling policy weights",
-                              self.replay_address)
-    if pulled is None:
-      return None
-    weights, step = pulled
-    for variable, value in zip(self._policy_variables, weights):
-      variable.assign(value)
-    self.experiment.train_step.assign(step)
-    self.actor.pull_weights()  # numpy mirrors copy the new TF values
+    step = self.weights.pull()
+    if step is not None:
+      self.actor.pull_weights()  # numpy mirrors copy the new TF values
     return step
 
   def _should_stop(self) -> bool:

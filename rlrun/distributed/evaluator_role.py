@@ -13,10 +13,10 @@ import time
 from typing import Optional
 
 from rlrun.distributed import connection
-from rlrun.distributed.learner_role import policy_variables
+from rlrun.distributed.policy_weights import PolicyWeights
 from rlrun.distributed.settings import VARIABLE_TABLE, Settings
 from rlrun.distributed.status import StatusWriter
-from rlrun.distributed.variable_container import VariableContainer, VariablesNotReady
+from rlrun.distributed.variable_container import VariableContainer
 from rlrun.train.experiment import Experiment, fast_py_policy
 from rlrun.train.interrupts import StopRequest
 from rlrun.train.progress import Progress
@@ -46,8 +46,8 @@ class DistributedEvaluator(Experiment):
                                            for i in range(self.eval_parallel_envs - 1)]
     self.eval_policy = fast_py_policy(self.agent.policy, self.numpy_actor, batch_time_steps=False)
     self.eval_writer = LazySummaryWriter(os.path.join(self.root_dir, "eval"))
-    self.variables = VariableContainer(self.client, VARIABLE_TABLE, timeout_s=timeout)
-    self._policy_variables = policy_variables(self.agent)
+    self.weights = PolicyWeights(VariableContainer(self.client, VARIABLE_TABLE, timeout_s=timeout),
+                                 self.agent, self.train_step, self.settings.server_grace_s)
     self.status = StatusWriter(self.root_dir, "evaluator", self.settings.status_interval_s)
     self.eval_results = self._previous_results()
     self.progress = Progress(self.num_iterations, live=False)
@@ -69,27 +69,11 @@ class DistributedEvaluator(Experiment):
       return True
     return bool(self.eval_interval) and step // self.eval_interval > last // self.eval_interval
 
-  def _pull(self) -> Optional[int]:
-    def pull():
-      try:
-        return self.variables.pull()
-      except VariablesNotReady:
-        return None
-    pulled = connection.retry(pull, self.settings.server_grace_s, "pulling policy weights",
-                              self.replay_address)
-    if pulled is None:
-      return None
-    weights, step = pulled
-    for variable, value in zip(self._policy_variables, weights):
-      variable.assign(value)
-    self.train_step.assign(step)
-    return step
-
   def run(self, progress=None, start: Optional[int] = None) -> str:
     del progress, start
     with StopRequest() as stop:
       while not stop.requested:
-        step = self._pull()
+        step = self.weights.pull()
         if step is not None and self._due(step):
           result = self.run_eval()
           self.status.write(force=True, step=step, eval_return=result["AverageReturn"],

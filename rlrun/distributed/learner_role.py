@@ -7,23 +7,16 @@ learner call it publishes the collect policy's weights (and the train step) to t
 server's variable table, where actors and the evaluator pull them.
 """
 
-from typing import Dict, List, Optional
-
-import numpy as np
-import tensorflow as tf
+from typing import Dict, Optional
 
 from rlrun.distributed import connection
 from rlrun.distributed.settings import VARIABLE_TABLE, Settings
+from rlrun.distributed.policy_weights import PolicyWeights
 from rlrun.distributed.status import StatusWriter
 from rlrun.distributed.variable_container import VariableContainer
 from rlrun.replay_buffers.reverb_replay_buffer import ReverbReplayBuffer
 from rlrun.train.experiment import TABLE_NAME, Experiment
 from rlrun.train.learner import Learner
-
-
-def policy_variables(agent) -> List[tf.Variable]:
-  """The variables the collect and eval policies read, in a fixed order in every process."""
-  return list(agent.collect_policy.variables)
 
 
 class DistributedLearner(Experiment):
@@ -51,9 +44,9 @@ class DistributedLearner(Experiment):
     self.replay_buffer = ReverbReplayBuffer(self.agent.collect_data_spec, TABLE_NAME,
                                             self.agent.train_sequence_length,
                                             server_address=self.replay_address)
-    self.variables = VariableContainer(self.client, VARIABLE_TABLE,
-                                       timeout_s=self.settings.rpc_timeout_s)
-    self._policy_variables = policy_variables(self.agent)
+    self.weights = PolicyWeights(VariableContainer(self.client, VARIABLE_TABLE,
+                                                   timeout_s=self.settings.rpc_timeout_s),
+                                 self.agent, self.train_step, self.settings.server_grace_s)
     # The server builds the table; building it here too checks its bindings and uses them,
     # so gin's unused-binding check means the same as in single-process training.
     self.replay_table()
@@ -63,8 +56,7 @@ class DistributedLearner(Experiment):
 
   def publish(self) -> None:
     """Pushes the policy weights and the train step to the variable table."""
-    step = int(self.train_step.numpy())
-    self.variables.push([np.asarray(v.numpy()) for v in self._policy_variables], step)
+    self.weights.push(int(self.train_step.numpy()))
 
   # ---- the Experiment hooks ----------------------------------------------------------
 

@@ -15,7 +15,7 @@ from typing import Optional, TextIO
 import gin
 import reverb
 
-from rlrun.distributed.learner_role import policy_variables
+from rlrun.distributed.policy_weights import policy_variables
 from rlrun.distributed.settings import VARIABLE_TABLE, Settings
 from rlrun.distributed.status import StatusWriter
 from rlrun.distributed.variable_container import make_variable_table

@@ -10,7 +10,7 @@ import pytest
 from rlrun import configs
 from rlrun.distributed.actor_role import CollectActor
 from rlrun.distributed.evaluator_role import DistributedEvaluator
-from rlrun.distributed.learner_role import policy_variables
+from rlrun.distributed.policy_weights import policy_variables
 from rlrun.distributed.replay_role import ReplayServerRole
 from rlrun.distributed.settings import VARIABLE_TABLE, Settings
 from rlrun.distributed.variable_container import VariableContainer
@@ -88,7 +88,7 @@ def test_the_evaluator_evaluates_at_each_interval_crossing_and_at_the_end(server
     evaluator.build()
     for step in (0, 120, 480, 520, 990, 1000):
       push(server, step, scale=1.0)
-      pulled = evaluator._pull()  # pylint: disable=protected-access
+      pulled = evaluator.weights.pull()
       assert pulled == step
       if evaluator._due(pulled):  # pylint: disable=protected-access
         evaluator.run_eval()

@@ -229,7 +229,7 @@ def test_killed_child_raises_instead_of_hanging():
   start = time.monotonic()
   with pytest.raises(RuntimeError, match=rf"env 1 \(pid {pids[1]}\) died"):
     env.step(np.array([1, 1]))
-  assert time.monotonic() - start < 10
+  assert time.monotonic() - start < 25  # not the 30 s timeout: the death is noticed
   _assert_all_gone(pids)
 
 
@@ -241,7 +241,7 @@ def test_unresponsive_child_times_out():
   start = time.monotonic()
   with pytest.raises(RuntimeError, match=r"env 0 \(pid \d+\) did not answer step within 3.0 s"):
     env.step(np.array([7, 1]))
-  assert time.monotonic() - start < 10
+  assert time.monotonic() - start < 30  # a hang guard, not a speed claim
   _assert_all_gone(pids)
 
 
