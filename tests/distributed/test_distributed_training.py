@@ -256,3 +256,30 @@ def test_an_actor_whose_server_dies_retries_for_the_grace_period_then_exits_3(tm
   assert re.fullmatch(rf"rlrun: error: actor 0: lost the Reverb server at localhost:{port} while "
                       r"pulling policy weights: no answer for \d+ s \(grace period 4 s\); is "
                       r"`rlrun replay-server` still running\?", message), out + err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("victim", ["replay_server", "learner"])
+def test_a_crashed_server_or_learner_stops_the_run_and_a_rerun_resumes(tmp_path, victim):
+  root = tmp_path / "run"
+  args = ["train", "--config", "dqn_cartpole.gin", "--actors", "1", "--root-dir", str(root),
+          *gin("train.Experiment.num_iterations=1500"),
+          *gin("train.Experiment.checkpoint_interval=300"),
+          *gin("train.Experiment.eval_interval=1500"), *QUICK]
+  first = popen(*args)
+  wait_until(lambda: any(s > 0 for s in checkpoint_steps(root)), first, "a checkpoint")
+  os.kill(started_pids(root)[victim][0], signal.SIGKILL)
+  out, err = first.communicate(timeout=300)
+  assert first.returncode == 1, out + err
+  role = "replay server" if victim == "replay_server" else "learner"
+  assert f"rlrun: the {role} crashed" in out and "run the same command to resume" in out, out
+  assert not any(alive(p) for pids in started_pids(root).values() for p in pids)
+  last = checkpoint_steps(root)[-1]
+
+  second = rlrun(*args, timeout=600)
+  assert second.returncode == 0, second.stdout + second.stderr
+  resumed = re.search(r"resuming from step (\d+) of 1500 \((\d+) replay items restored\)",
+                      second.stdout)
+  assert resumed and int(resumed.group(1)) == last, second.stdout
+  assert int(resumed.group(2)) > 0
+  assert "finished at step 1500" in second.stdout
