@@ -18,8 +18,8 @@ from typing import List, Optional, Sequence, TextIO
 from rlrun import configs
 from rlrun.distributed.settings import Settings
 from rlrun.distributed.status import RateMeter, read_statuses
-from rlrun.distributed.supervisor import (ChildSpec, EventKind, State, Supervisor, free_port,
-                                          wait_for_port)
+from rlrun.distributed.ports import free_port, wait_for_port
+from rlrun.distributed.supervisor import ChildSpec, EventKind, State, Supervisor
 from rlrun.errors import UserError
 from rlrun.run_dir import RunDirectory
 from rlrun.train.interrupts import StopRequest

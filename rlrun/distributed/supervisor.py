@@ -22,21 +22,20 @@ Typical use (the launcher):
   # leaving the block stops stage 0 (actors), then 1 (learner), then 2 (server)
 """
 
-import ctypes
 import dataclasses
 import datetime
 import enum
 import os
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
-_PR_SET_PDEATHSIG = 1
+from rlrun.distributed.process_groups import describe_exit, pdeathsig_preexec, signal_group
+
 _POLL_S = 0.02  # how often blocking waits look at their children
 _KILL_WAIT_S = 5.0  # how long to wait for a child to vanish after SIGKILL
 _HAS_WAITID = sys.platform.startswith("linux") and hasattr(os, "waitid")
@@ -117,18 +116,6 @@ class _Child:
   restarts: int = 0
   restart_at: float = 0.0
   returncode: Optional[int] = None
-
-
-def describe_exit(returncode: Optional[int]) -> str:
-  """'code 3', 'code -9 (SIGKILL)' (killed by a signal), or 'unknown status'."""
-  if returncode is None:
-    return "unknown status"
-  if returncode < 0:
-    try:
-      return f"code {returncode} ({signal.Signals(-returncode).name})"
-    except ValueError:
-      return f"code {returncode} (signal {-returncode})"
-  return f"code {returncode}"
 
 
 class Supervisor:
@@ -284,7 +271,7 @@ class Supervisor:
         if code is not None:  # exited on its own before we asked
           self._on_exit(child, code, may_restart=False)
           continue
-        _signal_group(child.proc.pid, sig)
+        signal_group(child.proc.pid, sig)
         wait_s = timeout if timeout is not None else (
             child.spec.stop_timeout if child.spec.stop_timeout is not None
             else self._stop_timeout)
@@ -298,7 +285,7 @@ class Supervisor:
           self._on_stopped(child, code, f"{child.spec.name} stopped "
                            f"({describe_exit(code)}) after {time.monotonic() - sent:.1f} s")
         elif time.monotonic() - sent >= wait_s:
-          _signal_group(child.proc.pid, signal.SIGKILL)
+          signal_group(child.proc.pid, signal.SIGKILL)
           killed.append((child, wait_s))
         else:
           waiting.append((child, sent, wait_s))
@@ -360,7 +347,7 @@ class Supervisor:
       log.flush()
       child.proc = subprocess.Popen(
           list(spec.argv), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-          env=env, cwd=spec.cwd, start_new_session=True, preexec_fn=_pdeathsig_preexec())
+          env=env, cwd=spec.cwd, start_new_session=True, preexec_fn=pdeathsig_preexec())
     child.state = State.RUNNING
     child.returncode = None
 
@@ -419,7 +406,7 @@ class Supervisor:
         exited = True
       if not exited:
         return None
-      _signal_group(proc.pid, signal.SIGKILL)  # helpers it left in its group
+      signal_group(proc.pid, signal.SIGKILL)  # helpers it left in its group
       return proc.wait()
     return proc.poll()
 
@@ -437,7 +424,7 @@ class Supervisor:
       if child.state is State.WAITING:
         child.state = State.STOPPED
       elif child.state is State.RUNNING and child.proc.returncode is None:
-        _signal_group(child.proc.pid, signal.SIGKILL)
+        signal_group(child.proc.pid, signal.SIGKILL)
     for child in self._children.values():
       if child.state is State.RUNNING:
         code = self._wait_exit(child, _KILL_WAIT_S)
@@ -462,68 +449,3 @@ class Supervisor:
 
 def _now() -> str:
   return datetime.datetime.now().isoformat(sep=" ", timespec="milliseconds")
-
-
-def _signal_group(pid: int, sig: int) -> None:
-  """Signals the process group led by `pid` (each child leads its own)."""
-  try:
-    os.killpg(pid, sig)
-  except ProcessLookupError:
-    pass
-  except PermissionError:  # e.g. the group leader is gone on some platforms
-    try:
-      os.kill(pid, sig)
-    except OSError:
-      pass
-
-
-_prctl = None
-
-
-def _pdeathsig_preexec() -> Optional[Callable[[], None]]:
-  """A preexec_fn making the child get SIGTERM when the supervisor dies (Linux), or None."""
-  global _prctl
-  if not sys.platform.startswith("linux"):
-    return None
-  if _prctl is None:
-    try:
-      _prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-      return None
-    _prctl.argtypes = [ctypes.c_int] + [ctypes.c_ulong] * 4
-    _prctl.restype = ctypes.c_int
-  prctl, parent, sigterm = _prctl, os.getpid(), int(signal.SIGTERM)
-
-  def preexec() -> None:
-    prctl(_PR_SET_PDEATHSIG, sigterm, 0, 0, 0)
-    if os.getppid() != parent:  # the supervisor died before the request took effect
-      os._exit(1)
-
-  return preexec
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-  """A TCP port free right now on `host` (another process may take it before you do)."""
-  with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-    s.bind((host, 0))
-    return s.getsockname()[1]
-
-
-def wait_for_port(host: str, port: int, timeout: float = 30.0,
-                  alive: Optional[Callable[[], bool]] = None) -> bool:
-  """Waits until something accepts TCP connections on host:port; False on timeout.
-
-  `alive` is checked between attempts; once it returns False, this returns False at
-  once. E.g. `alive=lambda: sup.wait("server", timeout=0) is None` gives up when the
-  server process has exited.
-  """
-  deadline = time.monotonic() + timeout
-  while True:
-    try:
-      with socket.create_connection((host, port), timeout=0.5):
-        return True
-    except OSError:
-      pass
-    if time.monotonic() >= deadline or (alive is not None and not alive()):
-      return False
-    time.sleep(0.05)

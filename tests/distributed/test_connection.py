@@ -10,15 +10,10 @@ import reverb
 import tensorflow as tf
 
 from rlrun.distributed import connection
+from rlrun.distributed.ports import free_port
 from rlrun.distributed.variable_container import VariablesNotReady
 from rlrun.errors import UserError
 from rlrun.replay_buffers.reverb_utils import WriteTimeout
-
-
-def free_port() -> int:
-  with socket.socket() as s:
-    s.bind(("localhost", 0))
-    return s.getsockname()[1]
 
 
 def table(name="t", rate_limiter=None):

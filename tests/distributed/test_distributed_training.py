@@ -4,23 +4,17 @@ import json
 import os
 import re
 import signal
-import socket
 import time
 from pathlib import Path
 
 import pytest
 
 from cli_helpers import gin, popen, rlrun
+from rlrun.distributed.ports import free_port, wait_for_port
 
 # Small evaluations and frequent checkpoints keep the runs short on 2 cores.
 QUICK = [*gin("train.Experiment.num_eval_episodes=5"),
          *gin("train.Experiment.eval_parallel_envs=5")]
-
-
-def free_port() -> int:
-  with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    return s.getsockname()[1]
 
 
 def status(root: Path, name: str) -> dict:
@@ -70,11 +64,7 @@ def checkpoint_steps(root: Path) -> list:
 
 def listening(port: int) -> bool:
   """Whether something accepts connections on the port (a closed server's TIME_WAIT does not)."""
-  try:
-    socket.create_connection(("127.0.0.1", port), timeout=2).close()
-    return True
-  except OSError:
-    return False
+  return wait_for_port("127.0.0.1", port, timeout=0)
 
 
 def eval_returns(root: Path) -> list:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from rlrun.distributed.supervisor import (ChildSpec, EventKind, State, Supervisor, free_port,
-                                          wait_for_port)
+from rlrun.distributed.ports import free_port, wait_for_port
+from rlrun.distributed.supervisor import ChildSpec, EventKind, State, Supervisor
 
 PY = sys.executable
 REPO = Path(__file__).resolve().parents[2]
