@@ -11,15 +11,9 @@ Linux-only; elsewhere children outlive a killed supervisor. PR_SET_PDEATHSIG fir
 the *thread* that started a child exits, so start children from one long-lived thread
 (the main thread). The supervisor is not thread-safe.
 
-Typical use (the launcher):
-
-  with StopRequest() as request, Supervisor(max_restarts=5, on_event=print) as sup:
-    sup.start(ChildSpec("server", [...], log_path, critical=True, stop_stage=2))
-    ...
-    while not request.requested and sup.fatal is None:
-      sup.poll()
-      time.sleep(0.2)
-  # leaving the block stops stage 0 (actors), then 1 (learner), then 2 (server)
+Typical use (see rlrun.distributed.launcher): start ChildSpecs, call poll() in a loop
+to restart crashed children, and leave the `with Supervisor() as sup:` block (or call
+shutdown) to stop them stage by stage, lowest ChildSpec.stop_stage first.
 """
 
 import dataclasses
