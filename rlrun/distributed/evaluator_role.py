@@ -7,7 +7,6 @@ then exits. Results go where single-process training puts them: eval/ summaries 
 eval/results.jsonl.
 """
 
-import json
 import os
 import time
 from typing import Optional
@@ -17,6 +16,7 @@ from rlrun.distributed.policy_weights import PolicyWeights
 from rlrun.distributed.settings import VARIABLE_TABLE, Settings
 from rlrun.distributed.status import StatusWriter
 from rlrun.distributed.variable_container import VariableContainer
+from rlrun.train import evaluation
 from rlrun.train.experiment import Experiment, fast_py_policy
 from rlrun.train.interrupts import StopRequest
 from rlrun.train.progress import Progress
@@ -49,15 +49,8 @@ class DistributedEvaluator(Experiment):
     self.weights = PolicyWeights(VariableContainer(self.client, VARIABLE_TABLE, timeout_s=timeout),
                                  self.agent, self.train_step, self.settings.server_grace_s)
     self.status = StatusWriter(self.root_dir, "evaluator", self.settings.status_interval_s)
-    self.eval_results = self._previous_results()
+    self.eval_results = evaluation.read_results(self.root_dir)
     self.progress = Progress(self.num_iterations, live=False)
-
-  def _previous_results(self):
-    path = os.path.join(self.root_dir, "eval", "results.jsonl")
-    if not os.path.isfile(path):
-      return []
-    with open(path) as f:
-      return [json.loads(line) for line in f if line.strip()]
 
   def _due(self, step: int) -> bool:
     if not self.eval_results:

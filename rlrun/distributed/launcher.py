@@ -8,7 +8,6 @@ order: the learner first (it checkpoints the agent and the replay table), then t
 actors and the evaluator, then the server.
 """
 
-import json
 import shutil
 import sys
 import time
@@ -16,12 +15,13 @@ from pathlib import Path
 from typing import List, Optional, Sequence, TextIO
 
 from rlrun import configs
+from rlrun.distributed.ports import free_port, wait_for_port
 from rlrun.distributed.settings import Settings
 from rlrun.distributed.status import RateMeter, read_statuses
-from rlrun.distributed.ports import free_port, wait_for_port
 from rlrun.distributed.supervisor import ChildSpec, EventKind, State, Supervisor
 from rlrun.errors import UserError
 from rlrun.run_dir import RunDirectory
+from rlrun.train import evaluation
 from rlrun.train.interrupts import StopRequest
 from rlrun.train.progress import Progress
 
@@ -72,7 +72,7 @@ class Launcher:
     self.actor_names = [f"actor_{i}" for i in range(actors)]
     self.progress: Optional[Progress] = None
     self.env_rate = RateMeter()
-    self._eval_lines_seen = self._eval_lines()
+    self._evals_seen = len(evaluation.read_results(self.root.root))
     self.last_step: Optional[int] = None
     self._shown_step: Optional[int] = None
 
@@ -104,10 +104,6 @@ class Launcher:
 
   # ---- display -----------------------------------------------------------------------
 
-  def _eval_lines(self) -> int:
-    path = self.root.path("eval", "results.jsonl")
-    return len(path.read_text().splitlines()) if path.is_file() else 0
-
   def _show(self) -> None:
     statuses = read_statuses(str(self.root.root))
     learner = statuses.get("learner")
@@ -132,19 +128,10 @@ class Launcher:
       self.progress.update(step)
 
   def _show_new_evals(self) -> None:
-    path = self.root.path("eval", "results.jsonl")
-    if not path.is_file():
-      return
-    lines = path.read_text().splitlines()
-    for line in lines[self._eval_lines_seen:]:
-      try:
-        record = json.loads(line)
-      except ValueError:
-        return  # half-written; the next poll reads it
-      self._eval_lines_seen += 1
+    for record in evaluation.read_results(self.root.root)[self._evals_seen:]:
+      self._evals_seen += 1
       self.progress.eval_return = record["AverageReturn"]
-      self.message(f"step {record['step']}: eval AverageReturn = {record['AverageReturn']:.1f}, "
-                   f"AverageEpisodeLength = {record['AverageEpisodeLength']:.1f}")
+      self.message(evaluation.describe(record))
 
   def message(self, text: str) -> None:
     if self.progress is not None:
@@ -260,12 +247,8 @@ class Launcher:
     return 1
 
   def _finished_text(self) -> str:
-    path = self.root.path("eval", "results.jsonl")
-    last = ""
-    if path.is_file():
-      lines = [l for l in path.read_text().splitlines() if l.strip()]
-      if lines:
-        last = f", eval AverageReturn {json.loads(lines[-1])['AverageReturn']:.1f}"
+    results = evaluation.read_results(self.root.root)
+    last = f", eval AverageReturn {results[-1]['AverageReturn']:.1f}" if results else ""
     return (f"rlrun: finished at step {self.last_step}{last}; policies in "
             f"{self.root.path('policies')}")
 

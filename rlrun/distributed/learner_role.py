@@ -10,8 +10,8 @@ server's variable table, where actors and the evaluator pull them.
 from typing import Dict, Optional
 
 from rlrun.distributed import connection
-from rlrun.distributed.settings import VARIABLE_TABLE, Settings
 from rlrun.distributed.policy_weights import PolicyWeights
+from rlrun.distributed.settings import VARIABLE_TABLE, Settings
 from rlrun.distributed.status import StatusWriter
 from rlrun.distributed.variable_container import VariableContainer
 from rlrun.replay_buffers.reverb_replay_buffer import ReverbReplayBuffer

@@ -1,11 +1,47 @@
 """Policy evaluation: average return and episode length over N episodes, envs in lockstep."""
 
-from typing import Dict, Sequence
+import json
+import os
+from typing import Any, Dict, List, Sequence
 
 import numpy as np
 import tree
 
 from rlrun.trajectories import TimeStep
+
+
+def results_path(root_dir: str) -> str:
+  """The run directory's evaluation log: one JSON object per evaluation."""
+  return os.path.join(str(root_dir), "eval", "results.jsonl")
+
+
+def append_result(root_dir: str, record: Dict[str, Any]) -> None:
+  path = results_path(root_dir)
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  with open(path, "a") as f:
+    f.write(json.dumps(record) + "\n")
+
+
+def read_results(root_dir: str) -> List[Dict[str, Any]]:
+  """The evaluations logged so far; a line still being written is left for the next read."""
+  try:
+    with open(results_path(root_dir)) as f:
+      lines = f.read().splitlines()
+  except FileNotFoundError:
+    return []
+  records = []
+  for line in lines:
+    try:
+      records.append(json.loads(line))
+    except ValueError:
+      break
+  return records
+
+
+def describe(record: Dict[str, Any]) -> str:
+  """The progress line of one evaluation."""
+  return (f"step {record['step']}: eval AverageReturn = {record['AverageReturn']:.1f}, "
+          f"AverageEpisodeLength = {record['AverageEpisodeLength']:.1f}")
 
 
 def _stack(time_steps: Sequence[TimeStep]) -> TimeStep:

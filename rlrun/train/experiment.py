@@ -6,7 +6,6 @@ it holds a checkpoint, and trains to `num_iterations`.
 """
 
 import concurrent.futures
-import json
 import logging
 import os
 import time
@@ -289,14 +288,11 @@ class Experiment:
       tf.summary.scalar("metrics/AverageEpisodeLength", result["AverageEpisodeLength"])
     self.eval_writer.flush()
     record = dict(result, step=step, wall_time=time.time())
-    os.makedirs(os.path.join(self.root_dir, "eval"), exist_ok=True)
     self.eval_results.append(record)
-    with open(os.path.join(self.root_dir, "eval", "results.jsonl"), "a") as f:
-      f.write(json.dumps(record) + "\n")
+    evaluation.append_result(self.root_dir, record)
     if self.progress is not None:
       self.progress.eval_return = result["AverageReturn"]
-      self.progress.message(f"step {step}: eval AverageReturn = {result['AverageReturn']:.1f}, "
-                            f"AverageEpisodeLength = {result['AverageEpisodeLength']:.1f}")
+      self.progress.message(evaluation.describe(record))
     return result
 
   def _initial_collect(self) -> None:

@@ -13,6 +13,7 @@ from rlrun.environments import py_environment
 from rlrun.policies.py_policy import PyPolicy
 from rlrun.specs import array_spec
 from rlrun.train.checkpointer import Checkpointer
+from rlrun.train import evaluation
 from rlrun.train.evaluation import evaluate
 from rlrun.train.interrupts import StopRequest
 from rlrun.train.progress import Progress
@@ -169,6 +170,17 @@ def test_evaluate_threads_each_envs_policy_state(width):
   result = evaluate([FixedLengthEnv(2), FixedLengthEnv(3)], policy, num_episodes=2)
   assert result["AverageReturn"] == 2.5
   assert policy.seen == [[[0] * width] * 2, [[1] * width] * 2, [[2] * width]]
+
+
+def test_results_log_round_trip_leaves_a_half_written_line_for_later(tmp_path):
+  assert evaluation.read_results(tmp_path) == []
+  first = {"step": 0, "AverageReturn": 9.5, "AverageEpisodeLength": 9.0}
+  evaluation.append_result(tmp_path, first)
+  with open(evaluation.results_path(tmp_path), "a") as f:
+    f.write('{"step": 100, "AverageRet')  # another process is writing it right now
+  assert evaluation.read_results(tmp_path) == [first]
+  assert evaluation.describe(first) == ("step 0: eval AverageReturn = 9.5, "
+                                        "AverageEpisodeLength = 9.0")
 
 
 def test_evaluate_rejects_zero_episodes():
