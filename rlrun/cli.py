@@ -2,6 +2,7 @@
 
 import os
 import sys
+import time
 import warnings
 from typing import Optional, Tuple
 
@@ -19,6 +20,11 @@ def _quiet_tensorflow() -> None:
   # has its own thread pools. Set before numpy is imported; a user's value wins.
   os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
   os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+  # Reverb names replay checkpoints by local time and keeps the one whose name sorts
+  # last: in a daylight-saving fall-back hour it would keep the older one. UTC never
+  # goes back. (Also the time zone of role log timestamps.)
+  os.environ["TZ"] = "UTC"
+  time.tzset()
   # tensorflow-probability and reverb check versions with distutils at import.
   warnings.filterwarnings("ignore", category=DeprecationWarning)
 

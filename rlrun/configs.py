@@ -18,7 +18,8 @@ CONFIGURABLE_MODULES = (
     "rlrun.networks.q_network", "rlrun.networks.encoding_network",
     "rlrun.agents.dqn_agent", "rlrun.agents.sac_agent", "rlrun.networks.critic_network",
     "rlrun.networks.actor_distribution_network", "rlrun.networks.projection_networks",
-    "rlrun.replay_buffers.reverb_utils", "rlrun.train.experiment", "rlrun.train.strategies",
+    "rlrun.replay_buffers.reverb_utils", "rlrun.train.settings", "rlrun.train.strategies",
+    "rlrun.builders.off_policy",
     "rlrun.distributed.settings",
 )
 

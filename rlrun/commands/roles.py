@@ -22,10 +22,10 @@ def _settings():
     raise UserError(str(e)) from e
 
 
-def _experiment():
-  from rlrun.train.experiment import Experiment
+def _run_settings():
+  from rlrun.train.settings import Settings
   try:
-    return Experiment(root_dir="")
+    return Settings()
   except (ValueError, TypeError) as e:
     raise UserError(f"bad config: {str(e).splitlines()[0]}") from e
 
@@ -76,7 +76,7 @@ def replay_server(config: str, root_dir: Optional[str], port: Optional[int],
   root = RunDirectory(root_dir or f"runs/{config_path.stem}")
   root.check_can_train(config_path.name)
   return _run_role("replay-server", lambda: ReplayServerRole(
-      _experiment(), str(root.root), port, _settings(), out), out)
+      _run_settings(), str(root.root), port, _settings(), out), out)
 
 
 def actor(config: str, replay: str, task_id: int, num_tasks: int, root_dir: Optional[str],
@@ -87,7 +87,7 @@ def actor(config: str, replay: str, task_id: int, num_tasks: int, root_dir: Opti
   if task_id < 0 or num_tasks < 1 or task_id >= num_tasks:
     raise UserError(f"--task-id must be in [0, --num-tasks) = [0, {num_tasks}), got {task_id}")
   return _run_role(f"actor {task_id}", lambda: CollectActor(
-      _experiment(), replay, task_id, num_tasks, _settings(), root_dir, out), out)
+      _run_settings(), replay, task_id, num_tasks, _settings(), root_dir, out), out)
 
 
 def evaluator(config: str, replay: str, root_dir: Optional[str], bindings: Sequence[str],
@@ -97,7 +97,7 @@ def evaluator(config: str, replay: str, root_dir: Optional[str], bindings: Seque
   config_path = _parse(config, bindings)
   root = RunDirectory(root_dir or f"runs/{config_path.stem}")
   return _run_role("evaluator", lambda: DistributedEvaluator(
-      str(root.root), replay, _settings()), out)
+      str(root.root), replay, _settings(), _run_settings()), out)
 
 
 def learner(config: str, replay: str, root_dir: Optional[str], bindings: Sequence[str],
@@ -108,7 +108,7 @@ def learner(config: str, replay: str, root_dir: Optional[str], bindings: Sequenc
   _log_with_timestamps()
   try:
     return run_training(config, root_dir, bindings, out,
-                        lambda root: DistributedLearner(root, replay, _settings()),
+                        lambda root: DistributedLearner(root, replay, _settings(), _run_settings()),
                         lock=not supervised)
   except ServerLost as e:
     return _server_lost("learner", e)

@@ -101,7 +101,7 @@ def _train(experiment, root: RunDirectory, config_path, bindings, out: TextIO) -
     out.write(f"rlrun: training {config_path.name} in {root.root} "
               f"(TensorBoard: tensorboard --logdir {root.root})\n")
     status = experiment.run(start=start)
-    step = int(experiment.train_step.numpy())
+    step = experiment.iteration
     last = experiment.eval_results[-1]["AverageReturn"] if experiment.eval_results else None
     last_text = f", eval AverageReturn {last:.1f}" if last is not None else ""
     if status.startswith("interrupted"):

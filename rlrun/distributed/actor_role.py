@@ -14,21 +14,16 @@ import sys
 import time
 from typing import Optional, TextIO
 
-import numpy as np
-
 from rlrun.distributed import connection
 from rlrun.distributed.policy_weights import PolicyWeights
 from rlrun.distributed.settings import VARIABLE_TABLE, Settings
 from rlrun.distributed.status import StatusWriter
 from rlrun.distributed.variable_container import VariableContainer
-from rlrun.policies.random_py_policy import RandomPyPolicy
-from rlrun.replay_buffers import reverb_utils
-from rlrun.replay_buffers.packing import PackedCodec
-from rlrun.train.actor import Actor
-from rlrun.train.experiment import TABLE_NAME, collect_metrics, fast_py_policy
+from rlrun.train.collector import Collector
 from rlrun.train.interrupts import StopRequest
+from rlrun.train.parts import ACTOR_ENV_OFFSET, AgentParts
+from rlrun.train.settings import Settings as RunSettings
 
-ACTOR_SEED_OFFSET = 2000
 # How often an actor whose inserts are held back asks whether the learner finished.
 LEARNER_CHECK_INTERVAL_S = 2.0
 # The deadline of one write attempt.
@@ -61,10 +56,10 @@ class _PatientObserver:
 
 
 class CollectActor:
-  """Builds and runs collect task `task_id` of an Experiment's config.
+  """Builds and runs collect task `task_id` of a run's config.
 
   Args:
-    experiment: an (unbuilt) Experiment: its gin-configured numbers and builders.
+    run_settings: the run's train.Experiment settings (None: from gin).
     replay_address: HOST:PORT of the Reverb server.
     task_id: this actor's index; seeds its environment and policy.
     num_tasks: how many actors share the initial random collection.
@@ -72,16 +67,17 @@ class CollectActor:
     root_dir: where summaries and the status file go (None: nowhere).
   """
 
-  def __init__(self, experiment, replay_address: str, task_id: int = 0, num_tasks: int = 1,
-               settings: Optional[Settings] = None, root_dir: Optional[str] = None,
-               out: TextIO = sys.stdout):
-    self.experiment = experiment
+  def __init__(self, run_settings: Optional[RunSettings], replay_address: str, task_id: int = 0,
+               num_tasks: int = 1, settings: Optional[Settings] = None,
+               root_dir: Optional[str] = None, out: TextIO = sys.stdout):
+    self.run_settings = run_settings or RunSettings()
     self.replay_address = replay_address
     self.task_id = task_id
     self.num_tasks = max(1, num_tasks)
     self.settings = settings or Settings()
     self.root_dir = root_dir
     self.out = out
+    self.parts: Optional[AgentParts] = None
     self.env_steps = 0
     self.episodes = 0
 
@@ -92,34 +88,27 @@ class CollectActor:
   def build(self) -> None:
     timeout = self.settings.rpc_timeout_s
     self.client = connection.connect(self.replay_address, timeout)
-    exp = self.experiment
-    exp.build_agent(env_index=ACTOR_SEED_OFFSET + self.task_id, strategy="default")
-    spec, sequence_length = exp.agent.collect_data_spec, exp.agent.train_sequence_length
-    signature = self.client.server_info(timeout=math.ceil(timeout))[TABLE_NAME].signature
+    self.parts = parts = AgentParts.build(self.run_settings,
+                                          env_index=ACTOR_ENV_OFFSET + self.task_id,
+                                          strategy="default")
+    builder = parts.builder
+    signature = self.client.server_info(timeout=math.ceil(timeout))[builder.table_name].signature
     packed = getattr(signature, "dtype", None) is not None and signature.dtype.name == "uint8"
     # Short write deadlines: an insert the rate limiter holds back is retried, and
     # between tries the actor notices a stop request or the learner's end.
-    self.writer = reverb_utils.ReverbAddTrajectoryObserver(
-        self.client, TABLE_NAME, sequence_length, codec=PackedCodec(spec) if packed else None,
-        timeout_s=min(timeout, WRITE_RETRY_S))
+    self.writer = builder.make_writer(self.client, parts.agent, packed=packed,
+                                      timeout_s=min(timeout, WRITE_RETRY_S))
     self.observer = _PatientObserver(self.writer, self.replay_address,
                                      self.settings.server_grace_s, self._should_stop)
     self._stop: Optional[StopRequest] = None
     self._learner_checked = 0.0
     self.variables = VariableContainer(self.client, VARIABLE_TABLE, timeout_s=timeout)
-    self.weights = PolicyWeights(self.variables, exp.agent, exp.train_step,
+    self.weights = PolicyWeights(self.variables, parts.agent, parts.iteration,
                                  self.settings.server_grace_s)
-    self.policy = fast_py_policy(exp.agent.collect_policy, exp.numpy_actor)
-    if hasattr(self.policy, "rng"):
-      self.policy.rng.bit_generator.state = np.random.default_rng(
-          [exp.seed, self.task_id]).bit_generator.state
-    self.metrics = collect_metrics()
     summary_dir = os.path.join(self.root_dir, "train", self.name) if self.root_dir else None
-    self.actor = Actor(exp.collect_env, self.policy, exp.train_step,
-                       steps_per_run=self.settings.variable_pull_interval,
-                       observers=[self.observer], metrics=self.metrics, summary_dir=summary_dir,
-                       summary_interval=exp.summary_interval,
-                       variable_client=self.policy if hasattr(self.policy, "update") else None)
+    self.collector = Collector(parts, self.observer, self.settings.variable_pull_interval,
+                               summary_dir=summary_dir,
+                               rng_seed=[self.run_settings.seed, self.task_id])
     self.status = (StatusWriter(self.root_dir, self.name, self.settings.status_interval_s)
                    if self.root_dir else None)
 
@@ -127,24 +116,21 @@ class CollectActor:
     info = connection.retry(
         lambda: self.client.server_info(timeout=math.ceil(self.settings.rpc_timeout_s)),
         self.settings.server_grace_s, "reading the replay table size", self.replay_address)
-    return info[TABLE_NAME].current_size
+    return info[self.parts.builder.table_name].current_size
 
   def _initial_collect(self) -> None:
-    exp = self.experiment
-    steps = math.ceil(exp.initial_collect_steps / self.num_tasks)
+    steps = math.ceil(self.run_settings.initial_collect_steps / self.num_tasks)
     if steps <= 0 or self._table_size() > 0:
       return
-    env = exp.collect_env
-    random_policy = RandomPyPolicy(env.time_step_spec(), env.action_spec(),
-                                   seed=exp.seed + ACTOR_SEED_OFFSET + self.task_id)
-    Actor(env, random_policy, exp.train_step, steps_per_run=steps,
-          observers=[self.observer] + self.metrics).run()
+    self.collector.initial_collect(
+        steps, seed=self.run_settings.seed + ACTOR_ENV_OFFSET + self.task_id,
+        should_stop=lambda: self._stop is not None and self._stop.requested)
 
   def _pull(self) -> Optional[int]:
     """Loads the newest weights; returns their train step (None: the learner has not published)."""
     step = self.weights.pull()
     if step is not None:
-      self.actor.pull_weights()  # numpy mirrors copy the new TF values
+      self.collector.pull_weights()  # numpy mirrors copy the new TF values
     return step
 
   def _should_stop(self) -> bool:
@@ -159,7 +145,7 @@ class CollectActor:
       _, step = self.variables.pull(timeout_s=1.0)
     except Exception:  # pylint: disable=broad-except
       return False  # no weights yet, or a silent server: keep waiting
-    return step >= self.experiment.num_iterations
+    return step >= self.run_settings.num_iterations
 
   def _limit_reached(self) -> bool:
     s = self.settings
@@ -176,12 +162,11 @@ class CollectActor:
       except connection.Cancelled:
         reason = (f"stopped by {stop.signal_name}" if stop.requested else
                   "the learner finished")
-      self.actor.write_metric_summaries()
+      self.collector.write_summaries()
       self._write_status(state="stopped", force=True)
       return reason
 
   def _collect(self, stop: StopRequest) -> str:
-    exp = self.experiment
     self._initial_collect()
     while True:
       if stop.requested:
@@ -191,13 +176,13 @@ class CollectActor:
         self._write_status(state="waiting for the learner's first weights")
         time.sleep(0.5)
         continue
-      if step >= exp.num_iterations:
+      if step >= self.run_settings.num_iterations:
         return f"the learner finished ({step} steps)"
       if self._limit_reached():
         return "reached its step/episode limit"
-      self.actor.run(pull_weights=False)
-      self.env_steps = int(self.metrics[0].result())
-      self.episodes = int(self.metrics[1].result())
+      self.collector.run(pull_weights=False)
+      self.env_steps = self.collector.env_steps
+      self.episodes = self.collector.episodes
       self._write_status(state="collecting")
 
   def _write_status(self, state: str, force: bool = False) -> None:
@@ -208,6 +193,5 @@ class CollectActor:
   def close(self) -> None:
     if hasattr(self, "writer"):
       self.writer.close()
-    env = getattr(self.experiment, "collect_env", None)
-    if env is not None:
-      env.close()
+    if self.parts is not None:
+      self.parts.env.close()

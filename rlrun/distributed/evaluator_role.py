@@ -1,13 +1,11 @@
-"""The evaluator of distributed training: evaluates the newest weights every eval_interval steps.
+"""The evaluator of distributed training: evaluates the newest weights every eval_interval iterations.
 
-It pulls the policy weights and their train step from the variable table and runs
-the config's evaluation (num_eval_episodes on eval_parallel_envs environments) at
-step 0, each time the step crosses a multiple of eval_interval, and at num_iterations,
-then exits. Results go where single-process training puts them: eval/ summaries and
-eval/results.jsonl.
+It pulls the policy weights and their iteration from the variable table and runs the
+config's evaluation (the same Evaluator as single-process training: num_eval_episodes
+on eval_parallel_envs environments) at iteration 0, each time the iteration crosses a
+multiple of eval_interval, and at num_iterations, then exits.
 """
 
-import os
 import time
 from typing import Optional
 
@@ -17,66 +15,76 @@ from rlrun.distributed.settings import VARIABLE_TABLE, Settings
 from rlrun.distributed.status import StatusWriter
 from rlrun.distributed.variable_container import VariableContainer
 from rlrun.train import evaluation
-from rlrun.train.experiment import Experiment, fast_py_policy
 from rlrun.train.interrupts import StopRequest
+from rlrun.train.parts import EVAL_ENV_OFFSET, AgentParts, fast_py_policy
 from rlrun.train.progress import Progress
-from rlrun.utils.summaries import LazySummaryWriter
+from rlrun.train.settings import Settings as RunSettings
 
 
-class DistributedEvaluator(Experiment):
+def due(step: int, last: Optional[int], num_iterations: int, eval_interval: int) -> bool:
+  """Whether weights of iteration `step` need an evaluation, the last one being at `last`."""
+  if last is None:
+    return step == 0 and bool(eval_interval) or step >= num_iterations
+  if step <= last:
+    return False
+  if step >= num_iterations:
+    return True
+  return bool(eval_interval) and step // eval_interval > last // eval_interval
+
+
+class DistributedEvaluator:
   """Evaluates the weights the learner publishes.
 
   Args:
     root_dir: the run directory (eval/ is written there).
     replay_address: HOST:PORT of the Reverb server holding the variable table.
     settings: distributed.Settings.
+    run_settings: the run's train.Experiment settings (default: from gin).
   """
 
-  def __init__(self, root_dir: str, replay_address: str, settings: Optional[Settings] = None):
-    super().__init__(root_dir)
+  def __init__(self, root_dir: str, replay_address: str, settings: Optional[Settings] = None,
+               run_settings: Optional[RunSettings] = None):
+    self.root_dir = root_dir
     self.replay_address = replay_address
     self.settings = settings or Settings()
-    self.progress = None
+    self.run_settings = run_settings or RunSettings()
+    self.parts: Optional[AgentParts] = None
+    self.evaluator: Optional[evaluation.Evaluator] = None
 
   def build(self) -> None:
     timeout = self.settings.rpc_timeout_s
     self.client = connection.connect(self.replay_address, timeout)
-    self.build_agent(env_index=1000, strategy="default")
-    self.eval_envs = [self.collect_env] + [self.make_env(1001 + i)
-                                           for i in range(self.eval_parallel_envs - 1)]
-    self.eval_policy = fast_py_policy(self.agent.policy, self.numpy_actor, batch_time_steps=False)
-    self.eval_writer = LazySummaryWriter(os.path.join(self.root_dir, "eval"))
+    self.parts = parts = AgentParts.build(self.run_settings, env_index=EVAL_ENV_OFFSET,
+                                          strategy="default")
+    policy = fast_py_policy(parts.agent.policy, self.run_settings.numpy_actor,
+                            batch_time_steps=False)
+    self.evaluator = evaluation.Evaluator(self.root_dir, parts.eval_envs(reuse_env=True), policy,
+                                          self.run_settings.num_eval_episodes,
+                                          results=evaluation.read_results(self.root_dir))
+    self.evaluator.progress = Progress(self.run_settings.num_iterations, live=False)
     self.weights = PolicyWeights(VariableContainer(self.client, VARIABLE_TABLE, timeout_s=timeout),
-                                 self.agent, self.train_step, self.settings.server_grace_s)
+                                 parts.agent, parts.iteration, self.settings.server_grace_s)
     self.status = StatusWriter(self.root_dir, "evaluator", self.settings.status_interval_s)
-    self.eval_results = evaluation.read_results(self.root_dir)
-    self.progress = Progress(self.num_iterations, live=False)
 
-  def _due(self, step: int) -> bool:
-    if not self.eval_results:
-      return step == 0 and bool(self.eval_interval) or step >= self.num_iterations
-    last = self.eval_results[-1]["step"]
-    if step <= last:
-      return False
-    if step >= self.num_iterations:
-      return True
-    return bool(self.eval_interval) and step // self.eval_interval > last // self.eval_interval
-
-  def run(self, progress=None, start: Optional[int] = None) -> str:
-    del progress, start
+  def run(self) -> str:
+    num_iterations = self.run_settings.num_iterations
     with StopRequest() as stop:
       while not stop.requested:
         step = self.weights.pull()
-        if step is not None and self._due(step):
-          result = self.run_eval()
-          self.status.write(force=True, step=step, eval_return=result["AverageReturn"],
+        if step is not None and due(step, self.evaluator.last_step, num_iterations,
+                                    self.run_settings.eval_interval):
+          record = self.evaluator.run(step)
+          self.status.write(force=True, step=step, eval_return=record["AverageReturn"],
                             state="evaluated")
-        if step is not None and step >= self.num_iterations and self.eval_results and (
-            self.eval_results[-1]["step"] >= self.num_iterations):
+        last = self.evaluator.last_step
+        if step is not None and step >= num_iterations and last is not None and (
+            last >= num_iterations):
           return "finished"
         time.sleep(0.2)
       return f"stopped by {stop.signal_name}"
 
   def close(self) -> None:
-    for env in getattr(self, "eval_envs", []):
-      env.close()
+    if self.evaluator is not None:
+      self.evaluator.close()
+    elif self.parts is not None:
+      self.parts.env.close()

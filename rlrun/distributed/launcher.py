@@ -260,18 +260,18 @@ def launch(config: str, root_dir: Optional[str], bindings: Sequence[str], actors
   root = RunDirectory(root_dir or f"runs/{config_path.stem}")
   root.check_can_train(config_path.name)
   configs.parse(config_path, bindings)  # syntax and names fail here, before any process starts
-  from rlrun.train.experiment import Experiment
+  from rlrun.train.settings import Settings as RunSettings
   try:
     settings = Settings()
-    experiment = Experiment(root_dir=str(root.root))
+    run_settings = RunSettings()
   except (ValueError, TypeError) as e:
     raise UserError(f"bad config: {str(e).splitlines()[0]}") from e
   created = not root.root.exists()
   root.lock()
   for stale in root.path("status").glob("*.json"):
     stale.unlink()
-  launcher = Launcher(config_path, root, bindings, actors, settings, experiment.num_iterations,
-                      experiment.log_interval, out)
+  launcher = Launcher(config_path, root, bindings, actors, settings, run_settings.num_iterations,
+                      run_settings.log_interval, out)
   try:
     return launcher.run()
   except UserError:

@@ -4,7 +4,6 @@ import dataclasses
 import logging
 import math
 import os
-import shutil
 from typing import Any, Optional, Sequence, Union
 
 import gin
@@ -185,27 +184,33 @@ def make_table(name: str, data_spec: Any, sequence_length: int, max_size: int = 
 class ReplayServer:
   """A Reverb server owned by the runner, checkpointing into `checkpoint_dir`.
 
-  On start it loads the newest checkpoint found in `checkpoint_dir`, so a resumed
-  run gets its replay contents back.
+  Reverb keeps one checkpoint in `checkpoint_dir` and deletes everything else there
+  after each save, so the runner archives the ones it keeps elsewhere (see
+  reverb_checkpoints.archive) and nothing else may live in that directory.
 
   Args:
     tables: the tables to serve.
-    checkpoint_dir: where replay checkpoints go (None: no checkpoints).
+    checkpoint_dir: where Reverb writes checkpoints (None: no checkpoints).
     port: the gRPC port (None: a free one). Reverb has no authentication and listens
       on all interfaces.
-    keep_checkpoints: how many replay checkpoints to keep on disk.
+    load_from: an archived checkpoint to start from. `checkpoint_dir` is emptied
+      first (a checkpoint there would win over it); verify it before (a checkpoint
+      that is not there loads as empty tables without an error).
+    fresh: start with empty tables: empties `checkpoint_dir` too. Without
+      `load_from` or `fresh`, the newest checkpoint in `checkpoint_dir` is loaded.
   """
 
   def __init__(self, tables: Sequence[reverb.Table], checkpoint_dir: Optional[str] = None,
-               port: Optional[int] = None, keep_checkpoints: int = 1):
-    if keep_checkpoints < 1:
-      raise ValueError(f"keep_checkpoints must be >= 1, got {keep_checkpoints}")
+               port: Optional[int] = None, load_from: Optional[str] = None,
+               fresh: bool = False):
+    from rlrun.replay_buffers import reverb_checkpoints
     checkpointer = None
     if checkpoint_dir:
       os.makedirs(checkpoint_dir, exist_ok=True)
-      checkpointer = reverb.checkpointers.DefaultCheckpointer(path=checkpoint_dir)
-    self._checkpoint_dir = checkpoint_dir
-    self._keep = keep_checkpoints
+      if load_from or fresh:
+        reverb_checkpoints.clear_live(checkpoint_dir)
+      checkpointer = reverb.checkpointers.DefaultCheckpointer(
+          path=checkpoint_dir, fallback_checkpoint_path=load_from)
     self._server = reverb.Server(list(tables), port=port, checkpointer=checkpointer)
     self._client = reverb.Client(self.address)
 
@@ -222,30 +227,8 @@ class ReplayServer:
     return self._client
 
   def checkpoint(self) -> str:
-    """Writes a replay checkpoint and removes older ones beyond `keep_checkpoints`."""
-    path = self._client.checkpoint()
-    self.prune_checkpoints()
-    return path
-
-  def prune_checkpoints(self) -> None:
-    """Removes checkpoints older than the newest `keep_checkpoints` finished ones.
-
-    Also for checkpoints clients asked for (reverb.Client.checkpoint). A checkpoint
-    is finished once Reverb wrote its DONE file; newer unfinished ones are kept, as
-    they may still be being written.
-    """
-    if not self._checkpoint_dir:
-      return
-    # Reverb names checkpoints by ISO timestamp, so names sort by age.
-    entries = sorted((e for e in os.scandir(self._checkpoint_dir) if e.is_dir()),
-                     key=lambda e: e.name)
-    done = [e.name for e in entries if os.path.exists(os.path.join(e.path, "DONE"))]
-    if not done:
-      return
-    oldest_kept = done[-self._keep] if len(done) >= self._keep else done[0]
-    for entry in entries:
-      if entry.name < oldest_kept:
-        shutil.rmtree(entry.path, ignore_errors=True)
+    """Writes a replay checkpoint; returns its directory (Reverb removes the previous one)."""
+    return self._client.checkpoint()
 
   def stop(self) -> None:
     self._server.stop()

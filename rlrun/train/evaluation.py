@@ -2,7 +2,8 @@
 
 import json
 import os
-from typing import Any, Dict, List, Sequence
+import time
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 import tree
@@ -83,3 +84,57 @@ def evaluate(envs: Sequence, policy, num_episodes: int) -> Dict[str, float]:
     lengths.extend(counts.tolist())
   return {"AverageReturn": float(np.mean(returns)),
           "AverageEpisodeLength": float(np.mean(lengths)), "NumEpisodes": len(returns)}
+
+
+class Evaluator:
+  """Evaluates a policy on its environments and records the result everywhere it goes.
+
+  Each evaluation is written to eval/ TensorBoard (x-axis: the iteration), appended to
+  eval/results.jsonl and to `results`, and announced on `progress` when there is one.
+
+  Args:
+    root_dir: the run directory.
+    envs: the evaluation environments (stepped in lockstep).
+    policy: a numpy-callable policy; its `update()` (if any) is called first.
+    num_episodes: episodes per evaluation.
+    results: the evaluations so far (e.g. from a checkpoint or results.jsonl).
+  """
+
+  def __init__(self, root_dir: str, envs: Sequence, policy, num_episodes: int,
+               results: Optional[List[Dict[str, Any]]] = None):
+    from rlrun.utils.summaries import LazySummaryWriter
+    self.root_dir = root_dir
+    self.envs = list(envs)
+    self.policy = policy
+    self.num_episodes = num_episodes
+    self.results: List[Dict[str, Any]] = list(results or [])
+    self.progress = None
+    self._writer = LazySummaryWriter(os.path.join(root_dir, "eval"))
+
+  @property
+  def last_step(self) -> Optional[int]:
+    return self.results[-1]["step"] if self.results else None
+
+  def run(self, iteration: int, **extra: Any) -> Dict[str, Any]:
+    """Evaluates now and records the result as that of `iteration`."""
+    import tensorflow as tf
+    started = time.perf_counter()
+    if hasattr(self.policy, "update"):
+      self.policy.update()
+    result = evaluate(self.envs, self.policy, self.num_episodes)
+    result["eval_seconds"] = time.perf_counter() - started
+    with self._writer.as_default(step=iteration):
+      tf.summary.scalar("metrics/AverageReturn", result["AverageReturn"])
+      tf.summary.scalar("metrics/AverageEpisodeLength", result["AverageEpisodeLength"])
+    self._writer.flush()
+    record = dict(result, step=iteration, wall_time=time.time(), **extra)
+    self.results.append(record)
+    append_result(self.root_dir, record)
+    if self.progress is not None:
+      self.progress.eval_return = result["AverageReturn"]
+      self.progress.message(describe(record))
+    return record
+
+  def close(self) -> None:
+    for env in self.envs:
+      env.close()

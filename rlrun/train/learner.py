@@ -59,6 +59,8 @@ class Learner:
     importance_exponent: beta of the importance weights.
     priority_epsilon: added to |TD error| so no item's priority reaches zero.
     strategy: the tf.distribute strategy the agent was built under (None: default).
+    summary_step: the variable whose value is the summaries' x-axis (default:
+      train_step; the runner passes its iteration counter).
 
   Raises:
     ValueError: under a non-default strategy, for prioritized replay or a batch size
@@ -71,8 +73,10 @@ class Learner:
                use_xla: bool = True, max_iterations_per_call: int = 16,
                priority_update_fn: Optional[Callable[[np.ndarray, np.ndarray], None]] = None,
                importance_exponent: float = 0.4, priority_epsilon: float = 1e-6,
-               strategy: Optional[tf.distribute.Strategy] = None):
+               strategy: Optional[tf.distribute.Strategy] = None,
+               summary_step: Optional[tf.Variable] = None):
     self._train_step = train_step
+    self._summary_step = train_step if summary_step is None else summary_step
     self._agent = agent
     self._dataset_fn = experience_dataset_fn
     self._iterator = None
@@ -87,7 +91,7 @@ class Learner:
     self._train_step_fn = tf.function(agent.train, autograph=False)
     self._train_many = tf.function(self._train_many_impl, jit_compile=use_xla, autograph=False)
     self._run_fns: Dict[int, Callable] = {}
-    self._last_summary_step = int(train_step.numpy())
+    self._last_summary_step = int(self._summary_step.numpy())
     self.last_loss: Optional[LossInfo] = None
     self._priority_update_fn = priority_update_fn
     self._importance_exponent = importance_exponent
@@ -99,6 +103,10 @@ class Learner:
   @property
   def train_step_numpy(self) -> int:
     return int(self._train_step.numpy())
+
+  @property
+  def summary_step_numpy(self) -> int:
+    return int(self._summary_step.numpy())
 
   @property
   def summary_writer(self):
@@ -229,16 +237,16 @@ class Learner:
 
   def after_train(self) -> None:
     """Writes loss summaries when an interval was crossed, then runs the triggers."""
-    step = self.train_step_numpy
-    if step // self._summary_interval > self._last_summary_step // self._summary_interval:
+    if (self.summary_step_numpy // self._summary_interval >
+        self._last_summary_step // self._summary_interval):
       self.write_loss_summaries()
     for trigger in self.triggers:
-      trigger(step)
+      trigger(self.train_step_numpy)
 
   def write_loss_summaries(self) -> None:
     if self.last_loss is None:
       return
-    step = self.train_step_numpy
+    step = self.summary_step_numpy
     self._last_summary_step = step
     with self._writer.as_default(step=step):
       tf.summary.scalar("losses/loss", self.last_loss.loss)

@@ -51,9 +51,17 @@ class PolicySavedModelTrigger(IntervalTrigger):
                start_step: int = 0):
     self._policies_dir = policies_dir
     self._savers = dict(savers)
+    self.saved_at: Optional[int] = None
     super().__init__(interval, self.save, start_step)
 
+  def __call__(self, step: int, force: bool = False) -> bool:
+    fired = super().__call__(step, force)
+    if fired:
+      self.saved_at = step
+    return fired
+
   def save(self) -> None:
+    """Exports every policy now (`saved_at` is set by the trigger's own calls)."""
     for name, saver in self._savers.items():
       saver.save(os.path.join(self._policies_dir, name))
 

@@ -14,7 +14,8 @@ from rlrun.distributed.policy_weights import policy_variables
 from rlrun.distributed.replay_role import ReplayServerRole
 from rlrun.distributed.settings import VARIABLE_TABLE, Settings
 from rlrun.distributed.variable_container import VariableContainer
-from rlrun.train.experiment import TABLE_NAME, Experiment
+from rlrun.builders.builder import TABLE_NAME
+from rlrun.distributed.evaluator_role import due
 
 BINDINGS = ["train.Experiment.initial_collect_steps = 40",
             "train.Experiment.num_iterations = 1000",
@@ -26,7 +27,7 @@ BINDINGS = ["train.Experiment.initial_collect_steps = 40",
 @pytest.fixture
 def server(tmp_path):
   configs.parse(configs.resolve("dqn_cartpole.gin"), BINDINGS)
-  role = ReplayServerRole(Experiment(root_dir=""), str(tmp_path), settings=Settings(),
+  role = ReplayServerRole(None, str(tmp_path), settings=Settings(),
                           out=io.StringIO())
   role.build()
   yield role
@@ -36,7 +37,7 @@ def server(tmp_path):
 
 def push(server, step: int, scale: float = 0.0) -> None:
   """Publishes weights for `step` as the learner would (its own agent's, scaled)."""
-  weights = [np.asarray(v.numpy()) * scale for v in policy_variables(server.experiment.agent)]
+  weights = [np.asarray(v.numpy()) * scale for v in policy_variables(server.parts.agent)]
   container = VariableContainer(server.server.client, VARIABLE_TABLE, timeout_s=5)
   container.push(weights, step)
   container.close()
@@ -55,7 +56,7 @@ def test_an_actor_collects_the_initial_share_then_stops_at_its_step_limit(server
   address = f"localhost:{server.server.port}"
   push(server, step=0)
   settings = Settings(actor_max_steps=150, variable_pull_interval=50)
-  actor = CollectActor(Experiment(root_dir=""), address, task_id=1, num_tasks=2,
+  actor = CollectActor(None, address, task_id=1, num_tasks=2,
                        settings=settings, root_dir=str(tmp_path), out=io.StringIO())
   try:
     actor.build()
@@ -72,7 +73,7 @@ def test_an_actor_collects_the_initial_share_then_stops_at_its_step_limit(server
 
 def test_an_actor_stops_when_the_learner_has_finished(server):
   push(server, step=1000)  # num_iterations
-  actor = CollectActor(Experiment(root_dir=""), f"localhost:{server.server.port}",
+  actor = CollectActor(None, f"localhost:{server.server.port}",
                        settings=Settings(), out=io.StringIO())
   try:
     actor.build()
@@ -90,8 +91,8 @@ def test_the_evaluator_evaluates_at_each_interval_crossing_and_at_the_end(server
       push(server, step, scale=1.0)
       pulled = evaluator.weights.pull()
       assert pulled == step
-      if evaluator._due(pulled):  # pylint: disable=protected-access
-        evaluator.run_eval()
+      if due(pulled, evaluator.evaluator.last_step, 1000, 500):
+        evaluator.evaluator.run(pulled)
     assert evaluator.run() == "finished"
   finally:
     evaluator.close()

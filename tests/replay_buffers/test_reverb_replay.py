@@ -139,7 +139,7 @@ def test_checkpoint_restores_items(tmp_path):
   try:
     _write_episodes(first, "packed", packed=True)
     first.checkpoint()
-    first.checkpoint()  # only keep_checkpoints=1 checkpoint stays on disk
+    first.checkpoint()  # Reverb keeps only its newest checkpoint on disk
     assert len([e for e in tmp_path.joinpath("replay").iterdir() if e.is_dir()]) == 1
   finally:
     first.stop()

@@ -29,7 +29,7 @@ def prioritized_experiment(tmp_path):
 
 def test_learner_writes_td_errors_back_as_priorities(prioritized_experiment):
   experiment = prioritized_experiment
-  experiment._initial_collect()  # pylint: disable=protected-access
+  experiment.initial_collect()
   updates = []
   original = experiment.learner._priority_update_fn  # pylint: disable=protected-access
   def record(keys, priorities):

@@ -101,7 +101,7 @@ def check_dqn_experiment_trains(tmp_path: Path) -> None:
                                     ["train.Experiment.batch_size = 16"])
   try:
     assert experiment.strategy.num_replicas_in_sync == 2
-    experiment._initial_collect()  # pylint: disable=protected-access
+    experiment.initial_collect()
     loss = experiment.learner.run(iterations=6)  # Two calls: 4 steps, then 2.
     assert np.isfinite(loss.loss.numpy()) and loss.loss.shape == ()
     assert loss.extra.td_error.shape == (16,)
@@ -110,6 +110,7 @@ def check_dqn_experiment_trains(tmp_path: Path) -> None:
     _assert_replicas_identical(agent.q_network.variables + agent.target_q_network.variables +
                                agent.optimizer.variables + [experiment.train_step])
     # Checkpoints and SavedModels hold one copy, and restore into every replica's.
+    experiment.parts.sync_iteration()
     experiment.save_checkpoint()
     experiment.policy_trigger.save()
     experiment.train_step.assign(0)
@@ -127,7 +128,7 @@ def check_sac_experiment_trains(tmp_path: Path) -> None:
       "networks.CriticNetwork.joint_fc_layer_params = (16,)",
       "networks.ActorDistributionNetwork.fc_layer_params = (16,)"])
   try:
-    experiment._initial_collect()  # pylint: disable=protected-access
+    experiment.initial_collect()
     loss = experiment.learner.run(iterations=3)
     for value in (loss.loss, loss.extra.critic_loss, loss.extra.actor_loss, loss.extra.alpha_loss):
       assert np.isfinite(value.numpy())

@@ -1,0 +1,110 @@
+"""Builder: what one algorithm declares so the runner (and every distributed role) can train it.
+
+The runner never branches on the algorithm. It asks the builder for:
+
+  * the agent (`make_agent`) and which of its policies are exported (`policies`);
+  * the replay table (`make_table`): signature, sampler, remover, rate limiter and
+    max_times_sampled, from `replay.make_table`'s gin bindings unless the builder
+    fixes them;
+  * how experience is written (`make_writer`): items of `sequence_length` steps
+    every `stride` steps;
+  * how it is read (`make_dataset`): sampled batches of sequences, or one pass over a
+    rollout;
+  * the loop kind (`loop_kind`) and how many train steps make one iteration
+    (`train_steps_per_iteration`).
+
+The single-process Experiment and the replay-server, actor, learner and evaluator
+roles all call the same methods.
+"""
+
+import enum
+from typing import Any, Dict, Optional
+
+import reverb
+import tensorflow as tf
+
+from rlrun.policies.greedy_policy import GreedyPolicy
+from rlrun.replay_buffers import reverb_utils
+from rlrun.replay_buffers.packing import PackedCodec
+
+TABLE_NAME = "uniform_table"
+
+
+class LoopKind(enum.Enum):
+  """How collection and training alternate."""
+  # Collect a group of iterations, train on batches sampled from everything so far.
+  OFF_POLICY = "off-policy"
+  # Collect one rollout, train on it (epochs of minibatches), discard it.
+  ON_POLICY = "on-policy"
+
+
+class Builder:
+  """The base of every algorithm's builder; subclasses implement `make_agent`.
+
+  Args:
+    stride: environment steps between the starts of consecutive replay items.
+  """
+
+  loop_kind = LoopKind.OFF_POLICY
+  table_name = TABLE_NAME
+
+  def __init__(self, stride: int = 1):
+    if stride < 1:
+      raise ValueError(f"{type(self).__name__}.stride must be >= 1, got {stride}")
+    self.stride = stride
+
+  @property
+  def name(self) -> str:
+    return type(self).__name__
+
+  # ---- the agent -------------------------------------------------------------------
+
+  def make_agent(self, time_step_spec, action_spec, train_step: tf.Variable):
+    """The TFAgent for these specs, its variables created (agent.initialize() is called).
+
+    Raises:
+      ValueError: (one line) when the agent cannot handle the specs.
+    """
+    raise NotImplementedError
+
+  def policies(self, agent) -> Dict[str, Any]:
+    """The TF policies to export under <root>/policies, by directory name."""
+    policies = {"policy": agent.policy, "collect_policy": agent.collect_policy}
+    if not isinstance(agent.policy, GreedyPolicy):
+      policies["greedy_policy"] = GreedyPolicy(agent.policy)
+    return policies
+
+  def sequence_length(self, agent) -> int:
+    """Steps per replay item."""
+    return agent.train_sequence_length
+
+  def train_steps_per_iteration(self, settings) -> int:
+    """Train steps (agent.train calls) one iteration runs."""
+    return settings.train_steps_per_iteration
+
+  def check(self, settings) -> None:
+    """Rejects settings this algorithm cannot run with (ValueError, one line)."""
+    del settings
+
+  # ---- replay ----------------------------------------------------------------------
+
+  def make_table(self, agent, **overrides) -> reverb.Table:
+    """The replay table (replay.make_table's gin bindings, then `overrides`)."""
+    return reverb_utils.make_table(self.table_name, agent.collect_data_spec,
+                                   self.sequence_length(agent), **overrides)
+
+  def make_writer(self, client: reverb.Client, agent, packed: bool,
+                  timeout_s: Optional[float] = None):
+    """The observer that writes collected Trajectories into the table."""
+    return reverb_utils.ReverbAddTrajectoryObserver(
+        client, self.table_name, self.sequence_length(agent), stride_length=self.stride,
+        codec=PackedCodec(agent.collect_data_spec) if packed else None, timeout_s=timeout_s)
+
+  def make_dataset(self, replay_buffer, agent, settings) -> tf.data.Dataset:
+    """The learner's experience: batches of sequences sampled from the table."""
+    # Room for two learner calls' worth of batches, so sampling keeps going while the
+    # actor collects instead of stalling on a full buffer.
+    prefetch = 2 * settings.iterations_per_call * self.train_steps_per_iteration(settings) + 2
+    return replay_buffer.as_dataset(sample_batch_size=settings.batch_size,
+                                    num_steps=self.sequence_length(agent),
+                                    num_workers=2).prefetch(prefetch)

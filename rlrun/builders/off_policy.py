@@ -1,0 +1,68 @@
+"""Builders of the off-policy agents: DQN and SAC (sampled windows of their sequence length)."""
+
+from typing import Any, Callable
+
+import gin
+import tensorflow as tf
+
+from rlrun.agents.dqn_agent import create_dqn_agent
+from rlrun.agents.sac_agent import create_sac_agent
+from rlrun.builders.builder import Builder
+from rlrun.specs import tensor_spec
+
+
+def _is_discrete(action_spec) -> bool:
+  return all(s.dtype.is_integer for s in tf.nest.flatten(action_spec))
+
+
+@gin.configurable(module="builders")
+class OffPolicyBuilder(Builder):
+  """Any agent trained on uniformly (or priority-) sampled windows of its sequence length.
+
+  Args:
+    agent_fn: (time_step_spec, action_spec, train_step_counter) -> TFAgent.
+    stride: environment steps between the starts of consecutive replay items.
+  """
+
+  # Whether the agent needs discrete (True) or continuous (False) actions; None: either.
+  discrete_actions = None
+
+  def __init__(self, agent_fn: Callable[..., Any] = gin.REQUIRED, stride: int = 1):
+    super().__init__(stride)
+    self.agent_fn = agent_fn
+
+  def make_agent(self, time_step_spec, action_spec, train_step: tf.Variable):
+    self._check_actions(action_spec)
+    agent = self.agent_fn(time_step_spec, action_spec, train_step_counter=train_step)
+    agent.initialize()
+    return agent
+
+  def _check_actions(self, action_spec) -> None:
+    if self.discrete_actions is None:
+      return
+    spec = tensor_spec.from_spec(action_spec)
+    if _is_discrete(spec) != self.discrete_actions:
+      got = "discrete" if _is_discrete(spec) else "continuous"
+      need = "discrete" if self.discrete_actions else "continuous (Box)"
+      raise ValueError(f"{self.name} needs {need} actions, but the environment's action spec is "
+                       f"{got} ({spec}); choose an agent for {got} actions")
+
+
+@gin.configurable(module="builders")
+class DqnBuilder(OffPolicyBuilder):
+  """DQN: agents.create_dqn_agent (its Q-network and agents.DqnAgent bindings)."""
+
+  discrete_actions = True
+
+  def __init__(self, agent_fn: Callable[..., Any] = create_dqn_agent, stride: int = 1):
+    super().__init__(agent_fn, stride)
+
+
+@gin.configurable(module="builders")
+class SacBuilder(OffPolicyBuilder):
+  """SAC: agents.create_sac_agent (its actor and critic networks and agents.SacAgent bindings)."""
+
+  discrete_actions = False
+
+  def __init__(self, agent_fn: Callable[..., Any] = create_sac_agent, stride: int = 1):
+    super().__init__(agent_fn, stride)

@@ -1,0 +1,124 @@
+"""The pieces every process of a run builds the same way: environments, the agent, policies.
+
+`AgentParts.build(settings, env_index)` is what the single-process run, the learner,
+the actors, the evaluator and the replay server (for the specs and table) share.
+"""
+
+import dataclasses
+from typing import Any, Dict, List, Optional
+
+import tensorflow as tf
+
+from rlrun.metrics import py_metrics
+from rlrun.policies.py_tf_eager_policy import PyTFEagerPolicy
+from rlrun.specs import tensor_spec
+from rlrun.train import strategies
+
+# Environment seeds are seed + offset + index: collection 0, evaluation 1000, actors 2000.
+EVAL_ENV_OFFSET = 1000
+ACTOR_ENV_OFFSET = 2000
+
+
+def seed_everything(seed: int) -> None:
+  """Seeds Python, numpy, TensorFlow and Keras.
+
+  tf.random.set_seed alone leaves Keras initializers without a seed: Keras 2.15 draws
+  their seeds from Python's `random`, or from the generator set_random_seed installs
+  (thread-local: call this in the thread that builds the networks).
+  """
+  tf.keras.utils.set_random_seed(int(seed))
+
+
+def make_env(settings, index: int = 0):
+  """An environment seeded with settings.seed + index."""
+  env = settings.env_fn()
+  env.seed(settings.seed + index)
+  return env
+
+
+def fast_py_policy(tf_policy, use_numpy: bool = True, batch_time_steps: bool = True):
+  """The cheapest numpy-callable form of a TF policy: a numpy mirror if one exists.
+
+  Numpy mirrors accept batched and unbatched time steps; the tf.function fallback
+  adds a batch dim of 1 only when `batch_time_steps`.
+  """
+  fast = tf_policy.as_numpy_policy() if use_numpy else None
+  if fast is not None:
+    return fast
+  return PyTFEagerPolicy(tf_policy, use_tf_function=True, batch_time_steps=batch_time_steps)
+
+
+def collect_metrics() -> List[py_metrics.PyStepMetric]:
+  """The metrics every collecting actor keeps."""
+  return [py_metrics.EnvironmentSteps(), py_metrics.NumberOfEpisodes(),
+          py_metrics.AverageReturnMetric(), py_metrics.AverageEpisodeLengthMetric()]
+
+
+@dataclasses.dataclass
+class AgentParts:
+  """One process's environment, agent and counters.
+
+  Attributes:
+    settings: the run's train.Experiment settings.
+    builder: the algorithm's builder.
+    env: the environment (seeded with seed + env_index).
+    strategy: the tf.distribute strategy the agent was built under.
+    train_step: the agent's train-step counter.
+    iteration: the loop's iteration counter (summaries' x-axis; see settings.py).
+    agent: the TFAgent, its variables created.
+  """
+  settings: Any
+  builder: Any
+  env: Any
+  strategy: tf.distribute.Strategy
+  train_step: tf.Variable
+  iteration: tf.Variable
+  agent: Any
+
+  @classmethod
+  def build(cls, settings, env_index: int = 0, strategy: Optional[str] = None) -> "AgentParts":
+    """Seeds, makes the environment and builds the agent.
+
+    `strategy` overrides the configured one (processes that only act use 'default').
+    """
+    seed_everything(settings.seed)
+    builder = settings.builder
+    builder.check(settings)
+    strategy_obj = strategies.make_strategy(strategy or settings.strategy)
+    env = make_env(settings, env_index)
+    time_step_spec = tensor_spec.from_spec(env.time_step_spec())
+    action_spec = tensor_spec.from_spec(env.action_spec())
+    try:
+      with strategy_obj.scope():
+        # Every replica increments the step; only the first replica's increment counts.
+        train_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="train_step",
+                                 aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+        agent = builder.make_agent(time_step_spec, action_spec, train_step)
+    except BaseException:
+      env.close()
+      raise
+    iteration = tf.Variable(0, dtype=tf.int64, trainable=False, name="iteration")
+    return cls(settings, builder, env, strategy_obj, train_step, iteration, agent)
+
+  def sync_iteration(self) -> int:
+    """Sets `iteration` from the train step; returns it."""
+    value = self.settings.iteration_of(int(self.train_step.numpy()))
+    self.iteration.assign(value)
+    return value
+
+  def policy_metadata(self) -> Dict[str, Any]:
+    gym_env = getattr(self.env, "gym", None)
+    spec = getattr(gym_env, "spec", None)
+    return {"env_name": getattr(spec, "id", None)}
+
+  def eval_envs(self, reuse_env: bool = False) -> list:
+    """settings.eval_parallel_envs evaluation environments (the first may be self.env)."""
+    first = [self.env] if reuse_env else []
+    return first + [make_env(self.settings, EVAL_ENV_OFFSET + i)
+                    for i in range(len(first), self.settings.eval_parallel_envs)]
+
+  def policy_exports(self):
+    """The builder's policies as PolicySavers, by directory name under <root>/policies."""
+    from rlrun.policies.policy_saver import PolicySaver
+    return {name: PolicySaver(policy, self.train_step, self.policy_metadata())
+            for name, policy in self.builder.policies(self.agent).items()}

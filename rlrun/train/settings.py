@@ -1,0 +1,129 @@
+"""The loop's settings: one typed, validated object, bound in gin as `train.Experiment.*`.
+
+Every count of the loop is in **iterations**. One iteration collects
+`collect_steps_per_iteration` environment steps and runs `train_steps_per_iteration`
+train steps (for an on-policy builder: one rollout and the epochs over it).
+`num_iterations`, every `*_interval`, the progress line, evaluation records and
+TensorBoard's x-axis all count iterations; the agent's own train-step counter is
+`iterations * train_steps_per_iteration`.
+"""
+
+import dataclasses
+from typing import Any, Callable, Optional
+
+import gin
+
+
+@gin.configurable("Experiment", module="train")
+@dataclasses.dataclass
+class Settings:
+  """What one run does and how often; see the module docstring for the unit.
+
+  Args:
+    env_fn: builds a PyEnvironment (e.g. @suite_gym.load with its name bound).
+    builder: the algorithm's builder (e.g. @builders.DqnBuilder()); it declares the
+      agent, the replay tables, how experience is written and read, and the loop kind.
+    agent_fn: shorthand for `builder = @builders.OffPolicyBuilder()` with this agent
+      function ((time_step_spec, action_spec, train_step_counter) -> TFAgent).
+    num_iterations: iterations to train for.
+    initial_collect_steps: random-policy environment steps collected before training.
+    collect_steps_per_iteration: environment steps per iteration.
+    train_steps_per_iteration: train steps per iteration.
+    batch_size: experience batch size.
+    iterations_per_call: iterations grouped into one actor run and one learner call
+      (execution, not learning: the collect policy's weights refresh once per group).
+    eval_interval: iterations between evaluations (0: only at the end).
+    num_eval_episodes: episodes per evaluation.
+    eval_parallel_envs: evaluation environments stepped in lockstep.
+    log_interval: iterations between progress lines when stdout is not a terminal.
+    summary_interval: iterations between TensorBoard summaries.
+    checkpoint_interval: iterations between checkpoints (agent and replay).
+    policy_save_interval: iterations between SavedModel exports.
+    use_xla: XLA-compile the train loop.
+    numpy_actor: act with a numpy mirror of the policy network where possible.
+    seed: seeds environments, TF and numpy.
+    importance_exponent: beta of the importance weights of a prioritized table.
+    overlap_collection: collect the next group in a thread while the learner trains.
+    strategy: the tf.distribute strategy by name ('default' or 'mirrored').
+  """
+  env_fn: Callable[..., Any] = gin.REQUIRED
+  builder: Any = None
+  agent_fn: Optional[Callable[..., Any]] = None
+  num_iterations: int = 20000
+  initial_collect_steps: int = 100
+  collect_steps_per_iteration: int = 1
+  train_steps_per_iteration: int = 1
+  batch_size: int = 64
+  iterations_per_call: int = 8
+  eval_interval: int = 1000
+  num_eval_episodes: int = 10
+  eval_parallel_envs: int = 10
+  log_interval: int = 200
+  summary_interval: int = 1000
+  checkpoint_interval: int = 5000
+  policy_save_interval: int = 5000
+  use_xla: bool = True
+  numpy_actor: bool = True
+  seed: int = 0
+  importance_exponent: float = 0.4
+  overlap_collection: bool = False
+  strategy: str = "default"
+
+  def __post_init__(self):
+    _check_types(self)
+    for name in ("num_iterations", "batch_size", "iterations_per_call",
+                 "collect_steps_per_iteration", "train_steps_per_iteration",
+                 "num_eval_episodes", "eval_parallel_envs", "log_interval", "summary_interval",
+                 "checkpoint_interval", "policy_save_interval"):
+      if getattr(self, name) < 1:
+        raise ValueError(f"train.Experiment.{name} must be >= 1, got {getattr(self, name)}")
+    for name in ("initial_collect_steps", "eval_interval", "seed"):
+      if getattr(self, name) < 0:
+        raise ValueError(f"train.Experiment.{name} must be >= 0, got {getattr(self, name)}")
+    if self.builder is None and self.agent_fn is None:
+      raise ValueError("train.Experiment needs a builder (e.g. train.Experiment.builder = "
+                       "@builders.DqnBuilder()) or an agent_fn")
+    if self.builder is not None and self.agent_fn is not None:
+      raise ValueError("train.Experiment.builder and train.Experiment.agent_fn are both bound; "
+                       "bind the agent function on the builder (builders.<Name>.agent_fn)")
+    if self.builder is None:
+      from rlrun.builders.off_policy import OffPolicyBuilder
+      self.builder = OffPolicyBuilder(agent_fn=self.agent_fn)
+    self.eval_parallel_envs = min(self.eval_parallel_envs, self.num_eval_episodes)
+
+  # ---- the loop's unit ---------------------------------------------------------------
+
+  def iteration_of(self, train_step: int) -> int:
+    """The iteration a train-step count belongs to."""
+    return int(train_step) // self.train_steps_per_iteration
+
+  def train_step_of(self, iteration: int) -> int:
+    return int(iteration) * self.train_steps_per_iteration
+
+
+_INTS = ("num_iterations", "initial_collect_steps", "collect_steps_per_iteration",
+         "train_steps_per_iteration", "batch_size", "iterations_per_call", "eval_interval",
+         "num_eval_episodes", "eval_parallel_envs", "log_interval", "summary_interval",
+         "checkpoint_interval", "policy_save_interval", "seed")
+_BOOLS = ("use_xla", "numpy_actor", "overlap_collection")
+
+
+def _check_types(settings: Settings) -> None:
+  """Wrong-type values fail here with the binding's name, not deep inside TensorFlow."""
+  for name in _INTS:
+    value = getattr(settings, name)
+    if isinstance(value, bool) or not isinstance(value, int):
+      raise TypeError(f"train.Experiment.{name} must be an integer, got {value!r}")
+  for name in _BOOLS:
+    if not isinstance(getattr(settings, name), bool):
+      raise TypeError(f"train.Experiment.{name} must be True or False, got "
+                      f"{getattr(settings, name)!r}")
+  value = settings.importance_exponent
+  if isinstance(value, bool) or not isinstance(value, (int, float)):
+    raise TypeError(f"train.Experiment.importance_exponent must be a number, got {value!r}")
+  if not isinstance(settings.strategy, str):
+    raise TypeError(f"train.Experiment.strategy must be a name ('default' or 'mirrored'), got "
+                    f"{settings.strategy!r}")
+  if not callable(settings.env_fn):
+    raise TypeError(f"train.Experiment.env_fn must be a function (e.g. @suite_gym.load), got "
+                    f"{settings.env_fn!r}")

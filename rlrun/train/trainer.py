@@ -1,0 +1,203 @@
+"""Trainer: the learner side of every run, composed from the pieces a process has.
+
+A single-process run gives it a collector and an evaluator; the distributed learner
+gives it neither and a `publish` callback instead. Nothing is switched off: what a
+process does not have, the Trainer does not do.
+"""
+
+import concurrent.futures
+import os
+from typing import Any, Callable, Dict, Optional
+
+from rlrun.train import evaluation
+from rlrun.train.checkpointer import Checkpointer
+from rlrun.train.collector import Collector
+from rlrun.train.interrupts import StopRequest
+from rlrun.train.learner import Learner
+from rlrun.train.loop import Loop
+from rlrun.train.parts import AgentParts
+from rlrun.train.progress import Progress
+from rlrun.train.triggers import IntervalTrigger, PolicySavedModelTrigger, StepPerSecondLogTrigger
+
+
+def is_prioritized(replay_buffer, table_name: str) -> bool:
+  info = replay_buffer.py_client.server_info()[table_name]
+  return info.sampler_options.WhichOneof("distribution") == "prioritized"
+
+
+class Trainer:
+  """Trains `parts.agent` from `replay_buffer`, checkpoints, exports policies, runs the loop.
+
+  Args:
+    root_dir: the run directory.
+    parts: the process's AgentParts.
+    replay_buffer: a ReverbReplayBuffer on the builder's table (local or remote).
+    checkpointer: the run's Checkpointer on <root>/checkpoints (its selection made
+      before the replay server started, so the replay loaded pairs with the agent).
+    checkpoint_replay: writes a replay checkpoint; returns its directory, which the
+      checkpointer archives beside the agent's.
+    collector: collects each group's steps before training (None: other processes do).
+    evaluator: evaluates on eval_interval multiples (None: another process does).
+    publish: called after every group and at the end (e.g. push weights to actors).
+  """
+
+  def __init__(self, root_dir: str, parts: AgentParts, replay_buffer, checkpointer: Checkpointer,
+               checkpoint_replay: Callable[[], Optional[str]], collector: Optional[Collector] = None,
+               evaluator: Optional[evaluation.Evaluator] = None,
+               publish: Callable[[], None] = lambda: None):
+    settings, builder = parts.settings, parts.builder
+    self.root_dir = root_dir
+    self.parts = parts
+    self.settings = settings
+    self.replay_buffer = replay_buffer
+    self.checkpoint_replay = checkpoint_replay
+    self.collector = collector
+    self.evaluator = evaluator
+    self.publish = publish
+    self.train_steps_per_iteration = builder.train_steps_per_iteration(settings)
+    prioritized = is_prioritized(replay_buffer, builder.table_name)
+    self.learner = Learner(
+        root_dir, parts.train_step, parts.agent,
+        lambda: builder.make_dataset(replay_buffer, parts.agent, settings),
+        summary_interval=settings.summary_interval, use_xla=settings.use_xla,
+        max_iterations_per_call=settings.iterations_per_call * self.train_steps_per_iteration,
+        priority_update_fn=replay_buffer.update_priorities if prioritized else None,
+        importance_exponent=settings.importance_exponent, strategy=parts.strategy,
+        summary_step=parts.iteration)
+    self.checkpointer = checkpointer
+    self.policy_trigger = PolicySavedModelTrigger(os.path.join(root_dir, "policies"),
+                                                  parts.policy_exports(),
+                                                  settings.policy_save_interval)
+    self.rate_trigger = StepPerSecondLogTrigger(parts.iteration, settings.summary_interval,
+                                                self.learner.summary_writer)
+    triggers = [self.rate_trigger, IntervalTrigger(settings.summary_interval, self.write_summaries)]
+    if evaluator is not None:
+      self.eval_trigger = IntervalTrigger(settings.eval_interval or settings.num_iterations,
+                                          self.evaluate)
+      triggers.append(self.eval_trigger)
+    self.checkpoint_trigger = IntervalTrigger(settings.checkpoint_interval, self.save_checkpoint)
+    triggers += [self.policy_trigger, self.checkpoint_trigger]
+    max_group = 1 if builder.loop_kind.value == "on-policy" else settings.iterations_per_call
+    self.loop = Loop(settings.num_iterations, max_group, triggers, progress=None)
+    self._overlap: Optional[concurrent.futures.ThreadPoolExecutor] = None
+    self._saved_at: Optional[int] = None
+
+  @property
+  def iteration(self) -> int:
+    return int(self.parts.iteration.numpy())
+
+  # ---- state -------------------------------------------------------------------------
+
+  def save_checkpoint(self) -> None:
+    """The replay checkpoint, then the agent's with the side-state (metrics, RNG, evals)."""
+    state: Dict[str, Any] = {"iteration": self.iteration,
+                             "train_step": int(self.parts.train_step.numpy())}
+    if self.collector is not None:
+      state.update(self.collector.state())
+    if self.evaluator is not None:
+      state["eval_results"] = self.evaluator.results
+    self.checkpointer.save(self.iteration, state, replay_source=self.checkpoint_replay())
+    self._saved_at = self.iteration
+
+  def restore(self) -> int:
+    """Restores the newest checkpoint, if any; returns the iteration to start from."""
+    number, state = self.checkpointer.restore()
+    if number is None:
+      return 0
+    if self.collector is not None:
+      self.collector.restore_state(state)
+    if self.evaluator is not None:
+      self.evaluator.results = state.get("eval_results", [])
+    iteration = self.parts.sync_iteration()
+    self.loop.reset(iteration)
+    return iteration
+
+  # ---- the pieces of the loop --------------------------------------------------------
+
+  def evaluate(self) -> None:
+    self.evaluator.run(self.iteration, train_step=int(self.parts.train_step.numpy()))
+
+  def write_summaries(self) -> None:
+    self.learner.write_loss_summaries()
+    if self.collector is not None:
+      self.collector.write_summaries()
+
+  def _initial_collect(self, stop: StopRequest) -> None:
+    settings = self.settings
+    remaining = settings.initial_collect_steps - self.collector.env_steps
+    if remaining > 0:
+      self.collector.initial_collect(remaining, seed=settings.seed,
+                                     should_stop=lambda: stop.requested)
+      self.collector.observer.flush()
+
+  def _group(self, count: int):
+    """`count` iterations: collect (when this process does), train, publish."""
+    steps = count * self.settings.collect_steps_per_iteration
+    train_steps = count * self.train_steps_per_iteration
+    if self.collector is None:
+      loss = self.learner.train(train_steps)
+    elif not self.settings.overlap_collection:
+      self.collector.run(steps)
+      loss = self.learner.train(train_steps)
+    else:
+      if self._overlap is None:
+        self._overlap = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="collect")
+      # Weights are copied before training starts: the actor never sees a half-updated set.
+      self.collector.pull_weights()
+      collecting = self._overlap.submit(self.collector.run, steps, False)
+      try:
+        loss = self.learner.train(train_steps)
+      finally:
+        collecting.result()
+    self.publish()
+    return loss
+
+  def run(self, progress: Optional[Progress] = None, start: Optional[int] = None) -> str:
+    """Trains to num_iterations; returns 'finished', 'already finished' or 'interrupted by ...'.
+
+    `start` is the iteration `restore()` returned, when the caller restored already.
+    SIGINT / SIGTERM at any point (initial collection and the first evaluation
+    included) end with a checkpoint of everything so far.
+    """
+    settings = self.settings
+    start = self.restore() if start is None else start
+    if start >= settings.num_iterations:
+      return "already finished"
+    self.publish()
+    with StopRequest() as stop:
+      restored_items = self.replay_buffer.num_frames()
+      progress = progress or Progress(settings.num_iterations, start, settings.log_interval)
+      self.loop.progress = progress
+      if self.evaluator is not None:
+        self.evaluator.progress = progress
+      for note in self.checkpointer.notes:
+        progress.message(note)
+      if start > 0:
+        progress.message(f"resuming from step {start} of {settings.num_iterations} "
+                         f"({restored_items} replay items restored)")
+      if self.collector is not None:
+        self._initial_collect(stop)
+      if (not stop.requested and start == 0 and settings.eval_interval and
+          self.evaluator is not None and not self.evaluator.results):
+        self.evaluate()
+      self.loop.run(start, self._group, self.parts.sync_iteration, stop, Learner.loss_value)
+      progress.close()
+      self.finish(interrupted=stop.requested)
+      return f"interrupted by {stop.signal_name}" if stop.requested else "finished"
+
+  def finish(self, interrupted: bool) -> None:
+    """Final evaluation (when complete), summaries, checkpoint and policies."""
+    iteration = self.parts.sync_iteration()
+    if (not interrupted and self.evaluator is not None and
+        self.evaluator.last_step != iteration):
+      self.evaluate()
+    self.write_summaries()
+    if self._saved_at != iteration:
+      self.save_checkpoint()
+    if self.policy_trigger.saved_at != iteration:
+      self.policy_trigger.save()
+    self.publish()
+
+  def close(self) -> None:
+    if self._overlap is not None:
+      self._overlap.shutdown(wait=True)

@@ -1,0 +1,75 @@
+"""Every shipped config's builder honours the runner's contract.
+
+Build, collect, train one group, checkpoint, restore to the same weights, export the
+policies, and run the exported greedy policy in a process that never imports rlrun.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import gin
+import numpy as np
+import pytest
+
+from rlrun import configs
+
+SHIPPED = sorted(p.name for p in (Path(__file__).parents[2] / "gin_configs").glob("*.gin"))
+SMALL = ["train.Experiment.initial_collect_steps = 40", "train.Experiment.batch_size = 16",
+         "train.Experiment.num_eval_episodes = 1", "train.Experiment.iterations_per_call = 4"]
+
+RUN_WITHOUT_RLRUN = textwrap.dedent("""
+    import json, os, sys
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    import tensorflow as tf
+    loaded = tf.saved_model.load(sys.argv[1])
+    action = loaded.signatures["action"]
+    _, inputs = action.structured_input_signature
+    out = action(**{name: tf.zeros([3] + spec.shape.as_list()[1:], spec.dtype)
+                    for name, spec in inputs.items()})
+    assert "rlrun" not in sys.modules
+    print(json.dumps({"shape": out["action"].shape.as_list(),
+                      "train_step": int(loaded.get_train_step().numpy())}))
+    """)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_the_builder_builds_collects_trains_checkpoints_restores_and_exports(tmp_path, name):
+  from rlrun.train.experiment import Experiment
+  configs.parse(configs.resolve(name), SMALL)
+  root = tmp_path / "run"
+  experiment = Experiment(root_dir=str(root))
+  try:
+    experiment.build()
+    assert configs.unused_bindings() == []
+    experiment.initial_collect()
+    assert experiment.replay_buffer.num_frames() > 0
+    experiment.collector.run(4)
+    experiment.learner.train(4 * experiment.settings.train_steps_per_iteration)
+    experiment.parts.sync_iteration()
+    assert experiment.iteration == 4
+    variables = experiment.agent.variables
+    trained = [v.numpy().copy() for v in variables]
+    experiment.save_checkpoint()
+    for v in variables:
+      v.assign(np.zeros(v.shape, v.dtype.as_numpy_dtype))
+    assert experiment.restore() == 4
+    for v, value in zip(variables, trained):
+      np.testing.assert_array_equal(v.numpy(), value)
+    experiment.policy_trigger.save()
+  finally:
+    experiment.close()
+    gin.clear_config()
+  exported = sorted(os.listdir(root / "policies"))
+  assert {"policy", "collect_policy"} <= set(exported)
+  env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+  result = subprocess.run([sys.executable, "-c", RUN_WITHOUT_RLRUN, str(root / "policies" / "policy")],
+                          capture_output=True, text=True, cwd=str(tmp_path), env=env,
+                          timeout=300)  # a hang guard, not a timing check
+  assert result.returncode == 0, result.stderr[-3000:]
+  out = json.loads(result.stdout.strip().splitlines()[-1])
+  assert out["shape"][0] == 3
+  assert out["train_step"] == 4 * experiment.settings.train_steps_per_iteration
