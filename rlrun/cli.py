@@ -29,6 +29,12 @@ def _quiet_tensorflow() -> None:
   warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 
+_ALLOW_CHANGE_OPTION = click.option(
+    "--allow-config-change", is_flag=True,
+    help="Resume an existing run even though bindings other than num_iterations differ from "
+    "the ones it was started with (each session's bindings are recorded in run.json).")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="rlrun")
 def cli() -> None:
@@ -57,11 +63,19 @@ def cli() -> None:
 @click.option("--actors", type=int, default=0, metavar="N",
               help="Distribute over processes: a Reverb server, N collecting actors, a learner "
               "and an evaluator, supervised by this command (0: one process) [default: 0].")
+@_ALLOW_CHANGE_OPTION
 def train(config: str, root_dir: Optional[str], gin_params: Tuple[str, ...],
-          seed: Optional[int], gpu: bool, actors: int) -> None:
-  """Train an agent: collect, train, evaluate, checkpoint, export policies."""
+          seed: Optional[int], gpu: bool, actors: int, allow_config_change: bool) -> None:
+  """Train an agent: collect, train, evaluate, checkpoint, export policies.
+
+  Rerunning on the same --root-dir resumes; the run's config.gin is reused as recorded,
+  and a rerun whose bindings differ (other than num_iterations) is refused unless
+  --allow-config-change. A gin file is Python-like code that can import and call
+  anything: only train with configs you trust.
+  """
   from rlrun.commands.train import train as run
-  sys.exit(run(config, root_dir, gin_params, seed, gpu=gpu, actors=actors))
+  sys.exit(run(config, root_dir, gin_params, seed, gpu=gpu, actors=actors,
+               allow_config_change=allow_config_change))
 
 
 def _config_options(function):
@@ -119,12 +133,15 @@ def actor_command(config: str, gin_params: Tuple[str, ...], seed: Optional[int],
               "policies) [default: runs/<config stem>]. Rerunning resumes.")
 @click.option("--gpu", is_flag=True, help="Train on every visible GPU (see `rlrun train --gpu`).")
 @click.option("--supervised", is_flag=True, hidden=True)
+@_ALLOW_CHANGE_OPTION
 def learner_command(config: str, gin_params: Tuple[str, ...], seed: Optional[int], replay: str,
-                    root_dir: Optional[str], gpu: bool, supervised: bool) -> None:
+                    root_dir: Optional[str], gpu: bool, supervised: bool,
+                    allow_config_change: bool) -> None:
   """Distributed training: train from a replay server and publish the policy weights."""
   from rlrun.commands import roles, train as train_command
   sys.exit(roles.learner(config, replay, root_dir,
-                         train_command.bindings_from(gin_params, seed, gpu), supervised))
+                         train_command.bindings_from(gin_params, seed, gpu), supervised,
+                         allow_config_change=allow_config_change))
 
 
 @cli.command(name="evaluator")

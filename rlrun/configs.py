@@ -1,6 +1,7 @@
 """Finding gin configs (paths or shipped names) and parsing them with clear errors."""
 
 import importlib
+import inspect
 import tokenize
 import warnings
 from importlib import resources
@@ -79,7 +80,9 @@ def parse(config_path: Path, bindings: Sequence[str]) -> None:
                     f"{e.msg}") from e
   except (ValueError, KeyError, TypeError) as e:
     raise UserError(f"bad gin config: {_first_lines(e)}") from e
+  text = config_path.read_text(errors="replace")
   for binding in bindings:
+    macros_before = _macros()
     try:
       gin.parse_config(binding)
     except (tokenize.TokenError, SyntaxError) as e:
@@ -87,6 +90,33 @@ def parse(config_path: Path, bindings: Sequence[str]) -> None:
                       f"{getattr(e, 'msg', e.args[0])}") from e
     except (ValueError, KeyError, TypeError) as e:
       raise UserError(f"bad --gin-param '{binding}': {_first_lines(e, 1)}") from e
+    for name in _macros() - macros_before:
+      if f"%{name}" not in text and not any(f"%{name}" in b for b in bindings):
+        raise UserError(f"--gin-param '{binding}' binds nothing: '{name}' without a configurable "
+                        f"is a gin macro and the config uses no %{name}; "
+                        f"{_suggest(name)}")
+
+
+def _macros() -> set:
+  config = gin.config._CONFIG  # pylint: disable=protected-access
+  return {scope for scope, selector in config if selector == "gin.macro"}
+
+
+def _suggest(parameter: str) -> str:
+  """Which configurables take `parameter`, as a hint for a binding that lacks one."""
+  registry = gin.config._REGISTRY  # pylint: disable=protected-access
+  owners = []
+  for selector, configurable in registry.items():
+    if not selector.startswith("gin.") and "." in selector:
+      try:
+        signature = inspect.signature(configurable.wrapped)
+      except (TypeError, ValueError):
+        continue
+      if parameter in signature.parameters:
+        owners.append(f"{selector}.{parameter}")
+  if not owners:
+    return "bind a parameter as configurable.parameter=value"
+  return f"did you mean {' or '.join(sorted(set(owners))[:3])}?"
 
 
 def unused_bindings() -> List[str]:

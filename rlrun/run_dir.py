@@ -57,6 +57,12 @@ class RunDirectory:
       raise UserError(f"{self.root} is not empty and holds no rlrun run ({RUN_FILE} missing); "
                       "choose an empty or new --root-dir")
 
+  def finished_text(self, step: int, num_iterations: int) -> str:
+    """What a rerun of a finished run says (it changes nothing)."""
+    return (f"rlrun: the run in {self.root} is already finished at step {step} "
+            f"(num_iterations={num_iterations}); raise train.Experiment.num_iterations with "
+            "--gin-param to train further\n")
+
   def lock(self) -> None:
     """Takes an exclusive lock so two processes never train in one directory."""
     self.root.mkdir(parents=True, exist_ok=True)
@@ -67,15 +73,20 @@ class RunDirectory:
       raise UserError(f"another rlrun process is training in {self.root}; wait for it or "
                       "choose another --root-dir") from None
 
-  def write_metadata(self, config_name: str, config_path: str, seed: Any, argv) -> None:
+  def write_metadata(self, config_name: str, config_path: str, seed: Any, argv,
+                     bindings=(), config_changes=()) -> None:
+    """Records this session; the run's seed stays the first session's (each session has its own)."""
     meta = self.metadata() or {}
     import tensorflow as tf
     from importlib.metadata import version
     from rlrun import __version__
     session = {"command": " ".join(argv), "start_time":
-               datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+               datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+               "seed": seed, "bindings": list(bindings)}
+    if config_changes:
+      session["config_changes"] = list(config_changes)
     meta.update({
-        "config": config_name, "config_path": config_path, "seed": seed,
+        "config": config_name, "config_path": config_path, "seed": meta.get("seed", seed),
         "versions": {"rlrun": __version__, "tensorflow": tf.__version__,
                      "dm-reverb": version("dm-reverb"), "python": platform.python_version()},
         "command": session["command"], "start_time": meta.get("start_time", session["start_time"]),

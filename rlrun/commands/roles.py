@@ -101,7 +101,8 @@ def evaluator(config: str, replay: str, root_dir: Optional[str], bindings: Seque
 
 
 def learner(config: str, replay: str, root_dir: Optional[str], bindings: Sequence[str],
-            supervised: bool = False, out: TextIO = sys.stdout) -> int:
+            supervised: bool = False, out: TextIO = sys.stdout,
+            allow_config_change: bool = False) -> int:
   """`rlrun learner`: trains from the replay table at `replay`, owns the run directory."""
   from rlrun.distributed.connection import ServerLost
   from rlrun.distributed.learner_role import DistributedLearner
@@ -109,6 +110,6 @@ def learner(config: str, replay: str, root_dir: Optional[str], bindings: Sequenc
   try:
     return run_training(config, root_dir, bindings, out,
                         lambda root: DistributedLearner(root, replay, _settings(), _run_settings()),
-                        lock=not supervised)
+                        lock=not supervised, allow_config_change=allow_config_change)
   except ServerLost as e:
     return _server_lost("learner", e)

@@ -9,6 +9,7 @@ import gin
 from rlrun import configs
 from rlrun.errors import UserError
 from rlrun.run_dir import RunDirectory, argv
+from rlrun.train.interrupts import StopRequest
 from rlrun.utils.native_logs import native_logs_to
 
 EXIT_INTERRUPTED = 130
@@ -45,56 +46,64 @@ def bindings_from(gin_params: Sequence[str], seed: Optional[int], gpu: bool = Fa
 
 
 def train(config: str, root_dir: Optional[str], gin_params: Sequence[str], seed: Optional[int],
-          out: TextIO = sys.stdout, gpu: bool = False, actors: int = 0) -> int:
+          out: TextIO = sys.stdout, gpu: bool = False, actors: int = 0,
+          allow_config_change: bool = False) -> int:
   """Runs `rlrun train`; returns the exit code.
 
   `seed` and `gpu` are shorthands for bindings applied after `gin_params`. With
   `actors` > 0 the run is distributed over processes (see rlrun.distributed.launcher).
+  `allow_config_change` lets a resume change bindings other than num_iterations.
   """
   if actors < 0:
     raise UserError(f"--actors must be >= 0, got {actors}")
+  if seed is not None and seed < 0:
+    raise UserError(f"--seed must be >= 0, got {seed}")
   bindings = bindings_from(gin_params, seed, gpu)
   if actors:
     from rlrun.distributed.launcher import launch
-    return launch(config, root_dir, bindings, actors, out)
-  return run_training(config, root_dir, bindings, out)
+    return launch(config, root_dir, bindings, actors, out, allow_config_change)
+  return run_training(config, root_dir, bindings, out, allow_config_change=allow_config_change)
 
 
 def run_training(config: str, root_dir: Optional[str], bindings: Sequence[str],
                  out: TextIO = sys.stdout,
                  make_experiment: Optional[Callable[[str], Any]] = None,
-                 lock: bool = True) -> int:
+                 lock: bool = True, allow_config_change: bool = False) -> int:
   """Checks the run directory, parses the config, builds and trains; returns the exit code.
 
   make_experiment: root_dir -> an unbuilt Experiment (default: train.Experiment).
   lock: take the run directory's lock (False when a launcher holds it).
+  allow_config_change: resume even when bindings other than num_iterations changed.
   """
+  from rlrun.config_changes import check_unchanged
   config_path = configs.resolve(config)
   root = RunDirectory(root_dir or f"runs/{config_path.stem}")
   root.check_can_train(config_path.name)
-  configs.parse(config_path, bindings)
+  changes = check_unchanged(root.path("config.gin"), config_path, bindings, allow_config_change)
   created = not root.root.exists()
   if lock:
     root.lock()
-  with native_logs_to(root.path("logs", "native.log")):
+  # From here a Ctrl-C / SIGTERM is a stop request: start-up finishes, the loop does not
+  # start, and what exists (the replay collected so far included) is checkpointed.
+  with StopRequest(), native_logs_to(root.path("logs", "native.log")):
     try:
       experiment = _build_experiment(root, make_experiment)
     except UserError:
       if created:
         shutil.rmtree(root.root, ignore_errors=True)
       raise
-    return _train(experiment, root, config_path, bindings, out)
+    return _train(experiment, root, config_path, bindings, out, changes)
 
 
-def _train(experiment, root: RunDirectory, config_path, bindings, out: TextIO) -> int:
+def _train(experiment, root: RunDirectory, config_path, bindings, out: TextIO,
+           changes: Sequence[str] = ()) -> int:
   try:
     start = experiment.restore()
     if start >= experiment.num_iterations:
-      out.write(f"rlrun: the run in {root.root} is already finished at step {start} "
-                f"(num_iterations={experiment.num_iterations}); raise "
-                "train.Experiment.num_iterations with --gin-param to train further\n")
+      out.write(root.finished_text(start, experiment.num_iterations))
       return 0
-    root.write_metadata(config_path.name, str(config_path), experiment.seed, argv())
+    root.write_metadata(config_path.name, str(config_path), experiment.seed, argv(),
+                        bindings=list(bindings), config_changes=list(changes))
     root.write_text("config.gin", config_path.read_text() + "".join(
         f"\n# --gin-param\n{b}\n" for b in bindings))
     root.write_text("operative_config.gin", gin.operative_config_str())

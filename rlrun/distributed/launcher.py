@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import List, Optional, Sequence, TextIO
 
 from rlrun import configs
+from rlrun.config_changes import check_unchanged
 from rlrun.distributed.ports import free_port, wait_for_port
 from rlrun.distributed.settings import Settings
 from rlrun.distributed.status import RateMeter, read_statuses
@@ -22,6 +23,7 @@ from rlrun.distributed.supervisor import ChildSpec, EventKind, State, Supervisor
 from rlrun.errors import UserError
 from rlrun.run_dir import RunDirectory
 from rlrun.train import evaluation
+from rlrun.train.checkpointer import committed_numbers
 from rlrun.train.interrupts import StopRequest
 from rlrun.train.progress import Progress
 
@@ -58,7 +60,8 @@ class Launcher:
   """
 
   def __init__(self, config_path: Path, root: RunDirectory, bindings: Sequence[str], actors: int,
-               settings: Settings, num_iterations: int, log_interval: int, out: TextIO):
+               settings: Settings, num_iterations: int, log_interval: int, out: TextIO,
+               allow_config_change: bool = False):
     self.config_path = config_path
     self.root = root
     self.bindings = list(bindings)
@@ -67,6 +70,7 @@ class Launcher:
     self.num_iterations = num_iterations
     self.log_interval = log_interval
     self.out = out
+    self.allow_config_change = allow_config_change
     self.port = free_port()
     self.address = f"localhost:{self.port}"
     self.actor_names = [f"actor_{i}" for i in range(actors)]
@@ -92,7 +96,9 @@ class Launcher:
     root = str(self.root.root)
     replay = ("--replay", self.address)
     specs = [
-        self._spec("learner", self._argv("learner", *replay, "--root-dir", root, "--supervised"),
+        self._spec("learner", self._argv("learner", *replay, "--root-dir", root, "--supervised",
+                                         *(["--allow-config-change"]
+                                           if self.allow_config_change else [])),
                    critical=True, stop_stage=0, stop_timeout=LEARNER_STOP_TIMEOUT_S),
         self._spec("evaluator", self._argv("evaluator", *replay, "--root-dir", root),
                    restart=True, stop_stage=1)]
@@ -113,7 +119,7 @@ class Launcher:
     self.last_step = step
     if self.progress is None:
       self.progress = Progress(self.num_iterations, step, self.log_interval, stream=self.out)
-      if learner.get("resumed_from"):
+      if learner.get("resumed_from") is not None:
         self.message(f"resuming from step {learner['resumed_from']} of {self.num_iterations} "
                      f"({learner.get('replay_items', 0)} replay items restored)")
     env_steps = sum(int(s.get("env_steps", 0)) for n, s in statuses.items()
@@ -254,12 +260,13 @@ class Launcher:
 
 
 def launch(config: str, root_dir: Optional[str], bindings: Sequence[str], actors: int,
-           out: TextIO = sys.stdout) -> int:
+           out: TextIO = sys.stdout, allow_config_change: bool = False) -> int:
   """`rlrun train --actors N`: checks and locks the run directory, then runs a Launcher."""
   config_path = configs.resolve(config)
   root = RunDirectory(root_dir or f"runs/{config_path.stem}")
   root.check_can_train(config_path.name)
-  configs.parse(config_path, bindings)  # syntax and names fail here, before any process starts
+  # Syntax, names and changes to a resumed run's config fail here, before any process starts.
+  check_unchanged(root.path("config.gin"), config_path, bindings, allow_config_change)
   from rlrun.train.settings import Settings as RunSettings
   try:
     settings = Settings()
@@ -268,10 +275,15 @@ def launch(config: str, root_dir: Optional[str], bindings: Sequence[str], actors
     raise UserError(f"bad config: {str(e).splitlines()[0]}") from e
   created = not root.root.exists()
   root.lock()
+  finished = committed_numbers(str(root.path("checkpoints")))
+  if finished and finished[-1] >= run_settings.num_iterations:
+    # Nothing would publish weights, so actors and evaluator would wait for good.
+    out.write(root.finished_text(finished[-1], run_settings.num_iterations))
+    return 0
   for stale in root.path("status").glob("*.json"):
     stale.unlink()
   launcher = Launcher(config_path, root, bindings, actors, settings, run_settings.num_iterations,
-                      run_settings.log_interval, out)
+                      run_settings.log_interval, out, allow_config_change)
   try:
     return launcher.run()
   except UserError:

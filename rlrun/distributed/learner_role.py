@@ -85,7 +85,7 @@ class DistributedLearner:
   def run(self, progress=None, start: Optional[int] = None) -> str:
     start = self.restore() if start is None else start
     self.status.write(force=True, step=start, total=self.num_iterations, state="training",
-                      resumed_from=start,
+                      resumed_from=start if self.trainer.resumed else None,
                       replay_items=int(self.trainer.replay_buffer.num_frames()))
     try:
       return self.trainer.run(progress, start)

@@ -33,6 +33,7 @@ class Collector:
     if rng_seed is not None and getattr(self.policy, "rng", None) is not None:
       self.policy.rng.bit_generator.state = np.random.default_rng(rng_seed).bit_generator.state
     self.metrics = collect_metrics()
+    self.initial_steps = 0  # random initial steps collected so far (resumes an interrupted one)
     self.actor = Actor(parts.env, self.policy, parts.iteration, steps_per_run=steps_per_run,
                        observers=[observer], metrics=self.metrics, summary_dir=summary_dir,
                        summary_interval=settings.summary_interval,
@@ -60,6 +61,7 @@ class Collector:
       piece = min(INITIAL_COLLECT_PIECE, steps - taken)
       actor.run(steps=piece)
       taken += piece
+      self.initial_steps += piece
     # The collect policy starts its own episode: the random one's may be half done.
     self.actor.reset()
     return taken
@@ -76,13 +78,15 @@ class Collector:
   # ---- checkpointed state ----------------------------------------------------------
 
   def state(self) -> Dict[str, Any]:
-    state = {"metrics": {m.name: m.get_state() for m in self.metrics}}
+    state = {"metrics": {m.name: m.get_state() for m in self.metrics},
+             "initial_steps": self.initial_steps}
     rng = getattr(self.policy, "rng", None)
     if rng is not None:
       state["collect_rng"] = rng.bit_generator.state
     return state
 
   def restore_state(self, state: Dict[str, Any]) -> None:
+    self.initial_steps = int(state.get("initial_steps", 0))
     for metric in self.metrics:
       if metric.name in state.get("metrics", {}):
         metric.set_state(state["metrics"][metric.name])

@@ -81,6 +81,7 @@ class Trainer:
     self.loop = Loop(settings.num_iterations, max_group, triggers, progress=None)
     self._overlap: Optional[concurrent.futures.ThreadPoolExecutor] = None
     self._saved_at: Optional[int] = None
+    self.resumed = False  # restore() found a checkpoint
 
   @property
   def iteration(self) -> int:
@@ -102,6 +103,7 @@ class Trainer:
   def restore(self) -> int:
     """Restores the newest checkpoint, if any; returns the iteration to start from."""
     number, state = self.checkpointer.restore()
+    self.resumed = number is not None
     if number is None:
       return 0
     if self.collector is not None:
@@ -124,7 +126,9 @@ class Trainer:
 
   def _initial_collect(self, stop: StopRequest) -> None:
     settings = self.settings
-    remaining = settings.initial_collect_steps - self.collector.env_steps
+    if self.collector.initial_steps == 0 and self.replay_buffer.num_frames() > 0:
+      return  # a run checkpointed before initial_steps was recorded: it collected them
+    remaining = settings.initial_collect_steps - self.collector.initial_steps
     if remaining > 0:
       self.collector.initial_collect(remaining, seed=settings.seed,
                                      should_stop=lambda: stop.requested)
@@ -172,7 +176,7 @@ class Trainer:
         self.evaluator.progress = progress
       for note in self.checkpointer.notes:
         progress.message(note)
-      if start > 0:
+      if self.resumed:
         progress.message(f"resuming from step {start} of {settings.num_iterations} "
                          f"({restored_items} replay items restored)")
       if self.collector is not None:

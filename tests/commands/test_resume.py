@@ -8,17 +8,14 @@ import time
 import pytest
 
 from cli_helpers import gin, popen, rlrun
+from rlrun.train.checkpointer import committed_numbers
 
 STEPS = 2400
 
 
 def checkpoint_steps(root) -> list:
-  """Steps of the registered checkpoints (the `checkpoint` index file TF updates last)."""
-  index = root / "checkpoints" / "checkpoint"
-  if not index.is_file():
-    return []
-  return sorted({int(m) for m in re.findall(r'all_model_checkpoint_paths: ".*?ckpt-(\d+)"',
-                                            index.read_text())})
+  """The committed checkpoints (their state file written last)."""
+  return committed_numbers(str(root / "checkpoints"))
 
 
 def wait_for_checkpoint_after(root, step, process, timeout=180):

@@ -71,6 +71,12 @@ def test_bad_binding_on_an_existing_run_changes_nothing(capsys, smoke_run):
   before = snapshot(root)
   code, err = run_in_process(capsys, "train", "--config", "dqn_cartpole.gin", "--root-dir",
                              str(root), "--gin-param", "scope/agents.DqnAgent.gamma=0.5")
+  assert_one_line_error(code, err, "started with another config",
+                        "scope/agents.DqnAgent.gamma: (unset) -> 0.5", "--allow-config-change")
+  assert snapshot(root) == before
+  code, err = run_in_process(capsys, "train", "--config", "dqn_cartpole.gin", "--root-dir",
+                             str(root), "--gin-param", "scope/agents.DqnAgent.gamma=0.5",
+                             "--allow-config-change")
   assert_one_line_error(code, err, "nothing uses")
   after = snapshot(root)
   assert {k for k in after if before.get(k) != after[k]} <= {"logs/native.log"}

@@ -11,6 +11,7 @@ import pytest
 
 from cli_helpers import gin, popen, rlrun
 from rlrun.distributed.ports import free_port, wait_for_port
+from rlrun.train.checkpointer import committed_numbers
 
 # Small evaluations and frequent checkpoints keep the runs short on 2 cores.
 QUICK = [*gin("train.Experiment.num_eval_episodes=5"),
@@ -54,12 +55,9 @@ def alive(pid: int) -> bool:
   return stat.exists() and stat.read_text().split(") ")[-1][0] != "Z"
 
 
-def checkpoint_steps(root: Path) -> list:
-  index = root / "checkpoints" / "checkpoint"
-  if not index.is_file():
-    return []
-  return sorted({int(m) for m in re.findall(r'all_model_checkpoint_paths: ".*?ckpt-(\d+)"',
-                                            index.read_text())})
+def checkpoint_steps(root) -> list:
+  """The committed checkpoints (their state file written last)."""
+  return committed_numbers(str(root / "checkpoints"))
 
 
 def listening(port: int) -> bool:
