@@ -1,5 +1,6 @@
 """The `rlrun` command line: train, eval, record-video, configs."""
 
+import errno
 import os
 import sys
 import time
@@ -33,6 +34,13 @@ _ALLOW_CHANGE_OPTION = click.option(
     "--allow-config-change", is_flag=True,
     help="Resume an existing run even though bindings other than num_iterations differ from "
     "the ones it was started with (each session's bindings are recorded in run.json).")
+
+
+_USE_RUN_CONFIG_OPTION = click.option(
+    "--use-run-config", is_flag=True,
+    help="Build the environment by executing the run's config.gin instead of from the "
+    "policy's metadata. A gin file is code (it can import and call anything): use this only "
+    "for runs you trust.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -161,11 +169,16 @@ def evaluator_command(config: str, gin_params: Tuple[str, ...], seed: Optional[i
 @click.option("--episodes", default=10, show_default=True, help="Episodes to run.")
 @click.option("--policy", metavar="PATH", help="A SavedModel directory instead of the run's.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@_USE_RUN_CONFIG_OPTION
 def eval_command(root_dir: Optional[str], episodes: int, policy: Optional[str],
-                 as_json: bool) -> None:
-  """Evaluate a saved policy: AverageReturn and AverageEpisodeLength."""
+                 as_json: bool, use_run_config: bool) -> None:
+  """Evaluate a saved policy: AverageReturn and AverageEpisodeLength.
+
+  The environment is rebuilt from the policy's own metadata; the run's config.gin (code)
+  is executed only with --use-run-config.
+  """
   from rlrun.commands.evaluate import evaluate
-  sys.exit(evaluate(root_dir, episodes, policy, as_json))
+  sys.exit(evaluate(root_dir, episodes, policy, as_json, use_run_config=use_run_config))
 
 
 @cli.command(name="record-video")
@@ -175,11 +188,16 @@ def eval_command(root_dir: Optional[str], episodes: int, policy: Optional[str],
               "[default: DIR/videos/policy-step<N>.mp4].")
 @click.option("--fps", default=30, show_default=True, help="Frames per second.")
 @click.option("--policy", metavar="PATH", help="A SavedModel directory instead of the run's.")
+@_USE_RUN_CONFIG_OPTION
 def record_video(root_dir: Optional[str], episodes: int, output: Optional[str], fps: int,
-                 policy: Optional[str]) -> None:
-  """Film a saved policy headless; prints the video's path."""
+                 policy: Optional[str], use_run_config: bool) -> None:
+  """Film a saved policy headless; prints the video's path.
+
+  The environment is rebuilt from the policy's own metadata; the run's config.gin (code)
+  is executed only with --use-run-config.
+  """
   from rlrun.commands.video import record_video as record
-  sys.exit(record(root_dir, episodes, output, fps, policy))
+  sys.exit(record(root_dir, episodes, output, fps, policy, use_run_config=use_run_config))
 
 
 @cli.command()
@@ -196,7 +214,8 @@ def main(argv=None) -> None:
   try:
     cli.main(args=argv, prog_name="rlrun", standalone_mode=False)
   except UserError as e:
-    click.echo(f"rlrun: error: {e}", err=True)
+    # One line: gin appends "In call to configurable ..." lines to errors raised in its calls.
+    click.echo(f"rlrun: error: {str(e).strip().splitlines()[0]}", err=True)
     sys.exit(EXIT_USER_ERROR)
   except click.exceptions.UsageError as e:
     hint = f" (see '{e.ctx.command_path} --help')" if e.ctx else ""
@@ -205,6 +224,31 @@ def main(argv=None) -> None:
   except click.exceptions.Abort:
     click.echo("rlrun: aborted", err=True)
     sys.exit(1)
+  except Exception as e:  # pylint: disable=broad-except
+    reason = _unwritable(e)
+    if reason is None:
+      raise
+    # The checkpoints written before stay intact: each is committed atomically.
+    click.echo(f"rlrun: error: {reason}; free some space or choose a writable place (the "
+               "last checkpoint is intact: rerun the same command to resume)", err=True)
+    sys.exit(EXIT_USER_ERROR)
+
+
+_UNWRITABLE = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",
+               errno.EROFS: "read-only file system", errno.EACCES: "permission denied",
+               errno.EPERM: "permission denied"}
+
+
+def _unwritable(error: BaseException) -> Optional[str]:
+  """What made a write fail, for a full or read-only disk (also inside TensorFlow); else None."""
+  if isinstance(error, OSError) and error.errno in _UNWRITABLE:
+    where = f" ({error.filename})" if error.filename else ""
+    return f"cannot write{where}: {_UNWRITABLE[error.errno]}"
+  text = str(error)
+  for errno_value, message in _UNWRITABLE.items():
+    if os.strerror(errno_value) in text:
+      return f"cannot write: {message} ({text.strip().splitlines()[0][:200]})"
+  return None
 
 
 if __name__ == "__main__":

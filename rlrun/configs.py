@@ -1,6 +1,7 @@
 """Finding gin configs (paths or shipped names) and parsing them with clear errors."""
 
 import importlib
+import re
 import inspect
 import tokenize
 import warnings
@@ -72,15 +73,25 @@ def parse(config_path: Path, bindings: Sequence[str]) -> None:
   import_configurables()
   gin.clear_config()
   try:
+    text = config_path.read_text(errors="replace")
+  except OSError as e:
+    raise UserError(f"cannot read config {config_path}: {e.strerror or e}") from e
+  if re.search(r"^\s*from\s+__gin__\s+import\s+dynamic_registration", text, re.M):
+    raise UserError(f"{config_path} uses gin's dynamic_registration, which rlrun does not "
+                    "support: drop 'from __gin__ import dynamic_registration' and name "
+                    "configurables as rlrun registers them (e.g. train.Experiment.seed)")
+  try:
     gin.parse_config_files_and_bindings([str(config_path)], None, finalize_config=False)
   except tokenize.TokenError as e:
     raise UserError(f"gin syntax error in {config_path}: {e.args[0]} (at line {e.args[1][0]})")
   except SyntaxError as e:
     raise UserError(f"gin syntax error in {e.filename or config_path}, line {e.lineno}: "
                     f"{e.msg}") from e
+  except ImportError as e:
+    raise UserError(f"{config_path} imports a module that cannot be imported: "
+                    f"{_first_lines(e, 1)}") from e
   except (ValueError, KeyError, TypeError) as e:
     raise UserError(f"bad gin config: {_first_lines(e)}") from e
-  text = config_path.read_text(errors="replace")
   for binding in bindings:
     macros_before = _macros()
     try:
@@ -117,6 +128,24 @@ def _suggest(parameter: str) -> str:
   if not owners:
     return "bind a parameter as configurable.parameter=value"
   return f"did you mean {' or '.join(sorted(set(owners))[:3])}?"
+
+
+def describe_error(error: Exception) -> str:
+  """An error's first line, plus the gin configurable it was raised in (gin notes it below)."""
+  text = str(error)
+  first = next((l.strip() for l in text.splitlines() if l.strip()), type(error).__name__)
+  match = re.search(r"In call to configurable '([^']+)'", text)
+  if match and match.group(1) not in first and not _raised_by_rlrun(error):
+    first += f" (in the call to gin configurable {match.group(1)}: check its bindings)"
+  return first
+
+
+def _raised_by_rlrun(error: BaseException) -> bool:
+  """Whether rlrun's own code raised it (its messages name the setting already)."""
+  frame = error.__traceback__
+  while frame is not None and frame.tb_next is not None:
+    frame = frame.tb_next
+  return frame is not None and f"{Path(__file__).parent.name}/" in frame.tb_frame.f_code.co_filename
 
 
 def unused_bindings() -> List[str]:

@@ -57,6 +57,18 @@ class RunDirectory:
       raise UserError(f"{self.root} is not empty and holds no rlrun run ({RUN_FILE} missing); "
                       "choose an empty or new --root-dir")
 
+  def finished_step(self, num_iterations: int) -> Optional[int]:
+    """The step of the checkpoint a resume would start from, when it is the end; else None.
+
+    Raises:
+      UserError: when the run holds checkpoints and none of them reads back.
+    """
+    from rlrun.train.checkpointer import select
+    selection = select(str(self.path("checkpoints")))
+    if selection is not None and selection.number >= num_iterations:
+      return selection.number
+    return None
+
   def finished_text(self, step: int, num_iterations: int) -> str:
     """What a rerun of a finished run says (it changes nothing)."""
     return (f"rlrun: the run in {self.root} is already finished at step {step} "
@@ -65,13 +77,22 @@ class RunDirectory:
 
   def lock(self) -> None:
     """Takes an exclusive lock so two processes never train in one directory."""
-    self.root.mkdir(parents=True, exist_ok=True)
-    self._lock_file = open(self.path(".lock"), "a")  # "a": never touch an existing file
+    try:
+      self.root.mkdir(parents=True, exist_ok=True)
+      self._lock_file = open(self.path(".lock"), "a")  # "a": never touch an existing file
+    except OSError as e:
+      raise UserError(f"cannot create or write --root-dir {self.root}: {e.strerror or e}; "
+                      "choose a writable place") from None
     try:
       fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
       raise UserError(f"another rlrun process is training in {self.root}; wait for it or "
                       "choose another --root-dir") from None
+
+  def unlock(self) -> None:
+    if self._lock_file is not None:
+      self._lock_file.close()  # closing releases the flock
+      self._lock_file = None
 
   def write_metadata(self, config_name: str, config_path: str, seed: Any, argv,
                      bindings=(), config_changes=()) -> None:

@@ -44,8 +44,9 @@ class OffPolicyBuilder(Builder):
     if _is_discrete(spec) != self.discrete_actions:
       got = "discrete" if _is_discrete(spec) else "continuous"
       need = "discrete" if self.discrete_actions else "continuous (Box)"
-      raise ValueError(f"{self.name} needs {need} actions, but the environment's action spec is "
-                       f"{got} ({spec}); choose an agent for {got} actions")
+      shapes = ", ".join(f"{s.dtype.name} {tuple(s.shape)}" for s in tf.nest.flatten(spec))
+      raise ValueError(f"{self.name} needs {need} actions, but the environment's actions are "
+                       f"{got} ({shapes}); choose an agent for {got} actions")
 
 
 @gin.configurable(module="builders")

@@ -9,12 +9,12 @@ from rlrun.errors import UserError
 
 
 def evaluate(root_dir: Optional[str], episodes: int, policy: Optional[str], as_json: bool,
-             seed: int = 12345, out: TextIO = sys.stdout) -> int:
+             seed: int = 12345, out: TextIO = sys.stdout, use_run_config: bool = False) -> int:
   if episodes < 1:
     raise UserError(f"--episodes must be >= 1, got {episodes}")
   path = policy_loading.policy_path(root_dir, policy)
   loaded = policy_loading.load_policy(path, batch_time_steps=False)
-  make_env, source = policy_loading.env_factory(root_dir, loaded)
+  make_env, source = policy_loading.env_factory(root_dir, loaded, use_run_config)
   from rlrun.train.evaluation import evaluate as run_episodes
   envs = [make_env(seed + i) for i in range(min(episodes, 10))]
   try:

@@ -1,11 +1,13 @@
 """Finding and loading a run's saved policy and environment for eval and video."""
 
+import importlib
 from pathlib import Path
 from typing import Callable, Optional, Tuple
 
 from rlrun import configs
 from rlrun.errors import UserError
 from rlrun.run_dir import RunDirectory
+from rlrun.train.parts import ENV_LOADERS
 
 
 def policy_path(root_dir: Optional[str], policy: Optional[str], name: str = "policy") -> Path:
@@ -39,21 +41,30 @@ def load_policy(path: Path, batch_time_steps: bool):
                     f"({type(e).__name__}); re-export it with rlrun train") from e
 
 
-def env_factory(root_dir: Optional[str], policy) -> Tuple[Callable[[int], object], str]:
-  """A function seed -> environment, from the run's config, else the policy's metadata."""
-  if root_dir and RunDirectory(root_dir).path("config.gin").is_file():
-    root = RunDirectory(root_dir)
-    configs.parse(root.path("config.gin"), [])
-    from rlrun.train.experiment import Experiment
-    experiment = Experiment(root_dir=str(root.root))
-    def make(seed: int):
-      env = experiment.env_fn()
-      env.seed(seed)
-      return env
-    return make, str(root.path("config.gin"))
+def env_factory(root_dir: Optional[str], policy,
+                use_run_config: bool = False) -> Tuple[Callable[[int], object], str]:
+  """A function seed -> environment, from the policy's metadata (or the run's config.gin).
+
+  A gin file is code: the run's config.gin is executed only with `use_run_config`.
+  """
+  if use_run_config:
+    return _from_run_config(root_dir)
+  loader, kwargs = policy.metadata.get("env_loader"), policy.metadata.get("env_kwargs")
+  if loader in ENV_LOADERS and isinstance(kwargs, dict):
+    module_name, function_name = loader.rsplit(".", 1)
+    load = getattr(importlib.import_module(module_name), function_name)
+    def make_recorded(seed: int):
+      try:
+        return load(**dict(kwargs, seed=seed))
+      except (ValueError, TypeError) as e:
+        raise UserError(f"cannot rebuild the policy's environment with {loader}"
+                        f"({kwargs}): {str(e).splitlines()[0]}") from e
+    return make_recorded, kwargs.get("environment_name", loader)
   env_name = policy.metadata.get("env_name")
   if not env_name:
-    raise UserError("the policy does not record its environment; pass --root-dir of the run")
+    raise UserError("the policy's metadata does not say how to build its environment; pass "
+                    "--use-run-config with --root-dir to build it from the run's config.gin "
+                    "(a gin file is code: only for runs you trust)")
   from rlrun.environments import suite_gym
   def make_named(seed: int):
     try:
@@ -61,3 +72,20 @@ def env_factory(root_dir: Optional[str], policy) -> Tuple[Callable[[int], object
     except ValueError as e:
       raise UserError(str(e).splitlines()[0]) from e
   return make_named, env_name
+
+
+def _from_run_config(root_dir: Optional[str]) -> Tuple[Callable[[int], object], str]:
+  root = RunDirectory(root_dir) if root_dir else None
+  if root is None or not root.path("config.gin").is_file():
+    raise UserError("--use-run-config needs --root-dir of a run (with its config.gin)")
+  configs.parse(root.path("config.gin"), [])
+  from rlrun.train.settings import Settings
+  try:
+    settings = Settings()
+  except (ValueError, TypeError) as e:
+    raise UserError(f"bad config {root.path('config.gin')}: {str(e).splitlines()[0]}") from e
+  def make(seed: int):
+    env = settings.env_fn()
+    env.seed(seed)
+    return env
+  return make, str(root.path("config.gin"))

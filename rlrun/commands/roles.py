@@ -27,7 +27,7 @@ def _run_settings():
   try:
     return Settings()
   except (ValueError, TypeError) as e:
-    raise UserError(f"bad config: {str(e).splitlines()[0]}") from e
+    raise UserError(f"bad config: {configs.describe_error(e)}") from e
 
 
 def _log_with_timestamps() -> None:
@@ -51,7 +51,7 @@ def _run_role(name: str, build: Callable[[], Any], out: TextIO) -> int:
     try:
       role.build()
     except (ValueError, TypeError) as e:
-      raise UserError(str(e).splitlines()[0]) from e
+      raise UserError(configs.describe_error(e)) from e
     reason = role.run()
     out.write(f"rlrun: {name} {reason}\n")
     return EXIT_INTERRUPTED if reason.startswith("stopped by SIGINT") else 0

@@ -23,20 +23,33 @@ def _build_experiment(root: RunDirectory, make_experiment: Optional[Callable[[st
     Settings()  # checked (and its bindings used) in single-process runs too
     experiment = make_experiment(str(root.root))
   except (ValueError, TypeError, RuntimeError) as e:
-    raise UserError(f"bad config: {str(e).splitlines()[0]}") from e
+    raise UserError(f"bad config: {configs.describe_error(e)}") from e
+  # Every binding is consumed by build_parts(), which changes nothing on disk; start()
+  # (replay server, checkpoints set aside...) runs only once the config is known good.
+  build_parts = getattr(experiment, "build_parts", experiment.build)
   try:
-    experiment.build()
+    build_parts()
+    unused = configs.unused_bindings()
+    if unused:
+      raise UserError(f"gin bindings that nothing uses (typo or wrong scope?): "
+                      f"{', '.join(unused)}")
+    if build_parts != experiment.build:
+      experiment.start()
   except UserError:
     experiment.close()
     raise
   except (ValueError, TypeError) as e:
     experiment.close()
-    raise UserError(str(e).splitlines()[0]) from e
-  unused = configs.unused_bindings()
-  if unused:
-    experiment.close()
-    raise UserError(f"gin bindings that nothing uses (typo or wrong scope?): {', '.join(unused)}")
+    raise UserError(configs.describe_error(e)) from e
   return experiment
+
+
+def _num_iterations() -> int:
+  from rlrun.train.settings import Settings
+  try:
+    return Settings().num_iterations
+  except (ValueError, TypeError, RuntimeError) as e:
+    raise UserError(f"bad config: {configs.describe_error(e)}") from e
 
 
 def bindings_from(gin_params: Sequence[str], seed: Optional[int], gpu: bool = False) -> List[str]:
@@ -80,18 +93,35 @@ def run_training(config: str, root_dir: Optional[str], bindings: Sequence[str],
   root = RunDirectory(root_dir or f"runs/{config_path.stem}")
   root.check_can_train(config_path.name)
   changes = check_unchanged(root.path("config.gin"), config_path, bindings, allow_config_change)
+  num_iterations = _num_iterations()  # the loop's settings are checked before anything is made
   created = not root.root.exists()
   if lock:
     root.lock()
+  try:
+    return _locked_training(root, config_path, bindings, out, make_experiment, changes,
+                            num_iterations, created)
+  finally:
+    root.unlock()
+
+
+def _locked_training(root: RunDirectory, config_path, bindings, out: TextIO, make_experiment,
+                     changes, num_iterations: int, created: bool) -> int:
+  finished = root.finished_step(num_iterations)
+  if finished is not None:  # before anything is built: a finished run is left as it is
+    out.write(root.finished_text(finished, num_iterations))
+    return 0
   # From here a Ctrl-C / SIGTERM is a stop request: start-up finishes, the loop does not
   # start, and what exists (the replay collected so far included) is checkpointed.
-  with StopRequest(), native_logs_to(root.path("logs", "native.log")):
+  # Native log lines are held aside until the build succeeds: a mistake found while
+  # building leaves an existing run's logs as they were.
+  with StopRequest(), native_logs_to(None) as native_log:
     try:
       experiment = _build_experiment(root, make_experiment)
     except UserError:
       if created:
         shutil.rmtree(root.root, ignore_errors=True)
       raise
+    native_log.keep_in(root.path("logs", "native.log"))
     return _train(experiment, root, config_path, bindings, out, changes)
 
 

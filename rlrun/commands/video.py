@@ -1,5 +1,6 @@
 """`rlrun record-video`: film a saved policy's episodes to MP4 (or GIF)."""
 
+import os
 import sys
 from pathlib import Path
 from typing import Optional, TextIO
@@ -19,27 +20,38 @@ def _even(frame: np.ndarray) -> np.ndarray:
 
 def record_video(root_dir: Optional[str], episodes: int, output: Optional[str], fps: int,
                  policy: Optional[str] = None, seed: int = 12345,
-                 out: TextIO = sys.stdout) -> int:
+                 out: TextIO = sys.stdout, use_run_config: bool = False) -> int:
   if episodes < 1 or fps < 1:
     raise UserError(f"--episodes and --fps must be >= 1, got {episodes} and {fps}")
   path = policy_loading.policy_path(root_dir, policy)
   loaded = policy_loading.load_policy(path, batch_time_steps=True)
-  make_env, _ = policy_loading.env_factory(root_dir, loaded)
+  make_env, _ = policy_loading.env_factory(root_dir, loaded, use_run_config)
   if output is None:
     if not root_dir:
       raise UserError("pass --output FILE (or --root-dir to write into its videos/)")
     output = str(RunDirectory(root_dir).path("videos", f"policy-step{loaded.get_train_step()}.mp4"))
   target = Path(output)
+  if target.is_dir():
+    raise UserError(f"--output {output} is a directory; pass a file name such as "
+                    f"{target / 'clip.mp4'}")
   if target.suffix.lower() not in (".mp4", ".gif"):
     raise UserError(f"--output {output}: use a .mp4 or .gif file name")
-  target.parent.mkdir(parents=True, exist_ok=True)
+  # Frames go to a partial file beside the target, renamed when complete: an interrupted
+  # or failed recording never leaves a truncated video under the requested name.
+  partial = target.with_name(f".{target.stem}.partial{target.suffix}")
+  try:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial.touch()
+  except OSError as e:
+    raise UserError(f"cannot write --output {output}: {e.strerror or e}; choose a writable "
+                    "place") from e
   import imageio
   env = make_env(seed)
   kwargs = {"fps": fps, "macro_block_size": 1} if target.suffix.lower() == ".mp4" else {
       "duration": 1000 / fps, "loop": 0}
   frames = 0
   try:
-    with imageio.get_writer(str(target), **kwargs) as writer:
+    with imageio.get_writer(str(partial), **kwargs) as writer:
       for _ in range(episodes):
         time_step = env.reset()
         state = loaded.get_initial_state()
@@ -49,7 +61,13 @@ def record_video(root_dir: Optional[str], episodes: int, output: Optional[str], 
           time_step, state = env.step(step.action), step.state
           writer.append_data(_even(env.render("rgb_array")))
           frames += 1
+    os.replace(partial, target)
+  except OSError as e:
+    raise UserError(f"cannot write --output {output}: {e.strerror or e}; free some space or "
+                    "choose another place") from e
   finally:
     env.close()
+    if partial.exists():
+      partial.unlink()
   out.write(f"{target} ({episodes} episodes, {frames} frames at {fps} fps)\n")
   return 0

@@ -23,7 +23,6 @@ from rlrun.distributed.supervisor import ChildSpec, EventKind, State, Supervisor
 from rlrun.errors import UserError
 from rlrun.run_dir import RunDirectory
 from rlrun.train import evaluation
-from rlrun.train.checkpointer import committed_numbers
 from rlrun.train.interrupts import StopRequest
 from rlrun.train.progress import Progress
 
@@ -272,13 +271,23 @@ def launch(config: str, root_dir: Optional[str], bindings: Sequence[str], actors
     settings = Settings()
     run_settings = RunSettings()
   except (ValueError, TypeError) as e:
-    raise UserError(f"bad config: {str(e).splitlines()[0]}") from e
+    raise UserError(f"bad config: {configs.describe_error(e)}") from e
   created = not root.root.exists()
   root.lock()
-  finished = committed_numbers(str(root.path("checkpoints")))
-  if finished and finished[-1] >= run_settings.num_iterations:
+  try:
+    return _launch_locked(config_path, root, bindings, actors, out, allow_config_change,
+                          settings, run_settings, created)
+  finally:
+    root.unlock()
+
+
+def _launch_locked(config_path: Path, root: RunDirectory, bindings: Sequence[str], actors: int,
+                   out: TextIO, allow_config_change: bool, settings: Settings, run_settings,
+                   created: bool) -> int:
+  finished = root.finished_step(run_settings.num_iterations)
+  if finished is not None:
     # Nothing would publish weights, so actors and evaluator would wait for good.
-    out.write(root.finished_text(finished[-1], run_settings.num_iterations))
+    out.write(root.finished_text(finished, run_settings.num_iterations))
     return 0
   for stale in root.path("status").glob("*.json"):
     stale.unlink()

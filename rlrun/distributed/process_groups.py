@@ -38,7 +38,12 @@ _prctl = None
 
 
 def pdeathsig_preexec() -> Optional[Callable[[], None]]:
-  """A preexec_fn making the child get SIGTERM when the supervisor dies (Linux), or None."""
+  """A preexec_fn making the child get SIGKILL when the supervisor dies (Linux), or None.
+
+  SIGKILL, not SIGTERM: a child must not outlive a killed supervisor by the seconds a
+  polite stop takes (a learner's final checkpoint). Like any kill -9, that loses only
+  the work since the last checkpoint, which is committed atomically.
+  """
   global _prctl
   if not sys.platform.startswith("linux"):
     return None
@@ -49,10 +54,10 @@ def pdeathsig_preexec() -> Optional[Callable[[], None]]:
       return None
     _prctl.argtypes = [ctypes.c_int] + [ctypes.c_ulong] * 4
     _prctl.restype = ctypes.c_int
-  prctl, parent, sigterm = _prctl, os.getpid(), int(signal.SIGTERM)
+  prctl, parent, sigkill = _prctl, os.getpid(), int(signal.SIGKILL)
 
   def preexec() -> None:
-    prctl(_PR_SET_PDEATHSIG, sigterm, 0, 0, 0)
+    prctl(_PR_SET_PDEATHSIG, sigkill, 0, 0, 0)
     if os.getppid() != parent:  # the supervisor died before the request took effect
       os._exit(1)
 

@@ -92,6 +92,7 @@ class ReplayServerRole:
     # The learner resumes from the newest checkpoint that reads back; its replay is loaded.
     checkpointer = make_checkpointer(self.root_dir)
     start = replay_server_start(checkpointer.select())
+    checkpointer.set_aside_skipped()
     for note in checkpointer.notes:
       self.out.write(note + "\n")
     self.server = reverb_utils.ReplayServer([table, variables],

@@ -221,14 +221,19 @@ class Checkpointer:
     return prefix
 
   def select(self) -> Optional[Selection]:
-    """Chooses the checkpoint to resume from (once), setting aside newer unreadable ones."""
+    """Chooses the checkpoint to resume from (once); changes nothing on disk."""
     if not self._selected:
       self._selection = select(self._directory)
       self._selected = True
-      if self._selection is not None and self._selection.skipped:
-        set_aside(self._directory, [n for n, _ in self._selection.skipped])
-        self.notes.append(describe_fallback(self._selection, self._directory))
     return self._selection
+
+  def set_aside_skipped(self) -> None:
+    """Moves the newer unreadable checkpoints the selection passed over to corrupt/ (once)."""
+    selection = self.select()
+    if selection is not None and selection.skipped:
+      set_aside(self._directory, [n for n, _ in selection.skipped])
+      self.notes.append(describe_fallback(selection, self._directory))
+      selection.skipped = []
 
   def restore(self) -> Tuple[Optional[int], Dict[str, Any]]:
     """Restores the selected checkpoint; returns (its number, its side-state) or (None, {}).
@@ -240,6 +245,7 @@ class Checkpointer:
     selection = self.select()
     if selection is None:
       return None, {}
+    self.set_aside_skipped()
     try:
       self._checkpoint.read(selection.prefix).assert_existing_objects_matched()
     except (ValueError, AssertionError, tf.errors.OpError) as e:

@@ -49,21 +49,37 @@ class Experiment:
   # ---- construction ------------------------------------------------------------------
 
   def build(self) -> None:
-    """Creates every component; gin bindings are consumed here."""
+    """Creates every component; gin bindings are consumed here (build_parts, then start)."""
+    self.build_parts()
+    self.start()
+
+  def build_parts(self) -> None:
+    """The agent, the replay table and the checkpoint to resume from; nothing on disk changes.
+
+    Every gin binding is consumed here, so a config mistake found after this (an unused
+    binding) stops the command before `start()` touches the run directory.
+    """
     settings = self.settings
     self.parts = AgentParts.build(settings)
     builder, agent = self.parts.builder, self.parts.agent
-    table = builder.make_table(agent)
-    if table.info.rate_limiter_info.max_diff < _UNLIMITED:
+    self._table = builder.make_table(agent)
+    if self._table.info.rate_limiter_info.max_diff < _UNLIMITED:
       # One thread alternates collecting and training: a ratio limiter would block the
       # inserts until samples that only come after them. The loop keeps the ratio.
       logging.info("replay.make_table.rate_limiter applies to distributed training "
                    "(--actors N); this single-process run keeps the ratio by its loop")
-      table = builder.make_table(agent, rate_limiter=None)
+      self._table = builder.make_table(agent, rate_limiter=None)
     # The checkpoint to resume from decides which replay the server loads.
-    checkpointer = make_checkpointer(self.root_dir, self.parts)
+    self._checkpointer = make_checkpointer(self.root_dir, self.parts)
+    self._checkpointer.select()
+
+  def start(self) -> None:
+    """The replay server (loading the replay paired with the checkpoint), collector, evaluator, trainer."""
+    settings, checkpointer = self.settings, self._checkpointer
+    builder, agent = self.parts.builder, self.parts.agent
+    checkpointer.set_aside_skipped()
     self.replay_server = reverb_utils.ReplayServer(
-        [table], checkpoint_dir=os.path.join(self.root_dir, "replay"),
+        [self._table], checkpoint_dir=os.path.join(self.root_dir, "replay"),
         **replay_server_start(checkpointer.select()))
     self.replay_buffer = ReverbReplayBuffer(agent.collect_data_spec, builder.table_name,
                                             builder.sequence_length(agent),

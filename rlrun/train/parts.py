@@ -54,6 +54,24 @@ def collect_metrics() -> List[py_metrics.PyStepMetric]:
           py_metrics.AverageReturnMetric(), py_metrics.AverageEpisodeLengthMetric()]
 
 
+# The environment loaders a saved policy may name: eval imports nothing else from metadata.
+ENV_LOADERS = ("rlrun.environments.suite_gym.load", "rlrun.environments.suite_pybullet.load")
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def env_loader(env_fn) -> Dict[str, Any]:
+  """{'env_loader': 'module.function', 'env_kwargs': {...}} when `env_fn` is one of rlrun's
+  suites bound only to plain values in gin; {} otherwise (eval then needs the run's config)."""
+  import gin
+  name = f"{getattr(env_fn, '__module__', '')}.{getattr(env_fn, '__name__', '')}"
+  if name not in ENV_LOADERS:
+    return {}
+  kwargs = gin.get_bindings(env_fn)
+  if not all(isinstance(v, _PLAIN) for v in kwargs.values()):
+    return {}
+  return {"env_loader": name, "env_kwargs": kwargs}
+
+
 @dataclasses.dataclass
 class AgentParts:
   """One process's environment, agent and counters.
@@ -107,9 +125,10 @@ class AgentParts:
     return value
 
   def policy_metadata(self) -> Dict[str, Any]:
+    """What `rlrun eval` needs to rebuild the environment without executing the run's gin."""
     gym_env = getattr(self.env, "gym", None)
     spec = getattr(gym_env, "spec", None)
-    return {"env_name": getattr(spec, "id", None)}
+    return dict(env_loader(self.settings.env_fn), env_name=getattr(spec, "id", None))
 
   def eval_envs(self, reuse_env: bool = False) -> list:
     """settings.eval_parallel_envs evaluation environments (the first may be self.env)."""

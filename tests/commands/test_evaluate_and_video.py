@@ -1,6 +1,7 @@
 """`rlrun eval` and `rlrun record-video` on a trained run."""
 
 import json
+import shutil
 
 import imageio
 import pytest
@@ -37,3 +38,21 @@ def test_record_video_writes_a_playable_mp4_and_gif(smoke_run, tmp_path):
   result = rlrun("record-video", "--root-dir", str(root), "--output", str(gif))
   assert result.returncode == 0, result.stderr
   assert len(imageio.mimread(gif)) >= 9
+
+
+def test_eval_never_executes_the_runs_config_unless_asked(smoke_run, tmp_path):
+  root, _ = smoke_run
+  copy = tmp_path / "copied_run"
+  shutil.copytree(root, copy)
+  # A config.gin from elsewhere is code; this one would import a module that does not exist.
+  (copy / "config.gin").write_text("import no_such_module_rlrun_test\n")
+  metadata = json.loads((copy / "policies" / "policy" / "rlrun_policy.json").read_text())
+  assert metadata["env_loader"] == "rlrun.environments.suite_gym.load"
+  assert metadata["env_kwargs"] == {"environment_name": "CartPole-v0"}
+  result = rlrun("eval", "--root-dir", str(copy), "--episodes", "2", "--json")
+  assert result.returncode == 0, result.stderr
+  assert json.loads(result.stdout)["environment"] == "CartPole-v0"
+  result = rlrun("eval", "--root-dir", str(copy), "--episodes", "2", "--use-run-config")
+  assert result.returncode == 2
+  assert result.stderr.startswith("rlrun: error: ") and "no_such_module_rlrun_test" in result.stderr
+  assert len(result.stderr.strip().splitlines()) == 1

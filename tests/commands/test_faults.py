@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import signal
+import subprocess
 import time
 
 import pytest
@@ -131,3 +132,42 @@ def test_a_finished_run_with_actors_says_so_instead_of_waiting(run):
                  timeout=120)  # a hang guard, not a timing check
   assert result.returncode == 0, result.stderr
   assert "already finished at step 300" in result.stdout
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+  """A 64 MiB file system of its own, to fill up."""
+  mount = tmp_path / "disk"
+  mount.mkdir()
+  subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64M", "tmpfs", str(mount)], check=True)
+  yield mount
+  subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def test_a_full_disk_stops_with_one_line_and_the_run_resumes_once_there_is_room(small_disk):
+  root = small_disk / "run"
+  args = ["train", "--config", "dqn_cartpole.gin", "--root-dir", str(root), *SETTINGS]
+  process = popen(*args, *gin("train.Experiment.num_iterations=100000"))
+  deadline = time.time() + 300  # a hang guard, not a timing check
+  while not committed_numbers(str(root / "checkpoints")) and time.time() < deadline:
+    assert process.poll() is None, process.communicate()
+    time.sleep(0.2)
+  filler = small_disk / "filler"
+  with open(filler, "wb") as f:  # every free byte
+    try:
+      while True:
+        f.write(b"\0" * (1 << 20))
+        f.flush()
+    except OSError:
+      pass
+  out, err = process.communicate(timeout=300)  # a hang guard, not a timing check
+  assert process.returncode == 2, out + err
+  lines = [l for l in err.splitlines() if l.strip()]
+  assert len(lines) == 1 and lines[0].startswith("rlrun: error: cannot write"), err
+  assert "no space left" in lines[0] and "rerun the same command to resume" in lines[0]
+  kept = committed_numbers(str(root / "checkpoints"))
+  assert kept
+  filler.unlink()
+  result = rlrun(*args, *gin(f"train.Experiment.num_iterations={kept[-1] + 100}"))
+  assert result.returncode == 0, result.stderr
+  assert restored(result.stdout)[0] == kept[-1]

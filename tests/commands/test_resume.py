@@ -61,6 +61,7 @@ def test_sigterm_then_sigkill_then_resume_to_the_exact_step(tmp_path):
   assert int(restored.group(2)) > 100  # the replay came back, not just the initial collect
   assert f"finished at step {STEPS}" in third.stdout
   state = json.loads((root / "checkpoints" / f"state-{STEPS}.json").read_text())
-  # One collect step per iteration, checkpointed together with the train step: exact.
-  assert state["metrics"]["EnvironmentSteps"]["count"] == STEPS
+  # The 100 random initial steps, then one collect step per iteration, checkpointed
+  # together with the train step: exact.
+  assert state["metrics"]["EnvironmentSteps"]["count"] == 100 + STEPS
   assert len(json.loads((root / "run.json").read_text())["sessions"]) == 3

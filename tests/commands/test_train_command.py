@@ -5,7 +5,7 @@ import json
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from cli_helpers import rlrun, snapshot
-from conftest import SMOKE_STEPS
+from conftest import SMOKE_ARGS, SMOKE_STEPS
 
 
 def tags(directory) -> set:
@@ -53,9 +53,7 @@ def test_progress_is_plain_lines_when_not_a_terminal(smoke_run):
 def test_rerun_of_a_finished_run_says_so_and_changes_nothing(smoke_run):
   root, _ = smoke_run
   before = snapshot(root)
-  result = rlrun("train", "--config", "dqn_cartpole.gin", "--root-dir", str(root),
-                 "--gin-param", f"train.Experiment.num_iterations={SMOKE_STEPS}",
-                 "--gin-param", "train.Experiment.num_eval_episodes=3")
+  result = rlrun("train", "--config", "dqn_cartpole.gin", "--root-dir", str(root), *SMOKE_ARGS)
   assert result.returncode == 0, result.stderr
   assert "already finished at step 300" in result.stdout
   changed = {k for k in set(before) | set(snapshot(root))

@@ -271,3 +271,28 @@ def test_a_crashed_server_or_learner_stops_the_run_and_a_rerun_resumes(tmp_path,
   assert resumed and int(resumed.group(1)) == last, second.stdout
   assert int(resumed.group(2)) > 0
   assert "finished at step 1500" in second.stdout
+
+
+@pytest.mark.slow
+def test_no_child_outlives_a_sigkilled_launcher_and_a_rerun_resumes(tmp_path):
+  root = tmp_path / "run"
+  args = ["train", "--config", "dqn_cartpole.gin", "--actors", "2", "--root-dir", str(root),
+          *gin("train.Experiment.num_iterations=1500"),
+          *gin("train.Experiment.checkpoint_interval=300"),
+          *gin("train.Experiment.eval_interval=1500"), *QUICK]
+  launcher = popen(*args)
+  wait_until(lambda: any(s > 0 for s in checkpoint_steps(root)), launcher, "a checkpoint")
+  children = [p for pids in started_pids(root).values() for p in pids]
+  assert len(children) == 5  # server, learner, evaluator, 2 actors
+  os.kill(launcher.pid, signal.SIGKILL)
+  launcher.communicate()
+  deadline = time.time() + 10  # a hang guard; scripts/bench_faults.py measures the delay
+  while any(alive(p) for p in children) and time.time() < deadline:
+    time.sleep(0.05)
+  assert not any(alive(p) for p in children)
+  learner_log = (root / "logs" / "learner.log").read_text()
+  assert "Traceback" not in learner_log
+  last = checkpoint_steps(root)[-1]
+  second = rlrun(*args, timeout=600)
+  assert second.returncode == 0, second.stdout + second.stderr
+  assert re.search(rf"resuming from step {last} of 1500", second.stdout), second.stdout
