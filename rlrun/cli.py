@@ -71,9 +71,15 @@ def cli() -> None:
 @click.option("--actors", type=int, default=0, metavar="N",
               help="Distribute over processes: a Reverb server, N collecting actors, a learner "
               "and an evaluator, supervised by this command (0: one process) [default: 0].")
+@click.option("--deterministic", is_flag=True,
+              help="Reproducible bit for bit: two runs of the same config, or a run resumed "
+              "from any checkpoint, write identical results and checkpoints (in-process seeded "
+              "replay, deterministic TF ops). Shorthand for --gin-param "
+              "'train.Experiment.deterministic=True'.")
 @_ALLOW_CHANGE_OPTION
 def train(config: str, root_dir: Optional[str], gin_params: Tuple[str, ...],
-          seed: Optional[int], gpu: bool, actors: int, allow_config_change: bool) -> None:
+          seed: Optional[int], gpu: bool, actors: int, deterministic: bool,
+          allow_config_change: bool) -> None:
   """Train an agent: collect, train, evaluate, checkpoint, export policies.
 
   Rerunning on the same --root-dir resumes; the run's config.gin is reused as recorded,
@@ -83,7 +89,7 @@ def train(config: str, root_dir: Optional[str], gin_params: Tuple[str, ...],
   """
   from rlrun.commands.train import train as run
   sys.exit(run(config, root_dir, gin_params, seed, gpu=gpu, actors=actors,
-               allow_config_change=allow_config_change))
+               allow_config_change=allow_config_change, deterministic=deterministic))
 
 
 def _config_options(function):

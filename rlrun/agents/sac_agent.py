@@ -61,7 +61,8 @@ class SacAgent(TFAgent):
                target_update_tau: float = 0.005, target_update_period: int = 1,
                td_errors_loss_fn: Callable = tf.math.squared_difference, gamma: float = 0.99,
                reward_scale_factor: float = 1.0, gradient_clipping: Optional[float] = None,
-               train_step_counter: Optional[tf.Variable] = None, name: str = "SacAgent"):
+               train_step_counter: Optional[tf.Variable] = None, name: str = "SacAgent",
+               seed: int = 0):
     flat_actions = tf.nest.flatten(tensor_spec.from_spec(action_spec))
     if len(flat_actions) != 1 or not flat_actions[0].dtype.is_floating:
       raise ValueError(f"SacAgent needs a single continuous action spec, got {action_spec}")
@@ -95,6 +96,7 @@ class SacAgent(TFAgent):
     self._gamma = gamma
     self._reward_scale_factor = reward_scale_factor
     self._gradient_clipping = gradient_clipping
+    self._seed = int(seed) % (2 ** 30)
     logging.info("SacAgent: target_entropy=%s gamma=%s target_update_tau=%s period=%d "
                  "reward_scale_factor=%s initial_log_alpha=%s", self._target_entropy, gamma,
                  target_update_tau, target_update_period, reward_scale_factor, initial_log_alpha)
@@ -170,6 +172,12 @@ class SacAgent(TFAgent):
         alpha=tf.exp(self._log_alpha), entropy=-tf.reduce_mean(extras["log_prob"]),
         q_value=tf.reduce_mean(extras["q_value"]), td_error=td_error[0]))
 
+  def _sample_seed(self, stream: int) -> tf.Tensor:
+    """A stateless seed from (seed, stream, train step): each step's draws are fixed by the
+    seed and the step alone, so a resumed run draws exactly what an uninterrupted one does."""
+    step = tf.cast(self.train_step_counter % (2 ** 31 - 1), tf.int32)
+    return tf.stack([tf.constant(2 * self._seed + stream, tf.int32), step])
+
   def _transitions(self, experience, weights):
     """(observation, action, reward, discount, next_observation, valid, weights) of t -> t+1."""
     valid = tf.cast(tf.not_equal(experience.step_type[:, 0], StepType.LAST), tf.float32)
@@ -181,7 +189,7 @@ class SacAgent(TFAgent):
                   training: bool = False):
     """Twin-critic TD loss; returns (loss, TD error of the first critic)."""
     next_distribution, _ = self._actor_network(next_observation, training=False)
-    next_action = next_distribution.sample()
+    next_action = next_distribution.sample(seed=self._sample_seed(0))
     next_log_prob = next_distribution.log_prob(next_action)
     next_q = _min_q(self._target_critic_network_1, self._target_critic_network_2,
                     next_observation, next_action)
@@ -199,7 +207,7 @@ class SacAgent(TFAgent):
   def actor_loss(self, observation, valid, weights, training: bool = False):
     """E[alpha * log pi(a|s) - min Q(s, a)], a ~ pi reparameterised; returns (loss, log pi, Q)."""
     distribution, _ = self._actor_network(observation, training=training)
-    action = distribution.sample()
+    action = distribution.sample(seed=self._sample_seed(1))
     log_prob = distribution.log_prob(action)
     q_value = _min_q(self._critic_network_1, self._critic_network_2, observation, action)
     per_example = tf.stop_gradient(tf.exp(self._log_alpha)) * log_prob - q_value
@@ -214,7 +222,8 @@ class SacAgent(TFAgent):
 @gin.configurable(module="agents")
 def create_sac_agent(time_step_spec, action_spec, train_step_counter: tf.Variable,
                      critic_network_fn: Callable[..., Any] = gin.REQUIRED,
-                     actor_network_fn: Callable[..., Any] = gin.REQUIRED) -> SacAgent:
+                     actor_network_fn: Callable[..., Any] = gin.REQUIRED,
+                     seed: int = 0) -> SacAgent:
   """Builds the critic ((observation, action) -> Q) and actor networks, then the agent.
 
   Every other SacAgent argument comes from its gin bindings (agents.SacAgent.*).
@@ -224,4 +233,4 @@ def create_sac_agent(time_step_spec, action_spec, train_step_counter: tf.Variabl
   critic = critic_network_fn((observation_spec, action_spec))
   actor = actor_network_fn(observation_spec, action_spec)
   return SacAgent(time_step_spec, action_spec, critic_network=critic, actor_network=actor,
-                  train_step_counter=train_step_counter)
+                  train_step_counter=train_step_counter, seed=seed)

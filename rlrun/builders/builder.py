@@ -18,13 +18,14 @@ roles all call the same methods.
 """
 
 import enum
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional
 
 import reverb
 import tensorflow as tf
 
 from rlrun.policies.greedy_policy import GreedyPolicy
 from rlrun.replay_buffers import reverb_utils
+from rlrun.replay_buffers.local_replay import LocalReplay
 from rlrun.replay_buffers.packing import PackedCodec
 
 TABLE_NAME = "uniform_table"
@@ -59,8 +60,11 @@ class Builder:
 
   # ---- the agent -------------------------------------------------------------------
 
-  def make_agent(self, time_step_spec, action_spec, train_step: tf.Variable):
+  def make_agent(self, time_step_spec, action_spec, train_step: tf.Variable, seed: int = 0):
     """The TFAgent for these specs, its variables created (agent.initialize() is called).
+
+    `seed` is the run's: an agent that draws random numbers while training derives
+    them from it (statelessly, with the train step, so a resume draws the same).
 
     Raises:
       ValueError: (one line) when the agent cannot handle the specs.
@@ -99,6 +103,24 @@ class Builder:
     return reverb_utils.ReverbAddTrajectoryObserver(
         client, self.table_name, self.sequence_length(agent), stride_length=self.stride,
         codec=PackedCodec(agent.collect_data_spec) if packed else None, timeout_s=timeout_s)
+
+  def make_local_replay(self, agent, table: reverb.Table, seed: int) -> LocalReplay:
+    """The in-process table with `table`'s capacity (train.Experiment.replay = 'local').
+
+    Raises:
+      ValueError: for a table the local replay cannot stand in for (not uniform).
+    """
+    sampler = table.info.sampler_options.WhichOneof("distribution")
+    if sampler != "uniform":
+      raise ValueError(f"train.Experiment.replay = 'local' (and deterministic mode) samples "
+                       f"uniformly, but replay.make_table.sampler is {sampler!r}; use "
+                       "sampler = 'uniform' or replay = 'reverb'")
+    return LocalReplay(agent.collect_data_spec, self.sequence_length(agent), table.info.max_size,
+                       seed=[seed, 1], stride=self.stride)
+
+  def make_sampler(self, replay: LocalReplay, settings) -> Callable[[int], Any]:
+    """The learner's experience from a LocalReplay: count -> `count` stacked batches."""
+    return lambda count: replay.sample(settings.batch_size, count)
 
   def make_dataset(self, replay_buffer, agent, settings) -> tf.data.Dataset:
     """The learner's experience: batches of sequences sampled from the table."""

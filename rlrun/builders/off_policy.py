@@ -1,5 +1,6 @@
 """Builders of the off-policy agents: DQN and SAC (sampled windows of their sequence length)."""
 
+import inspect
 from typing import Any, Callable
 
 import gin
@@ -9,6 +10,13 @@ from rlrun.agents.dqn_agent import create_dqn_agent
 from rlrun.agents.sac_agent import create_sac_agent
 from rlrun.builders.builder import Builder
 from rlrun.specs import tensor_spec
+
+
+def _takes(function, parameter: str) -> bool:
+  try:
+    return parameter in inspect.signature(function).parameters
+  except (TypeError, ValueError):
+    return False
 
 
 def _is_discrete(action_spec) -> bool:
@@ -31,9 +39,10 @@ class OffPolicyBuilder(Builder):
     super().__init__(stride)
     self.agent_fn = agent_fn
 
-  def make_agent(self, time_step_spec, action_spec, train_step: tf.Variable):
+  def make_agent(self, time_step_spec, action_spec, train_step: tf.Variable, seed: int = 0):
     self._check_actions(action_spec)
-    agent = self.agent_fn(time_step_spec, action_spec, train_step_counter=train_step)
+    kwargs = {"seed": seed} if _takes(self.agent_fn, "seed") else {}
+    agent = self.agent_fn(time_step_spec, action_spec, train_step_counter=train_step, **kwargs)
     agent.initialize()
     return agent
 

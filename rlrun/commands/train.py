@@ -60,7 +60,7 @@ def bindings_from(gin_params: Sequence[str], seed: Optional[int], gpu: bool = Fa
 
 def train(config: str, root_dir: Optional[str], gin_params: Sequence[str], seed: Optional[int],
           out: TextIO = sys.stdout, gpu: bool = False, actors: int = 0,
-          allow_config_change: bool = False) -> int:
+          allow_config_change: bool = False, deterministic: bool = False) -> int:
   """Runs `rlrun train`; returns the exit code.
 
   `seed` and `gpu` are shorthands for bindings applied after `gin_params`. With
@@ -72,6 +72,11 @@ def train(config: str, root_dir: Optional[str], gin_params: Sequence[str], seed:
   if seed is not None and seed < 0:
     raise UserError(f"--seed must be >= 0, got {seed}")
   bindings = bindings_from(gin_params, seed, gpu)
+  if deterministic:
+    if actors:
+      raise UserError("--deterministic runs in one process (Reverb's sampling and the actors' "
+                      "timing cannot be seeded); drop --actors")
+    bindings.append("train.Experiment.deterministic = True")
   if actors:
     from rlrun.distributed.launcher import launch
     return launch(config, root_dir, bindings, actors, out, allow_config_change)

@@ -272,6 +272,9 @@ def launch(config: str, root_dir: Optional[str], bindings: Sequence[str], actors
     run_settings = RunSettings()
   except (ValueError, TypeError) as e:
     raise UserError(f"bad config: {configs.describe_error(e)}") from e
+  if run_settings.replay != "reverb":
+    raise UserError(f"train.Experiment.replay = {run_settings.replay!r} is for single-process "
+                    "runs; distributed training (--actors N) replays through Reverb")
   created = not root.root.exists()
   root.lock()
   try:

@@ -1,4 +1,6 @@
-"""Reverb replay checkpoints: archiving one beside an agent checkpoint, and checking it reads back.
+"""Replay checkpoints: archiving one beside an agent checkpoint, and checking it reads back.
+
+Reverb's, and LocalReplay's (rlrun.replay_buffers.local_replay) one-file format.
 
 Facts about dm-reverb 0.14 this module relies on:
   * A checkpoint is a directory `<path>/<local-time RFC3339 name>` holding
@@ -17,6 +19,8 @@ import json
 import os
 import shutil
 from typing import Dict, Optional
+
+from rlrun.replay_buffers import local_replay
 
 FILES = ("tables.tfrecord", "items.tfrecord", "chunks.tfrecord")
 DONE = "DONE"
@@ -47,7 +51,10 @@ def archive(source: str, target: str) -> Dict[str, int]:
   tmp = f"{target}.tmp"
   shutil.rmtree(tmp, ignore_errors=True)
   os.makedirs(tmp)
-  for name in FILES:
+  names = FILES
+  if local_replay.is_local(source):  # its file and whatever the run saved beside it
+    names = [n for n in os.listdir(source) if n not in (DONE, MANIFEST) and not n.startswith(".")]
+  for name in names:
     _link_or_copy(os.path.join(source, name), os.path.join(tmp, name))
   with open(os.path.join(tmp, MANIFEST), "w") as f:
     json.dump({"items": sizes}, f)
@@ -75,6 +82,11 @@ def verify(directory: str, expected: Optional[Dict[str, int]] = None) -> Dict[st
   Raises:
     ReplayCheckpointError: naming what is missing or unreadable.
   """
+  if local_replay.is_local(directory):
+    try:
+      return local_replay.verify(directory, expected)
+    except ValueError as e:
+      raise ReplayCheckpointError(str(e)) from e
   from reverb.cc import schema_pb2
   from reverb.cc.checkpointing import checkpoint_pb2
   name = os.path.basename(os.path.normpath(directory))

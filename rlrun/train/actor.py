@@ -92,6 +92,15 @@ class Actor:
     if self._variable_client is not None:
       self._variable_client.update()
 
+  def episode_state(self):
+    """(environment, current time step, policy state): where collection stands."""
+    return self._env, self._time_step, self._policy_state
+
+  def set_episode_state(self, env, time_step, policy_state) -> None:
+    """Continues from a saved `episode_state()` (the drivers are rebuilt on `env`)."""
+    self._env, self._time_step, self._policy_state = env, time_step, policy_state
+    self._drivers.clear()
+
   def reset(self) -> None:
     """Starts a fresh episode on the next run()."""
     self._time_step = None

@@ -6,6 +6,7 @@ from typing import Any, Callable, Dict, Optional
 import numpy as np
 
 from rlrun.policies.random_py_policy import RandomPyPolicy
+from rlrun.train import env_state
 from rlrun.train.actor import Actor
 from rlrun.train.parts import AgentParts, collect_metrics, fast_py_policy
 
@@ -71,6 +72,16 @@ class Collector:
 
   def pull_weights(self) -> None:
     self.actor.pull_weights()
+
+  def snapshot(self) -> bytes:
+    """The environment's exact state and where its episode stands (deterministic runs)."""
+    return env_state.snapshot(self.actor.episode_state())
+
+  def restore_snapshot(self, blob: bytes) -> None:
+    env, time_step, policy_state = env_state.load(blob)
+    self.parts.env.close()
+    self.parts.env = env
+    self.actor.set_episode_state(env, time_step, policy_state)
 
   def write_summaries(self) -> None:
     self.actor.write_metric_summaries()

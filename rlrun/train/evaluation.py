@@ -11,13 +11,18 @@ import tree
 from rlrun.trajectories import TimeStep
 
 
-def results_path(root_dir: str) -> str:
+RESULTS_FILE = "results.jsonl"
+TIMINGS_FILE = "timings.jsonl"
+TIMING_FIELDS = ("eval_seconds", "wall_time")
+
+
+def results_path(root_dir: str, name: str = RESULTS_FILE) -> str:
   """The run directory's evaluation log: one JSON object per evaluation."""
-  return os.path.join(str(root_dir), "eval", "results.jsonl")
+  return os.path.join(str(root_dir), "eval", name)
 
 
-def append_result(root_dir: str, record: Dict[str, Any]) -> None:
-  path = results_path(root_dir)
+def append_result(root_dir: str, record: Dict[str, Any], name: str = RESULTS_FILE) -> None:
+  path = results_path(root_dir, name)
   os.makedirs(os.path.dirname(path), exist_ok=True)
   with open(path, "a") as f:
     f.write(json.dumps(record) + "\n")
@@ -98,10 +103,12 @@ class Evaluator:
     policy: a numpy-callable policy; its `update()` (if any) is called first.
     num_episodes: episodes per evaluation.
     results: the evaluations so far (e.g. from a checkpoint or results.jsonl).
+    reseed: when given, each evaluation first seeds env i from (reseed, iteration, i), so
+      it does not depend on the evaluations before it (deterministic runs resume exactly).
   """
 
   def __init__(self, root_dir: str, envs: Sequence, policy, num_episodes: int,
-               results: Optional[List[Dict[str, Any]]] = None):
+               results: Optional[List[Dict[str, Any]]] = None, reseed: Optional[int] = None):
     from rlrun.utils.summaries import LazySummaryWriter
     self.root_dir = root_dir
     self.envs = list(envs)
@@ -109,6 +116,7 @@ class Evaluator:
     self.num_episodes = num_episodes
     self.results: List[Dict[str, Any]] = list(results or [])
     self.progress = None
+    self._reseed = reseed
     self._writer = LazySummaryWriter(os.path.join(root_dir, "eval"))
 
   @property
@@ -121,6 +129,9 @@ class Evaluator:
     started = time.perf_counter()
     if hasattr(self.policy, "update"):
       self.policy.update()
+    if self._reseed is not None:
+      for i, env in enumerate(self.envs):
+        env.seed(int(np.random.SeedSequence([self._reseed, iteration, i]).generate_state(1)[0]))
     result = evaluate(self.envs, self.policy, self.num_episodes)
     result["eval_seconds"] = time.perf_counter() - started
     with self._writer.as_default(step=iteration):
@@ -128,6 +139,11 @@ class Evaluator:
       tf.summary.scalar("metrics/AverageEpisodeLength", result["AverageEpisodeLength"])
     self._writer.flush()
     record = dict(result, step=iteration, wall_time=time.time(), **extra)
+    if self._reseed is not None:
+      # Deterministic runs: results.jsonl holds only what the seed decides; the times of
+      # each evaluation go to timings.jsonl beside it.
+      timing = {k: record.pop(k) for k in TIMING_FIELDS}
+      append_result(self.root_dir, dict(timing, step=iteration), TIMINGS_FILE)
     self.results.append(record)
     append_result(self.root_dir, record)
     if self.progress is not None:

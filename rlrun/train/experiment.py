@@ -11,15 +11,19 @@ import os
 from typing import Any, Dict, List, Optional
 
 from rlrun.builders.builder import TABLE_NAME
-from rlrun.replay_buffers import reverb_utils
+from rlrun.errors import UserError
+from rlrun.replay_buffers import local_replay, reverb_utils
 from rlrun.replay_buffers.reverb_replay_buffer import ReverbReplayBuffer
 from rlrun.train import evaluation
 from rlrun.train.checkpointer import make_checkpointer, replay_server_start
 from rlrun.train.collector import Collector
-from rlrun.train.parts import AgentParts, collect_metrics, fast_py_policy  # noqa: F401 (re-exported)
+from rlrun.train.parts import (EVAL_ENV_OFFSET, AgentParts, collect_metrics,  # noqa: F401
+                               fast_py_policy)
 from rlrun.train.settings import Settings
 from rlrun.train.trainer import Trainer
 
+# The collect environment's saved state, beside a deterministic run's local replay.
+COLLECTOR_FILE = "collector.pkl"
 # A MinSize limiter's max_diff: no bound on inserts ahead of samples.
 _UNLIMITED = 1e300
 
@@ -74,32 +78,61 @@ class Experiment:
     self._checkpointer.select()
 
   def start(self) -> None:
-    """The replay server (loading the replay paired with the checkpoint), collector, evaluator, trainer."""
+    """The replay (loading the one paired with the checkpoint), collector, evaluator, trainer."""
     settings, checkpointer = self.settings, self._checkpointer
     builder, agent = self.parts.builder, self.parts.agent
     checkpointer.set_aside_skipped()
-    self.replay_server = reverb_utils.ReplayServer(
-        [self._table], checkpoint_dir=os.path.join(self.root_dir, "replay"),
-        **replay_server_start(checkpointer.select()))
-    self.replay_buffer = ReverbReplayBuffer(agent.collect_data_spec, builder.table_name,
-                                            builder.sequence_length(agent),
-                                            local_server=self.replay_server)
-    self.observer = builder.make_writer(self.replay_buffer.py_client, agent,
-                                        packed=self.replay_buffer.codec is not None)
+    selection = checkpointer.select()
+    if settings.replay == "local":
+      self.replay_buffer = self.observer = builder.make_local_replay(agent, self._table,
+                                                                    settings.seed)
+    else:
+      self.replay_server = reverb_utils.ReplayServer(
+          [self._table], checkpoint_dir=os.path.join(self.root_dir, "replay"),
+          **replay_server_start(selection))
+      self.replay_buffer = ReverbReplayBuffer(agent.collect_data_spec, builder.table_name,
+                                              builder.sequence_length(agent),
+                                              local_server=self.replay_server)
+      self.observer = builder.make_writer(self.replay_buffer.py_client, agent,
+                                          packed=self.replay_buffer.codec is not None)
     self.collector = Collector(self.parts, self.observer, settings.collect_steps_per_iteration,
                                summary_dir=os.path.join(self.root_dir, "train"),
                                rng_seed=[settings.seed, 0])
+    if settings.replay == "local" and selection is not None:
+      self._load_local(selection.replay)
+    if settings.deterministic:
+      self.collector.snapshot()  # fails now, with the reason, if the environment cannot be saved
     self.evaluator = evaluation.Evaluator(
         self.root_dir, self.parts.eval_envs(),
         fast_py_policy(agent.policy, settings.numpy_actor, batch_time_steps=False),
-        settings.num_eval_episodes)
+        settings.num_eval_episodes,
+        reseed=settings.seed + EVAL_ENV_OFFSET if settings.deterministic else None)
     self.trainer = Trainer(self.root_dir, self.parts, self.replay_buffer, checkpointer,
                            self._checkpoint_replay, collector=self.collector,
                            evaluator=self.evaluator)
 
+  def _load_local(self, directory: Optional[str]) -> None:
+    if directory is None or not local_replay.is_local(directory):
+      raise UserError(f"the checkpoint's replay ({directory or 'none recorded'}) is not a local "
+                      "replay; resume with the run's train.Experiment.replay = 'reverb'")
+    self.replay_buffer.load(directory)
+    snapshot = os.path.join(directory, COLLECTOR_FILE)
+    if self.settings.deterministic and os.path.isfile(snapshot):
+      with open(snapshot, "rb") as f:
+        self.collector.restore_snapshot(f.read())
+
   def _checkpoint_replay(self) -> str:
-    self.observer.flush()
-    return self.replay_server.checkpoint()
+    if self.settings.replay != "local":
+      self.observer.flush()
+      return self.replay_server.checkpoint()
+    live = os.path.join(self.root_dir, "replay", "local")
+    self.replay_buffer.save(live)
+    if self.settings.deterministic:
+      tmp = os.path.join(live, f".{COLLECTOR_FILE}")
+      with open(tmp, "wb") as f:
+        f.write(self.collector.snapshot())
+      os.replace(tmp, os.path.join(live, COLLECTOR_FILE))
+    return live
 
   # ---- the pieces, by the names library users and tests know -------------------------
 

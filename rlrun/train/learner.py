@@ -61,6 +61,8 @@ class Learner:
     strategy: the tf.distribute strategy the agent was built under (None: default).
     summary_step: the variable whose value is the summaries' x-axis (default:
       train_step; the runner passes its iteration counter).
+    sample_fn: instead of a dataset: sample_fn(count) returns `count` batches stacked
+      ([count, batch, T, ...] numpy arrays), sampled in the calling thread (local replay).
 
   Raises:
     ValueError: under a non-default strategy, for prioritized replay or a batch size
@@ -74,11 +76,13 @@ class Learner:
                priority_update_fn: Optional[Callable[[np.ndarray, np.ndarray], None]] = None,
                importance_exponent: float = 0.4, priority_epsilon: float = 1e-6,
                strategy: Optional[tf.distribute.Strategy] = None,
-               summary_step: Optional[tf.Variable] = None):
+               summary_step: Optional[tf.Variable] = None,
+               sample_fn: Optional[Callable[[int], Any]] = None):
     self._train_step = train_step
     self._summary_step = train_step if summary_step is None else summary_step
     self._agent = agent
     self._dataset_fn = experience_dataset_fn
+    self._sample_fn = sample_fn
     self._iterator = None
     self._strip_info = False
     self.triggers = list(triggers)
@@ -97,6 +101,9 @@ class Learner:
     self._importance_exponent = importance_exponent
     self._priority_epsilon = priority_epsilon
     self._strategy = None if strategies.is_default(strategy) else strategy
+    if self._strategy is not None and sample_fn is not None:
+      raise ValueError("train.Experiment.replay = 'local' runs under the default strategy only; "
+                       "use replay = 'reverb' with strategy = 'mirrored'")
     if self._strategy is not None:
       self._init_distributed()
 
@@ -220,8 +227,14 @@ class Learner:
 
   def train(self, iterations: int = 1) -> LossInfo:
     """Runs `iterations` train steps without summaries or triggers (see after_train)."""
-    self._ensure_iterator()
     remaining = iterations
+    while remaining > 0 and self._sample_fn is not None:
+      count = min(remaining, self._max_per_call)
+      self.last_loss, _ = self._train_many(self._sample_fn(count))
+      remaining -= count
+    if remaining == 0:
+      return self.last_loss
+    self._ensure_iterator()
     while remaining > 0 and self._strategy is not None:
       count = min(remaining, self._max_per_call)
       self.last_loss = self._distributed_run(self._iterator, tf.constant(count))

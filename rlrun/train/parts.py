@@ -100,6 +100,8 @@ class AgentParts:
     `strategy` overrides the configured one (processes that only act use 'default').
     """
     seed_everything(settings.seed)
+    if settings.deterministic:
+      tf.config.experimental.enable_op_determinism()
     builder = settings.builder
     builder.check(settings)
     strategy_obj = strategies.make_strategy(strategy or settings.strategy)
@@ -111,7 +113,7 @@ class AgentParts:
         # Every replica increments the step; only the first replica's increment counts.
         train_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="train_step",
                                  aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
-        agent = builder.make_agent(time_step_spec, action_spec, train_step)
+        agent = builder.make_agent(time_step_spec, action_spec, train_step, seed=settings.seed)
     except BaseException:
       env.close()
       raise

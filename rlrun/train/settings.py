@@ -45,6 +45,14 @@ class Settings:
     importance_exponent: beta of the importance weights of a prioritized table.
     overlap_collection: collect the next group in a thread while the learner trains.
     strategy: the tf.distribute strategy by name ('default' or 'mirrored').
+    replay: where replay lives in a single-process run: 'reverb' (an in-process Reverb
+      server, as distributed training uses) or 'local' (rlrun's in-process table:
+      seeded synchronous sampling, faster for small items; uniform sampling only).
+    deterministic: make the run reproducible bit for bit (`rlrun train
+      --deterministic`): local replay, TensorFlow's deterministic ops, evaluation
+      environments reseeded per evaluation, and the collect environment's state saved
+      in every checkpoint (it must pickle), so two runs of the same config, and a run
+      resumed from any of its checkpoints, write identical results and checkpoints.
   """
   env_fn: Callable[..., Any] = gin.REQUIRED
   builder: Any = None
@@ -68,6 +76,8 @@ class Settings:
   importance_exponent: float = 0.4
   overlap_collection: bool = False
   strategy: str = "default"
+  replay: str = "reverb"
+  deterministic: bool = False
 
   def __post_init__(self):
     _check_types(self)
@@ -89,6 +99,18 @@ class Settings:
     if self.builder is None:
       from rlrun.builders.off_policy import OffPolicyBuilder
       self.builder = OffPolicyBuilder(agent_fn=self.agent_fn)
+    if self.replay not in REPLAYS:
+      raise ValueError(f"train.Experiment.replay must be one of {', '.join(map(repr, REPLAYS))}, "
+                       f"got {self.replay!r}")
+    if self.deterministic:
+      if self.overlap_collection:
+        raise ValueError("train.Experiment.deterministic runs cannot overlap collection with "
+                         "training (the order of inserts would vary): set "
+                         "train.Experiment.overlap_collection = False")
+      if self.strategy != "default":
+        raise ValueError("train.Experiment.deterministic runs need train.Experiment.strategy = "
+                         f"'default', got {self.strategy!r}")
+      self.replay = "local"
     self.eval_parallel_envs = min(self.eval_parallel_envs, self.num_eval_episodes)
 
   # ---- the loop's unit ---------------------------------------------------------------
@@ -105,7 +127,8 @@ _INTS = ("num_iterations", "initial_collect_steps", "collect_steps_per_iteration
          "train_steps_per_iteration", "batch_size", "iterations_per_call", "eval_interval",
          "num_eval_episodes", "eval_parallel_envs", "log_interval", "summary_interval",
          "checkpoint_interval", "policy_save_interval", "seed")
-_BOOLS = ("use_xla", "numpy_actor", "overlap_collection")
+_BOOLS = ("use_xla", "numpy_actor", "overlap_collection", "deterministic")
+REPLAYS = ("reverb", "local")
 
 
 def _check_types(settings: Settings) -> None:

@@ -9,6 +9,7 @@ import concurrent.futures
 import os
 from typing import Any, Callable, Dict, Optional
 
+from rlrun.replay_buffers.local_replay import LocalReplay
 from rlrun.train import evaluation
 from rlrun.train.checkpointer import Checkpointer
 from rlrun.train.collector import Collector
@@ -55,10 +56,12 @@ class Trainer:
     self.evaluator = evaluator
     self.publish = publish
     self.train_steps_per_iteration = builder.train_steps_per_iteration(settings)
-    prioritized = is_prioritized(replay_buffer, builder.table_name)
+    local = isinstance(replay_buffer, LocalReplay)
+    prioritized = not local and is_prioritized(replay_buffer, builder.table_name)
     self.learner = Learner(
         root_dir, parts.train_step, parts.agent,
-        lambda: builder.make_dataset(replay_buffer, parts.agent, settings),
+        None if local else lambda: builder.make_dataset(replay_buffer, parts.agent, settings),
+        sample_fn=builder.make_sampler(replay_buffer, settings) if local else None,
         summary_interval=settings.summary_interval, use_xla=settings.use_xla,
         max_iterations_per_call=settings.iterations_per_call * self.train_steps_per_iteration,
         priority_update_fn=replay_buffer.update_priorities if prioritized else None,

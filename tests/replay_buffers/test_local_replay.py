@@ -1,0 +1,81 @@
+"""LocalReplay: the writer's items, FIFO removal, seeded sampling, and an exact save/load."""
+
+import numpy as np
+import pytest
+
+from rlrun.replay_buffers import local_replay, reverb_checkpoints
+from rlrun.replay_buffers.local_replay import LocalReplay
+
+from test_reverb_replay import DATA_SPEC, EPISODE_LENGTHS, EXPECTED_ITEMS, _episode_trajectories
+
+
+def _write(replay, episodes=EPISODE_LENGTHS, first_episode=0):
+  for episode, length in enumerate(episodes, first_episode):
+    for trajectory in _episode_trajectories(episode, length):
+      replay(trajectory)
+
+
+def test_items_are_consecutive_steps_of_one_episode():
+  replay = LocalReplay(DATA_SPEC, 2, capacity=100, seed=0)
+  _write(replay)
+  assert replay.num_frames() == EXPECTED_ITEMS
+  batch = replay.sample(batch_size=50, count=3)
+  observation = batch.observation  # [count, batch, T, 2]: (episode, step)
+  assert observation.shape == (3, 50, 2, 2)
+  np.testing.assert_array_equal(observation[..., 0, 0], observation[..., 1, 0])  # one episode
+  np.testing.assert_array_equal(observation[..., 1, 1], observation[..., 0, 1] + 1)  # in order
+
+
+def test_a_stride_skips_windows():
+  replay = LocalReplay(DATA_SPEC, 2, capacity=100, seed=0, stride=2)
+  _write(replay, episodes=(5,))  # 5 trajectories: windows start at steps 0, 2 (and 4 spans none)
+  assert replay.num_frames() == 2
+
+
+def test_the_oldest_items_leave_first():
+  replay = LocalReplay(DATA_SPEC, 2, capacity=3, seed=0)
+  _write(replay)
+  assert replay.num_frames() == 3
+  kept = {tuple(o) for o in replay.sample(batch_size=200).observation[0, :, 0]}
+  # Items start at (episode, step) 00 01 10 11 12 20; the last three remain.
+  assert kept == {(1.0, 1.0), (1.0, 2.0), (2.0, 0.0)}
+
+
+def test_sampling_is_fixed_by_the_seed():
+  draws = []
+  for seed in (7, 7, 8):
+    replay = LocalReplay(DATA_SPEC, 2, capacity=100, seed=seed)
+    _write(replay)
+    draws.append(replay.sample(batch_size=16, count=2).observation)
+  np.testing.assert_array_equal(draws[0], draws[1])
+  assert not np.array_equal(draws[0], draws[2])
+
+
+def test_save_and_load_continue_exactly_mid_episode(tmp_path):
+  original = LocalReplay(DATA_SPEC, 2, capacity=5, seed=3)
+  _write(original)
+  original(_episode_trajectories(9, 4)[0])  # a partial episode is in the window
+  original.sample(batch_size=4)  # the generator has moved
+  original.save(str(tmp_path / "saved"))
+  restored = LocalReplay(DATA_SPEC, 2, capacity=5, seed=99)
+  restored.load(str(tmp_path / "saved"))
+  for replay in (original, restored):
+    for trajectory in _episode_trajectories(9, 4)[1:]:
+      replay(trajectory)
+  assert restored.num_frames() == original.num_frames() == 5
+  np.testing.assert_array_equal(original.sample(batch_size=32, count=2).observation,
+                                restored.sample(batch_size=32, count=2).observation)
+
+
+def test_a_damaged_save_is_caught_and_archives_keep_their_files(tmp_path):
+  replay = LocalReplay(DATA_SPEC, 2, capacity=100, seed=0)
+  _write(replay)
+  replay.save(str(tmp_path / "live"))
+  (tmp_path / "live" / "collector.pkl").write_bytes(b"state")
+  assert reverb_checkpoints.archive(str(tmp_path / "live"), str(tmp_path / "kept")) == {
+      "items": EXPECTED_ITEMS}
+  assert (tmp_path / "kept" / "collector.pkl").read_bytes() == b"state"
+  path = tmp_path / "kept" / local_replay.FILE
+  path.write_bytes(path.read_bytes()[:100])
+  with pytest.raises(reverb_checkpoints.ReplayCheckpointError, match="replay checkpoint kept"):
+    reverb_checkpoints.verify(str(tmp_path / "kept"))
