@@ -60,6 +60,18 @@ def checkpoint_steps(root) -> list:
   return committed_numbers(str(root / "checkpoints"))
 
 
+def started_until_a_checkpoint(root: Path, actors: int, steps: int, eval_interval: int):
+  """Starts `rlrun train --actors N` (checkpoints every 300 steps) and waits for a checkpoint
+  after step 0; returns (its arguments, its process)."""
+  args = ["train", "--config", "dqn_cartpole.gin", "--actors", str(actors), "--root-dir",
+          str(root), *gin(f"train.Experiment.num_iterations={steps}"),
+          *gin("train.Experiment.checkpoint_interval=300"),
+          *gin(f"train.Experiment.eval_interval={eval_interval}"), *QUICK]
+  process = popen(*args)
+  wait_until(lambda: any(s > 0 for s in checkpoint_steps(root)), process, "a checkpoint")
+  return args, process
+
+
 def listening(port: int) -> bool:
   """Whether something accepts connections on the port (a closed server's TIME_WAIT does not)."""
   return wait_for_port("127.0.0.1", port, timeout=0)
@@ -113,12 +125,7 @@ def test_two_actors_learn_cartpole_and_a_killed_actor_is_restarted(tmp_path):
 @pytest.mark.slow
 def test_sigterm_stops_every_process_and_a_rerun_resumes_with_its_replay(tmp_path):
   root = tmp_path / "run"
-  args = ["train", "--config", "dqn_cartpole.gin", "--actors", "2", "--root-dir", str(root),
-          *gin("train.Experiment.num_iterations=2000"),
-          *gin("train.Experiment.checkpoint_interval=300"),
-          *gin("train.Experiment.eval_interval=1000"), *QUICK]
-  first = popen(*args)
-  wait_until(lambda: any(s > 0 for s in checkpoint_steps(root)), first, "a checkpoint")
+  args, first = started_until_a_checkpoint(root, actors=2, steps=2000, eval_interval=1000)
   first.send_signal(signal.SIGTERM)
   out, err = first.communicate(timeout=300)
   assert first.returncode == 130, out + err
@@ -250,12 +257,7 @@ def test_an_actor_whose_server_dies_retries_for_the_grace_period_then_exits_3(tm
 @pytest.mark.parametrize("victim", ["replay_server", "learner"])
 def test_a_crashed_server_or_learner_stops_the_run_and_a_rerun_resumes(tmp_path, victim):
   root = tmp_path / "run"
-  args = ["train", "--config", "dqn_cartpole.gin", "--actors", "1", "--root-dir", str(root),
-          *gin("train.Experiment.num_iterations=1500"),
-          *gin("train.Experiment.checkpoint_interval=300"),
-          *gin("train.Experiment.eval_interval=1500"), *QUICK]
-  first = popen(*args)
-  wait_until(lambda: any(s > 0 for s in checkpoint_steps(root)), first, "a checkpoint")
+  args, first = started_until_a_checkpoint(root, actors=1, steps=1500, eval_interval=1500)
   os.kill(started_pids(root)[victim][0], signal.SIGKILL)
   out, err = first.communicate(timeout=300)
   assert first.returncode == 1, out + err
@@ -276,12 +278,7 @@ def test_a_crashed_server_or_learner_stops_the_run_and_a_rerun_resumes(tmp_path,
 @pytest.mark.slow
 def test_no_child_outlives_a_sigkilled_launcher_and_a_rerun_resumes(tmp_path):
   root = tmp_path / "run"
-  args = ["train", "--config", "dqn_cartpole.gin", "--actors", "2", "--root-dir", str(root),
-          *gin("train.Experiment.num_iterations=1500"),
-          *gin("train.Experiment.checkpoint_interval=300"),
-          *gin("train.Experiment.eval_interval=1500"), *QUICK]
-  launcher = popen(*args)
-  wait_until(lambda: any(s > 0 for s in checkpoint_steps(root)), launcher, "a checkpoint")
+  args, launcher = started_until_a_checkpoint(root, actors=2, steps=1500, eval_interval=1500)
   children = [p for pids in started_pids(root).values() for p in pids]
   assert len(children) == 5  # server, learner, evaluator, 2 actors
   os.kill(launcher.pid, signal.SIGKILL)
