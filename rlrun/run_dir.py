@@ -63,7 +63,10 @@ class RunDirectory:
     Raises:
       UserError: when the run holds checkpoints and none of them reads back.
     """
-    from rlrun.train.checkpointer import select
+    from rlrun.train.checkpointer import committed_numbers, select
+    committed = committed_numbers(str(self.path("checkpoints")))
+    if committed and committed[-1] < num_iterations:
+      return None  # not finished, whichever checkpoint reads back (the build checks them)
     selection = select(str(self.path("checkpoints")))
     if selection is not None and selection.number >= num_iterations:
       return selection.number

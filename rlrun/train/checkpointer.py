@@ -188,13 +188,15 @@ class Checkpointer:
     return os.path.join(self._directory, f"ckpt-{numbers[-1]}") if numbers else None
 
   def save(self, number: int, state: Optional[Dict[str, Any]] = None,
-           replay_source: Optional[str] = None) -> str:
+           replay_source: Optional[str] = None,
+           replay_items: Optional[Dict[str, int]] = None) -> str:
     """Writes checkpoint `number`: replay archive, TF objects, then the state file (the commit).
 
     Args:
       number: the checkpoint's number (the loop's iteration).
       state: JSON-serialisable side-state.
       replay_source: a Reverb checkpoint directory to keep as this checkpoint's replay.
+      replay_items: {table: items} it holds, when known (else counted from its files).
 
     Returns:
       The TF prefix <directory>/ckpt-<number>.
@@ -207,7 +209,7 @@ class Checkpointer:
       os.remove(stale)
     if replay_source is not None:
       name = f"replay-{number}"
-      reverb_checkpoints.archive(replay_source, os.path.join(self._directory, name))
+      reverb_checkpoints.archive(replay_source, os.path.join(self._directory, name), replay_items)
       state["replay"] = name
     prefix = self._checkpoint.write(os.path.join(self._directory, f"ckpt-{number}"))
     tmp = f"{stale}.tmp"

@@ -121,10 +121,12 @@ class Experiment:
       with open(snapshot, "rb") as f:
         self.collector.restore_snapshot(f.read())
 
-  def _checkpoint_replay(self) -> str:
+  def _checkpoint_replay(self):
     if self.settings.replay != "local":
       self.observer.flush()
-      return self.replay_server.checkpoint()
+      # Nothing inserts while this process checkpoints: the table's size is the checkpoint's.
+      return (self.replay_server.checkpoint(),
+              {self.parts.builder.table_name: self.replay_buffer.num_frames()})
     live = os.path.join(self.root_dir, "replay", "local")
     self.replay_buffer.save(live)
     if self.settings.deterministic:

@@ -35,8 +35,8 @@ class Trainer:
     replay_buffer: a ReverbReplayBuffer on the builder's table (local or remote).
     checkpointer: the run's Checkpointer on <root>/checkpoints (its selection made
       before the replay server started, so the replay loaded pairs with the agent).
-    checkpoint_replay: writes a replay checkpoint; returns its directory, which the
-      checkpointer archives beside the agent's.
+    checkpoint_replay: writes a replay checkpoint; returns its directory (or (directory,
+      {table: items} it holds)), which the checkpointer archives beside the agent's.
     collector: collects each group's steps before training (None: other processes do).
     evaluator: evaluates on eval_interval multiples (None: another process does).
     publish: called after every group and at the end (e.g. push weights to actors).
@@ -100,7 +100,9 @@ class Trainer:
       state.update(self.collector.state())
     if self.evaluator is not None:
       state["eval_results"] = self.evaluator.results
-    self.checkpointer.save(self.iteration, state, replay_source=self.checkpoint_replay())
+    replay = self.checkpoint_replay()
+    path, items = replay if isinstance(replay, tuple) else (replay, None)
+    self.checkpointer.save(self.iteration, state, replay_source=path, replay_items=items)
     self._saved_at = self.iteration
 
   def restore(self) -> int:
