@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from rlrun.agents.dqn_agent import create_dqn_agent
 from rlrun.agents.sac_agent import create_sac_agent
+from rlrun.agents.td3_agent import create_td3_agent
 from rlrun.builders.builder import Builder
 from rlrun.specs import tensor_spec
 
@@ -76,3 +77,18 @@ class SacBuilder(OffPolicyBuilder):
 
   def __init__(self, agent_fn: Callable[..., Any] = create_sac_agent, stride: int = 1):
     super().__init__(agent_fn, stride)
+
+
+@gin.configurable(module="builders")
+class Td3Builder(OffPolicyBuilder):
+  """TD3: agents.create_td3_agent (its actor and critic networks and agents.Td3Agent bindings)."""
+
+  discrete_actions = False
+
+  def __init__(self, agent_fn: Callable[..., Any] = create_td3_agent, stride: int = 1):
+    super().__init__(agent_fn, stride)
+
+  def check(self, settings) -> None:
+    if settings.strategy != "default":
+      raise ValueError("Td3Builder: the delayed actor update runs under "
+                       "train.Experiment.strategy = 'default' only (one device)")

@@ -7,7 +7,7 @@ from typing import Callable, Optional, Tuple
 from rlrun import configs
 from rlrun.errors import UserError
 from rlrun.run_dir import RunDirectory
-from rlrun.train.parts import ENV_LOADERS
+from rlrun.train.parts import ENV_LOADERS, limit_episodes
 
 
 def policy_path(root_dir: Optional[str], policy: Optional[str], name: str = "policy") -> Path:
@@ -50,12 +50,13 @@ def env_factory(root_dir: Optional[str], policy,
   if use_run_config:
     return _from_run_config(root_dir)
   loader, kwargs = policy.metadata.get("env_loader"), policy.metadata.get("env_kwargs")
+  limit = policy.metadata.get("max_episode_steps")
   if loader in ENV_LOADERS and isinstance(kwargs, dict):
     module_name, function_name = loader.rsplit(".", 1)
     load = getattr(importlib.import_module(module_name), function_name)
     def make_recorded(seed: int):
       try:
-        return load(**dict(kwargs, seed=seed))
+        return limit_episodes(load(**dict(kwargs, seed=seed)), limit)
       except (ValueError, TypeError) as e:
         raise UserError(f"cannot rebuild the policy's environment with {loader}"
                         f"({kwargs}): {str(e).splitlines()[0]}") from e
@@ -68,7 +69,7 @@ def env_factory(root_dir: Optional[str], policy,
   from rlrun.environments import suite_gym
   def make_named(seed: int):
     try:
-      return suite_gym.load(env_name, seed=seed)
+      return limit_episodes(suite_gym.load(env_name, seed=seed), limit)
     except ValueError as e:
       raise UserError(str(e).splitlines()[0]) from e
   return make_named, env_name
@@ -85,7 +86,7 @@ def _from_run_config(root_dir: Optional[str]) -> Tuple[Callable[[int], object], 
   except (ValueError, TypeError) as e:
     raise UserError(f"bad config {root.path('config.gin')}: {str(e).splitlines()[0]}") from e
   def make(seed: int):
-    env = settings.env_fn()
+    env = limit_episodes(settings.env_fn(), settings.max_episode_steps)
     env.seed(seed)
     return env
   return make, str(root.path("config.gin"))

@@ -168,6 +168,11 @@ class Launcher:
         if error:
           raise UserError(error)
         raise RuntimeError(f"the replay server did not start; see {server.log_path}")
+      # The last session's role statuses go once this one is sure to start (an error
+      # before this point leaves the run dir as it was).
+      for stale in self.root.path("status").glob("*.json"):
+        if stale.name != "replay_server.json":
+          stale.unlink()
       for spec in self.specs():
         sup.start(spec)
       code = self._supervise(sup, stop)
@@ -292,8 +297,6 @@ def _launch_locked(config_path: Path, root: RunDirectory, bindings: Sequence[str
     # Nothing would publish weights, so actors and evaluator would wait for good.
     out.write(root.finished_text(finished, run_settings.num_iterations))
     return 0
-  for stale in root.path("status").glob("*.json"):
-    stale.unlink()
   launcher = Launcher(config_path, root, bindings, actors, settings, run_settings.num_iterations,
                       run_settings.log_interval, out, allow_config_change)
   try:

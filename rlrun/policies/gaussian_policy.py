@@ -2,6 +2,7 @@
 
 from typing import Any, Optional
 
+import numpy as np
 import tensorflow as tf
 
 from rlrun.policies.tf_policy import TFPolicy
@@ -41,7 +42,7 @@ class GaussianPolicy(TFPolicy):
     if not tf.nest.is_nested(scale):
       scale = tf.nest.map_structure(lambda _: scale, self.action_spec)
     tf.nest.assert_same_structure(scale, self.action_spec)
-    if any(float(s) < 0 for s in tf.nest.flatten(scale)):
+    if any(np.any(np.asarray(s) < 0) for s in tf.nest.flatten(scale)):
       raise ValueError(f"GaussianPolicy scale {scale} has a negative entry; use stddevs >= 0")
     self._scale = scale
     self._wrapped_policy = wrapped_policy
@@ -49,6 +50,17 @@ class GaussianPolicy(TFPolicy):
   @property
   def wrapped_policy(self) -> TFPolicy:
     return self._wrapped_policy
+
+  def as_numpy_policy(self, greedy: bool = False) -> Optional[Any]:
+    """The wrapped policy's numpy mirror, plus the same noise unless `greedy` (or None)."""
+    from rlrun.policies.numpy_actor_policy import NumpyDeterministicActorPolicy
+    inner = self._wrapped_policy.as_numpy_policy(greedy=True)
+    if greedy or inner is None:
+      return inner
+    scales = tf.nest.flatten(self._scale)
+    if not isinstance(inner, NumpyDeterministicActorPolicy) or len(scales) != 1:
+      return None
+    return inner.with_noise(scales[0])
 
   def _action(self, time_step, policy_state, seed) -> PolicyStep:
     step = self._wrapped_policy.action(time_step, policy_state, seed)

@@ -60,12 +60,16 @@ class NumpyActorPolicy(PyPolicy):
       self._std_bounds = projection._std_bounds  # pylint: disable=protected-access
 
   @classmethod
-  def of(cls, actor_policy, greedy: bool = False) -> Optional["NumpyActorPolicy"]:
+  def of(cls, actor_policy, greedy: bool = False) -> Optional[PyPolicy]:
     network = actor_policy.actor_network
     encoder = getattr(network, "encoder", None)
     projection = getattr(network, "projection_network", None)
     if encoder is None or getattr(actor_policy, "policy_state_spec", ()):
       return None
+    from rlrun.networks.actor_network import ActorNetwork
+    if isinstance(network, ActorNetwork):
+      mirror = NumpyMirror.of(encoder, extra_layers=[network.action_layer])
+      return None if mirror is None else NumpyDeterministicActorPolicy(actor_policy, mirror)
     if isinstance(projection, TanhNormalProjectionNetwork):
       if projection._std_transform not in _STD_TRANSFORMS:  # pylint: disable=protected-access
         return None
@@ -113,3 +117,59 @@ class NumpyActorPolicy(PyPolicy):
       gumbel = -np.log(-np.log(self._rng.uniform(1e-12, 1.0, logits.shape)))
       index = np.argmax(logits + gumbel, axis=-1)
     return index + self._offset
+
+
+class NumpyDeterministicActorPolicy(PyPolicy):
+  """An ActorNetwork's action (tanh scaled onto the bounds) in numpy; optionally plus noise.
+
+  With `noise_scale` (per action dimension, in action units) it adds clipped Gaussian
+  noise drawn from its own generator, as GaussianPolicy(ActorPolicy) does in TensorFlow.
+  """
+
+  def __init__(self, actor_policy, mirror: NumpyMirror, noise_scale: Optional[Any] = None,
+               seed: Optional[int] = None):
+    super().__init__(tensor_spec.to_nest_array_spec(actor_policy.time_step_spec),
+                     tensor_spec.to_nest_array_spec(actor_policy.action_spec))
+    self._mirror = mirror
+    self._rng = np.random.default_rng(seed)
+    spec = tf.nest.flatten(self.action_spec)[0]
+    self._dtype, self._shape = spec.dtype, tuple(spec.shape)
+    self._observation_rank = len(tf.nest.flatten(self.time_step_spec.observation)[0].shape)
+    low = np.broadcast_to(np.asarray(spec.minimum, np.float32), self._shape).reshape(-1)
+    high = np.broadcast_to(np.asarray(spec.maximum, np.float32), self._shape).reshape(-1)
+    self._low, self._high = low, high
+    self._scale, self._shift = (high - low) / 2.0, (high + low) / 2.0
+    self._noise = None if noise_scale is None else np.broadcast_to(
+        np.asarray(noise_scale, np.float32), self._shape).reshape(-1)
+
+  def with_noise(self, noise_scale: Any) -> "NumpyDeterministicActorPolicy":
+    noisy = NumpyDeterministicActorPolicy.__new__(NumpyDeterministicActorPolicy)
+    noisy.__dict__.update(self.__dict__)
+    noisy._noise = np.broadcast_to(np.asarray(noise_scale, np.float32), self._shape).reshape(-1)
+    noisy._rng = np.random.default_rng()
+    return noisy
+
+  @property
+  def rng(self) -> np.random.Generator:
+    return self._rng
+
+  @property
+  def variables(self):
+    return self._mirror.variables
+
+  def update(self) -> None:
+    self._mirror.update()
+
+  def set_weights(self, weights) -> None:
+    self._mirror.set_weights(weights)
+
+  def _action(self, time_step, policy_state) -> PolicyStep:
+    observation = np.asarray(tf.nest.flatten(time_step.observation)[0])
+    batched = observation.ndim > self._observation_rank
+    action = self._mirror(observation if batched else observation[None]) * self._scale + self._shift
+    if self._noise is not None:
+      action = action + self._noise * self._rng.standard_normal(action.shape, dtype=np.float32)
+    action = np.clip(action, self._low, self._high)
+    action = action.reshape((action.shape[0],) + self._shape).astype(self._dtype)
+    action = tf.nest.pack_sequence_as(self.action_spec, [action if batched else action[0]])
+    return PolicyStep(action, policy_state, ())

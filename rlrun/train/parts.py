@@ -5,6 +5,7 @@ the actors, the evaluator and the replay server (for the specs and table) share.
 """
 
 import dataclasses
+import sys
 from typing import Any, Dict, List, Optional
 
 import tensorflow as tf
@@ -29,11 +30,46 @@ def seed_everything(seed: int) -> None:
   tf.keras.utils.set_random_seed(int(seed))
 
 
+# The step limit of an environment that sets none (and train.Experiment.max_episode_steps is None).
+DEFAULT_EPISODE_STEPS = 10000
+_warned_unlimited = False
+
+
+def _has_time_limit(env) -> bool:
+  from rlrun.environments.wrappers import TimeLimit
+  while env is not None:
+    if isinstance(env, TimeLimit):
+      return True
+    env = env.__dict__.get("_env")
+  return False
+
+
 def make_env(settings, index: int = 0):
-  """An environment seeded with settings.seed + index."""
-  env = settings.env_fn()
+  """An environment seeded with settings.seed + index, whose episodes always end.
+
+  train.Experiment.max_episode_steps (when set) caps every episode; an environment with
+  no time limit of its own gets DEFAULT_EPISODE_STEPS, with a one-time warning, so
+  neither collection nor evaluation can run one episode forever.
+  """
+  env = limit_episodes(settings.env_fn(), settings.max_episode_steps)
   env.seed(settings.seed + index)
   return env
+
+
+def limit_episodes(env, max_episode_steps: Optional[int] = None):
+  """`env` with every episode capped at max_episode_steps, or at DEFAULT_EPISODE_STEPS
+  (warning once) when neither it nor the caller sets a limit."""
+  global _warned_unlimited
+  from rlrun.environments.wrappers import TimeLimit
+  if max_episode_steps is not None:
+    return TimeLimit(env, max_episode_steps)
+  if _has_time_limit(env):
+    return env
+  if not _warned_unlimited:
+    _warned_unlimited = True
+    sys.stderr.write(f"rlrun: warning: the environment sets no episode step limit; using "
+                     f"{DEFAULT_EPISODE_STEPS} (set train.Experiment.max_episode_steps)\n")
+  return TimeLimit(env, DEFAULT_EPISODE_STEPS)
 
 
 def fast_py_policy(tf_policy, use_numpy: bool = True, batch_time_steps: bool = True):
@@ -130,7 +166,8 @@ class AgentParts:
     """What `rlrun eval` needs to rebuild the environment without executing the run's gin."""
     gym_env = getattr(self.env, "gym", None)
     spec = getattr(gym_env, "spec", None)
-    return dict(env_loader(self.settings.env_fn), env_name=getattr(spec, "id", None))
+    return dict(env_loader(self.settings.env_fn), env_name=getattr(spec, "id", None),
+                max_episode_steps=self.settings.max_episode_steps)
 
   def eval_envs(self, reuse_env: bool = False) -> list:
     """settings.eval_parallel_envs evaluation environments (the first may be self.env)."""

@@ -48,6 +48,8 @@ class Settings:
     replay: where replay lives in a single-process run: 'reverb' (an in-process Reverb
       server, as distributed training uses) or 'local' (rlrun's in-process table:
       seeded synchronous sampling, faster for small items; uniform sampling only).
+    max_episode_steps: the most steps of any episode, in collection and evaluation (None:
+      the environment's own limit, or 10000 with a warning when it has none).
     deterministic: make the run reproducible bit for bit (`rlrun train
       --deterministic`): local replay, TensorFlow's deterministic ops, evaluation
       environments reseeded per evaluation, and the collect environment's state saved
@@ -77,6 +79,7 @@ class Settings:
   overlap_collection: bool = False
   strategy: str = "default"
   replay: str = "reverb"
+  max_episode_steps: Optional[int] = None
   deterministic: bool = False
 
   def __post_init__(self):
@@ -144,6 +147,10 @@ def _check_types(settings: Settings) -> None:
   value = settings.importance_exponent
   if isinstance(value, bool) or not isinstance(value, (int, float)):
     raise TypeError(f"train.Experiment.importance_exponent must be a number, got {value!r}")
+  steps = settings.max_episode_steps
+  if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
+    raise TypeError(f"train.Experiment.max_episode_steps must be a positive integer or None, "
+                    f"got {steps!r}")
   if not isinstance(settings.strategy, str):
     raise TypeError(f"train.Experiment.strategy must be a name ('default' or 'mirrored'), got "
                     f"{settings.strategy!r}")

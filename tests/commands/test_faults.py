@@ -171,3 +171,18 @@ def test_a_full_disk_stops_with_one_line_and_the_run_resumes_once_there_is_room(
   result = rlrun(*args, *gin(f"train.Experiment.num_iterations={kept[-1] + 100}"))
   assert result.returncode == 0, result.stderr
   assert restored(result.stdout)[0] == kept[-1]
+
+
+def test_an_environment_whose_episodes_never_end_is_capped_with_a_warning(tmp_path):
+  root = tmp_path / "run"
+  result = rlrun("train", "--config", "sac_pendulum.gin", "--root-dir", str(root),
+                 *gin("suite_gym.load.max_episode_steps=0"),  # Pendulum never terminates
+                 *gin("train.Experiment.num_iterations=10"),
+                 *gin("train.Experiment.initial_collect_steps=100"),
+                 *gin("train.Experiment.num_eval_episodes=1"),
+                 timeout=600)  # a hang guard, not a timing check
+  assert result.returncode == 0, result.stderr
+  assert result.stderr.count("rlrun: warning: the environment sets no episode step limit; "
+                             "using 10000") == 1
+  evaluations = [json.loads(l) for l in (root / "eval" / "results.jsonl").read_text().splitlines()]
+  assert [e["AverageEpisodeLength"] for e in evaluations] == [10000.0, 10000.0]

@@ -293,3 +293,18 @@ def test_no_child_outlives_a_sigkilled_launcher_and_a_rerun_resumes(tmp_path):
   second = rlrun(*args, timeout=600)
   assert second.returncode == 0, second.stdout + second.stderr
   assert re.search(rf"resuming from step {last} of 1500", second.stdout), second.stdout
+
+
+@pytest.mark.slow
+def test_td3_trains_with_two_actors(tmp_path):
+  root = tmp_path / "run"
+  result = rlrun("train", "--config", "td3_pendulum.gin", "--actors", "2", "--root-dir", str(root),
+                 *gin("train.Experiment.num_iterations=300"),
+                 *gin("train.Experiment.initial_collect_steps=300"),
+                 *gin("train.Experiment.eval_interval=300"), *QUICK, timeout=600)
+  assert result.returncode == 0, result.stdout + result.stderr
+  assert "finished at step 300" in result.stdout
+  steps = [e["step"] for e in map(json.loads, (root / "eval" / "results.jsonl").read_text()
+                                  .splitlines())]
+  assert steps[-1] == 300  # (the step-0 one only when the evaluator saw step 0's weights)
+  assert (root / "policies" / "policy" / "saved_model.pb").is_file()

@@ -1,0 +1,51 @@
+"""AgentParts' environments: every episode ends, whatever the environment sets."""
+
+import numpy as np
+
+from rlrun.environments import py_environment
+from rlrun.environments.wrappers import TimeLimit
+from rlrun.specs import array_spec
+from rlrun.train import parts
+from rlrun.trajectories import restart, transition
+
+
+class EndlessEnv(py_environment.PyEnvironment):
+  """Never terminates."""
+
+  def observation_spec(self):
+    return array_spec.ArraySpec((), np.float32)
+
+  def action_spec(self):
+    return array_spec.BoundedArraySpec((), np.int64, 0, 1)
+
+  def _reset(self):
+    return restart(np.float32(0))
+
+  def _step(self, action):
+    return transition(np.float32(0), reward=1.0)
+
+
+def episode_length(env) -> int:
+  time_step, steps = env.reset(), 0
+  while not time_step.is_last():
+    time_step = env.step(np.int64(0))
+    steps += 1
+  return steps
+
+
+def test_an_endless_environment_gets_the_default_limit_and_one_warning(capsys, monkeypatch):
+  monkeypatch.setattr(parts, "_warned_unlimited", False)
+  monkeypatch.setattr(parts, "DEFAULT_EPISODE_STEPS", 30)
+  first, second = parts.limit_episodes(EndlessEnv()), parts.limit_episodes(EndlessEnv())
+  assert episode_length(first) == episode_length(second) == 30
+  warnings = capsys.readouterr().err.splitlines()
+  assert warnings == ["rlrun: warning: the environment sets no episode step limit; using 30 "
+                      "(set train.Experiment.max_episode_steps)"]
+
+
+def test_a_configured_limit_caps_and_an_own_limit_is_kept(capsys):
+  assert episode_length(parts.limit_episodes(EndlessEnv(), 7)) == 7
+  own = TimeLimit(EndlessEnv(), 12)
+  assert parts.limit_episodes(own) is own
+  assert episode_length(parts.limit_episodes(TimeLimit(EndlessEnv(), 12), 5)) == 5
+  assert capsys.readouterr().err == ""
