@@ -7,12 +7,12 @@ import gin
 import numpy as np
 import tensorflow as tf
 
-from rlrun.agents.tf_agent import LossInfo, TFAgent, apply_gradients
+from rlrun.agents.tf_agent import LossInfo, TFAgent, build_optimizers, minimize
 from rlrun.policies.actor_policy import ActorPolicy
 from rlrun.policies.greedy_policy import GreedyPolicy
 from rlrun.specs import tensor_spec
 from rlrun.trajectories import StepType
-from rlrun.utils import losses, target_update
+from rlrun.utils import target_update
 
 
 class SacLossInfo(NamedTuple):
@@ -125,21 +125,12 @@ class SacAgent(TFAgent):
     for source, target in ((self._critic_network_1, self._target_critic_network_1),
                            (self._critic_network_2, self._target_critic_network_2)):
       target_update.soft_update(source.variables, target.variables, 1.0)
-    for optimizer, variables in ((self._critic_optimizer, self._critic_variables()),
-                                 (self._actor_optimizer, self._actor_network.trainable_variables),
-                                 (self._alpha_optimizer, [self._log_alpha])):
-      if isinstance(optimizer, tf.keras.optimizers.Optimizer):
-        optimizer.build(variables)
+    build_optimizers(((self._critic_optimizer, self._critic_variables()),
+                      (self._actor_optimizer, self._actor_network.trainable_variables),
+                      (self._alpha_optimizer, [self._log_alpha])))
 
   def _apply(self, optimizer, loss_fn: Callable[[], tf.Tensor], variables) -> tf.Tensor:
-    with tf.GradientTape(watch_accessed_variables=False) as tape:
-      tape.watch(variables)
-      loss = loss_fn()
-      # Each replica averages its share of the batch; the optimizer sums replicas.
-      replica_loss = losses.scale_for_replicas(loss)
-    gradients = tape.gradient(replica_loss, variables)
-    apply_gradients(optimizer, gradients, variables, self._gradient_clipping)
-    return loss
+    return minimize(optimizer, loss_fn, variables, self._gradient_clipping)
 
   def _train(self, experience, weights) -> LossInfo:
     batch = self._transitions(experience, weights)

@@ -5,13 +5,13 @@ from typing import Any, Callable, NamedTuple, Optional
 import gin
 import tensorflow as tf
 
-from rlrun.agents.tf_agent import LossInfo, TFAgent, apply_gradients
+from rlrun.agents.tf_agent import LossInfo, TFAgent, build_optimizers, minimize
 from rlrun.networks.actor_network import action_bounds
 from rlrun.policies.actor_policy import ActorPolicy
 from rlrun.policies.gaussian_policy import GaussianPolicy
 from rlrun.specs import tensor_spec
 from rlrun.trajectories import StepType
-from rlrun.utils import losses, target_update
+from rlrun.utils import target_update
 
 
 class Td3LossInfo(NamedTuple):
@@ -130,19 +130,11 @@ class Td3Agent(TFAgent):
   def _initialize(self) -> None:
     for source, target in self._pairs():
       target_update.soft_update(source.variables, target.variables, 1.0)
-    for optimizer, variables in ((self._critic_optimizer, self._critic_variables()),
-                                 (self._actor_optimizer, self._actor_network.trainable_variables)):
-      if isinstance(optimizer, tf.keras.optimizers.Optimizer):
-        optimizer.build(variables)
+    build_optimizers(((self._critic_optimizer, self._critic_variables()),
+                      (self._actor_optimizer, self._actor_network.trainable_variables)))
 
   def _apply(self, optimizer, loss_fn: Callable[[], tf.Tensor], variables) -> tf.Tensor:
-    with tf.GradientTape(watch_accessed_variables=False) as tape:
-      tape.watch(variables)
-      loss = loss_fn()
-      replica_loss = losses.scale_for_replicas(loss)
-    gradients = tape.gradient(replica_loss, variables)
-    apply_gradients(optimizer, gradients, variables, self._gradient_clipping)
-    return loss
+    return minimize(optimizer, loss_fn, variables, self._gradient_clipping)
 
   def _train(self, experience, weights) -> LossInfo:
     valid = tf.cast(tf.not_equal(experience.step_type[:, 0], StepType.LAST), tf.float32)

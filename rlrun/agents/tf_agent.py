@@ -5,6 +5,7 @@ from typing import Any, NamedTuple, Optional
 import tensorflow as tf
 
 from rlrun.specs import tensor_spec
+from rlrun.utils import losses
 
 
 class LossInfo(NamedTuple):
@@ -34,6 +35,28 @@ def apply_gradients(optimizer, gradients, variables, clip_norm: Optional[float] 
   if clip_norm is not None:
     gradients, _ = tf.clip_by_global_norm(gradients, clip_norm)
   optimizer.apply_gradients(zip(gradients, variables))
+
+
+def minimize(optimizer, loss_fn, variables, clip_norm: Optional[float] = None) -> tf.Tensor:
+  """Takes one optimizer step on `loss_fn()` for `variables`; returns the loss.
+
+  Under a tf.distribute strategy each replica averages its share of the batch and the
+  optimizer sums the replicas, so the loss is scaled by 1 / replicas for the gradient.
+  """
+  with tf.GradientTape(watch_accessed_variables=False) as tape:
+    tape.watch(variables)
+    loss = loss_fn()
+    replica_loss = losses.scale_for_replicas(loss)
+  gradients = tape.gradient(replica_loss, variables)
+  apply_gradients(optimizer, gradients, variables, clip_norm)
+  return loss
+
+
+def build_optimizers(optimizers_and_variables) -> None:
+  """Creates Keras optimizers' slots now (so checkpoints and XLA see every variable)."""
+  for optimizer, variables in optimizers_and_variables:
+    if isinstance(optimizer, tf.keras.optimizers.Optimizer):
+      optimizer.build(variables)
 
 
 class TFAgent(tf.Module):

@@ -28,7 +28,55 @@ _STD_TRANSFORMS: Dict[Any, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
-class NumpyActorPolicy(PyPolicy):
+class _MirroredActor(PyPolicy):
+  """What the numpy actor policies share: the mirror, a generator, the action reshaping.
+
+  Subclasses turn the mirror's outputs for a [B, ...] batch of observations into
+  [B, action size] actions (`_actions`).
+  """
+
+  def __init__(self, actor_policy, mirror: NumpyMirror, seed: Optional[int] = None):
+    super().__init__(tensor_spec.to_nest_array_spec(actor_policy.time_step_spec),
+                     tensor_spec.to_nest_array_spec(actor_policy.action_spec))
+    self._mirror = mirror
+    self._rng = np.random.default_rng(seed)
+    spec = tf.nest.flatten(self.action_spec)[0]
+    self._dtype = spec.dtype
+    self._shape = tuple(spec.shape)
+    self._observation_rank = len(tf.nest.flatten(self.time_step_spec.observation)[0].shape)
+    if spec.dtype.kind == "f":
+      low = np.broadcast_to(np.asarray(spec.minimum, np.float32), self._shape)
+      high = np.broadcast_to(np.asarray(spec.maximum, np.float32), self._shape)
+      self._low, self._high = low.reshape(-1), high.reshape(-1)
+      self._scale, self._shift = (high - low).reshape(-1) / 2.0, (high + low).reshape(-1) / 2.0
+
+  @property
+  def rng(self) -> np.random.Generator:
+    return self._rng
+
+  @property
+  def variables(self):
+    return self._mirror.variables
+
+  def update(self) -> None:
+    self._mirror.update()
+
+  def set_weights(self, weights) -> None:
+    self._mirror.set_weights(weights)
+
+  def _actions(self, outputs: np.ndarray) -> np.ndarray:
+    raise NotImplementedError
+
+  def _action(self, time_step, policy_state) -> PolicyStep:
+    observation = np.asarray(tf.nest.flatten(time_step.observation)[0])
+    batched = observation.ndim > self._observation_rank
+    action = self._actions(self._mirror(observation if batched else observation[None]))
+    action = action.reshape((action.shape[0],) + self._shape).astype(self._dtype)
+    action = tf.nest.pack_sequence_as(self.action_spec, [action if batched else action[0]])
+    return PolicyStep(action, policy_state, ())
+
+
+class NumpyActorPolicy(_MirroredActor):
   """Samples (or, when `greedy`, takes the mode of) an actor network's distribution.
 
   The greedy action of a tanh-normal is the squashed mean, as GreedyPolicy takes it.
@@ -38,24 +86,13 @@ class NumpyActorPolicy(PyPolicy):
 
   def __init__(self, actor_policy, mirror: NumpyMirror, projection, greedy: bool,
                seed: Optional[int] = None):
-    super().__init__(tensor_spec.to_nest_array_spec(actor_policy.time_step_spec),
-                     tensor_spec.to_nest_array_spec(actor_policy.action_spec))
-    self._mirror = mirror
+    super().__init__(actor_policy, mirror, seed)
     self._greedy = greedy
-    self._rng = np.random.default_rng(seed)
-    spec = tf.nest.flatten(self.action_spec)[0]
-    self._dtype = spec.dtype
-    self._shape = tuple(spec.shape)
-    self._observation_rank = len(tf.nest.flatten(self.time_step_spec.observation)[0].shape)
     self._categorical = isinstance(projection, CategoricalProjectionNetwork)
     if self._categorical:
-      self._offset = int(np.min(spec.minimum))
+      self._offset = int(np.min(tf.nest.flatten(self.action_spec)[0].minimum))
       self._num_actions = projection.num_actions
     else:
-      low = np.broadcast_to(np.asarray(spec.minimum, np.float32), self._shape)
-      high = np.broadcast_to(np.asarray(spec.maximum, np.float32), self._shape)
-      self._low, self._high = low.reshape(-1), high.reshape(-1)
-      self._scale, self._shift = (high - low).reshape(-1) / 2.0, (high + low).reshape(-1) / 2.0
       self._std_transform = _STD_TRANSFORMS[projection._std_transform]  # pylint: disable=protected-access
       self._std_bounds = projection._std_bounds  # pylint: disable=protected-access
 
@@ -78,28 +115,8 @@ class NumpyActorPolicy(PyPolicy):
     mirror = NumpyMirror.of(encoder, extra_layers=[projection.projection_layer])
     return None if mirror is None else cls(actor_policy, mirror, projection, greedy)
 
-  @property
-  def rng(self) -> np.random.Generator:
-    return self._rng
-
-  @property
-  def variables(self):
-    return self._mirror.variables
-
-  def update(self) -> None:
-    self._mirror.update()
-
-  def set_weights(self, weights) -> None:
-    self._mirror.set_weights(weights)
-
-  def _action(self, time_step, policy_state) -> PolicyStep:
-    observation = np.asarray(tf.nest.flatten(time_step.observation)[0])
-    batched = observation.ndim > self._observation_rank
-    params = self._mirror(observation if batched else observation[None])
-    action = self._categorical_action(params) if self._categorical else self._squashed(params)
-    action = action.reshape((action.shape[0],) + self._shape).astype(self._dtype)
-    action = tf.nest.pack_sequence_as(self.action_spec, [action if batched else action[0]])
-    return PolicyStep(action, policy_state, ())
+  def _actions(self, outputs: np.ndarray) -> np.ndarray:
+    return self._categorical_action(outputs) if self._categorical else self._squashed(outputs)
 
   def _squashed(self, params: np.ndarray) -> np.ndarray:
     mean, std_pre = np.split(params, 2, axis=-1)
@@ -119,7 +136,7 @@ class NumpyActorPolicy(PyPolicy):
     return index + self._offset
 
 
-class NumpyDeterministicActorPolicy(PyPolicy):
+class NumpyDeterministicActorPolicy(_MirroredActor):
   """An ActorNetwork's action (tanh scaled onto the bounds) in numpy; optionally plus noise.
 
   With `noise_scale` (per action dimension, in action units) it adds clipped Gaussian
@@ -128,17 +145,7 @@ class NumpyDeterministicActorPolicy(PyPolicy):
 
   def __init__(self, actor_policy, mirror: NumpyMirror, noise_scale: Optional[Any] = None,
                seed: Optional[int] = None):
-    super().__init__(tensor_spec.to_nest_array_spec(actor_policy.time_step_spec),
-                     tensor_spec.to_nest_array_spec(actor_policy.action_spec))
-    self._mirror = mirror
-    self._rng = np.random.default_rng(seed)
-    spec = tf.nest.flatten(self.action_spec)[0]
-    self._dtype, self._shape = spec.dtype, tuple(spec.shape)
-    self._observation_rank = len(tf.nest.flatten(self.time_step_spec.observation)[0].shape)
-    low = np.broadcast_to(np.asarray(spec.minimum, np.float32), self._shape).reshape(-1)
-    high = np.broadcast_to(np.asarray(spec.maximum, np.float32), self._shape).reshape(-1)
-    self._low, self._high = low, high
-    self._scale, self._shift = (high - low) / 2.0, (high + low) / 2.0
+    super().__init__(actor_policy, mirror, seed)
     self._noise = None if noise_scale is None else np.broadcast_to(
         np.asarray(noise_scale, np.float32), self._shape).reshape(-1)
 
@@ -149,27 +156,8 @@ class NumpyDeterministicActorPolicy(PyPolicy):
     noisy._rng = np.random.default_rng()
     return noisy
 
-  @property
-  def rng(self) -> np.random.Generator:
-    return self._rng
-
-  @property
-  def variables(self):
-    return self._mirror.variables
-
-  def update(self) -> None:
-    self._mirror.update()
-
-  def set_weights(self, weights) -> None:
-    self._mirror.set_weights(weights)
-
-  def _action(self, time_step, policy_state) -> PolicyStep:
-    observation = np.asarray(tf.nest.flatten(time_step.observation)[0])
-    batched = observation.ndim > self._observation_rank
-    action = self._mirror(observation if batched else observation[None]) * self._scale + self._shift
+  def _actions(self, outputs: np.ndarray) -> np.ndarray:
+    action = outputs * self._scale + self._shift
     if self._noise is not None:
       action = action + self._noise * self._rng.standard_normal(action.shape, dtype=np.float32)
-    action = np.clip(action, self._low, self._high)
-    action = action.reshape((action.shape[0],) + self._shape).astype(self._dtype)
-    action = tf.nest.pack_sequence_as(self.action_spec, [action if batched else action[0]])
-    return PolicyStep(action, policy_state, ())
+    return np.clip(action, self._low, self._high)

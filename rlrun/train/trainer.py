@@ -6,6 +6,7 @@ process does not have, the Trainer does not do.
 """
 
 import concurrent.futures
+import logging
 import os
 from typing import Any, Callable, Dict, Optional
 
@@ -85,6 +86,7 @@ class Trainer:
     self._overlap: Optional[concurrent.futures.ThreadPoolExecutor] = None
     self._saved_at: Optional[int] = None
     self.resumed = False  # restore() found a checkpoint
+    self._warned_remote_replay = False
 
   @property
   def iteration(self) -> int:
@@ -102,6 +104,14 @@ class Trainer:
       state["eval_results"] = self.evaluator.results
     replay = self.checkpoint_replay()
     path, items = replay if isinstance(replay, tuple) else (replay, None)
+    if path is not None and not os.path.isdir(path):
+      # A replay server on another machine, without this run dir shared: the agent's
+      # checkpoint is kept on its own (a resume there starts from the server's replay).
+      if not self._warned_remote_replay:
+        self._warned_remote_replay = True
+        logging.warning("the replay checkpoint %s is not visible here (is the run dir shared "
+                        "with the replay server?); checkpoints keep the agent only", path)
+      path, items = None, None
     self.checkpointer.save(self.iteration, state, replay_source=path, replay_items=items)
     self._saved_at = self.iteration
 
