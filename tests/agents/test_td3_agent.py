@@ -15,24 +15,29 @@ ACTION = tensor_spec.BoundedTensorSpec([1], tf.float32, -2.0, 2.0, "action")  # 
 
 
 class ConstantCritic(Network):
-  """Q(s, a) = its bias, whatever s and a (the copies get their own bias variable)."""
+  """Q(s, a) = bias + slope * sum(a) (the copies get their own bias variable).
 
-  def __init__(self, input_tensor_spec, name="ConstantCritic"):
+  `slope` is a plain number (not trained): 0 makes Q hand-computable, and a non-zero
+  slope gives the actor a real gradient.
+  """
+
+  def __init__(self, input_tensor_spec, slope=0.0, name="ConstantCritic"):
     super().__init__(input_tensor_spec=input_tensor_spec, name=name)
     self.bias = tf.Variable(0.0)
+    self.slope = slope
 
   def call(self, inputs, step_type=None, network_state=(), training=False):
     observation, action = inputs
-    # 0 * inputs keeps the gradient path (and the batch shape).
-    q = 0.0 * tf.reduce_sum(observation, -1) + 0.0 * tf.reduce_sum(action, -1) + self.bias
+    q = (0.0 * tf.reduce_sum(observation, -1) + self.slope * tf.reduce_sum(action, -1) +
+         self.bias)
     return q, network_state
 
 
-def make_agent(**kwargs):
+def make_agent(slope=0.0, **kwargs):
   adam = lambda: tf.keras.optimizers.Adam(1e-2)
   actor = ActorNetwork(OBSERVATION, ACTION, fc_layer_params=(8,))
-  agent = Td3Agent(ts.time_step_spec(OBSERVATION), ACTION, actor, ConstantCritic((OBSERVATION, ACTION)),
-                   adam(), adam(), **kwargs)
+  critic = ConstantCritic((OBSERVATION, ACTION), slope=slope)
+  agent = Td3Agent(ts.time_step_spec(OBSERVATION), ACTION, actor, critic, adam(), adam(), **kwargs)
   agent.initialize()
   return agent
 
@@ -80,7 +85,9 @@ def test_target_smoothing_noise_is_clipped_and_actions_stay_in_bounds():
 
 
 def test_the_actor_and_the_targets_move_every_second_step_only():
-  agent = make_agent(actor_update_period=2)
+  # Q rises with the action: the actor's gradient pushes every action up (by a real
+  # step, not rounding), and the targets follow on the same steps.
+  agent = make_agent(slope=1.0, actor_update_period=2, target_update_tau=0.5)
   actor = agent.actor_network
   target_actor = agent._target_actor_network  # pylint: disable=protected-access
   trajectory = experience()
