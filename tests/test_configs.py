@@ -27,7 +27,8 @@ def test_shipped_config_builds_with_every_binding_used(tmp_path, name):
   experiment = build(tmp_path, name)
   try:
     assert configs.unused_bindings() == []
-    assert experiment.agent.train_sequence_length >= 2
+    builder = experiment.parts.builder
+    assert builder.sequence_length(experiment.agent) >= 2
   finally:
     experiment.close()
 

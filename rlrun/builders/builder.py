@@ -86,9 +86,22 @@ class Builder:
     """Train steps (agent.train calls) one iteration runs."""
     return settings.train_steps_per_iteration
 
-  def check(self, settings) -> None:
-    """Rejects settings this algorithm cannot run with (ValueError, one line)."""
+  def actor_steps_per_run(self, settings, pull_interval: int) -> int:
+    """Environment steps a distributed actor collects between weight pulls."""
     del settings
+    return pull_interval
+
+  def check(self, settings) -> None:
+    """Rejects settings this algorithm cannot run with (ValueError, one line).
+
+    AgentParts.build calls it before make_agent; a builder that sizes its tables or
+    writers from the settings (an on-policy rollout) takes what it needs here.
+    """
+    if settings.collect_parallel_envs > 1 and self.loop_kind is LoopKind.OFF_POLICY:
+      raise ValueError(f"{self.name} collects from one environment per process "
+                       f"(train.Experiment.collect_parallel_envs = "
+                       f"{settings.collect_parallel_envs}); set it to 1 and add collecting "
+                       "processes with --actors N")
 
   # ---- replay ----------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from rlrun.builders.builder import Builder
 from rlrun.specs import tensor_spec
 
 
-def _takes(function, parameter: str) -> bool:
+def takes(function, parameter: str) -> bool:
   try:
     return parameter in inspect.signature(function).parameters
   except (TypeError, ValueError):
@@ -42,7 +42,7 @@ class OffPolicyBuilder(Builder):
 
   def make_agent(self, time_step_spec, action_spec, train_step: tf.Variable, seed: int = 0):
     self._check_actions(action_spec)
-    kwargs = {"seed": seed} if _takes(self.agent_fn, "seed") else {}
+    kwargs = {"seed": seed} if takes(self.agent_fn, "seed") else {}
     agent = self.agent_fn(time_step_spec, action_spec, train_step_counter=train_step, **kwargs)
     agent.initialize()
     return agent
@@ -89,6 +89,7 @@ class Td3Builder(OffPolicyBuilder):
     super().__init__(agent_fn, stride)
 
   def check(self, settings) -> None:
+    super().check(settings)
     if settings.strategy != "default":
       raise ValueError("Td3Builder: the delayed actor update runs under "
                        "train.Experiment.strategy = 'default' only (one device)")

@@ -54,6 +54,13 @@ class _PatientObserver:
   def flush(self) -> None:
     self._patiently(self._observer.flush, "flushing trajectories")
 
+  def __getattr__(self, name: str):
+    # A rollout writer's end_run(time_step), retried like the writes.
+    method = getattr(self._observer, name)
+    if name != "end_run":
+      return method
+    return lambda *args: self._patiently(lambda: method(*args), "writing a rollout")
+
 
 class CollectActor:
   """Builds and runs collect task `task_id` of a run's config.
@@ -106,7 +113,9 @@ class CollectActor:
     self.weights = PolicyWeights(self.variables, parts.agent, parts.iteration,
                                  self.settings.server_grace_s)
     summary_dir = os.path.join(self.root_dir, "train", self.name) if self.root_dir else None
-    self.collector = Collector(parts, self.observer, self.settings.variable_pull_interval,
+    self.collector = Collector(parts, self.observer,
+                               builder.actor_steps_per_run(self.run_settings,
+                                                           self.settings.variable_pull_interval),
                                summary_dir=summary_dir,
                                rng_seed=[self.run_settings.seed, self.task_id])
     self.status = (StatusWriter(self.root_dir, self.name, self.settings.status_interval_s)

@@ -55,7 +55,7 @@ class DistributedEvaluator:
     timeout = self.settings.rpc_timeout_s
     self.client = connection.connect(self.replay_address, timeout)
     self.parts = parts = AgentParts.build(self.run_settings, env_index=EVAL_ENV_OFFSET,
-                                          strategy="default")
+                                          strategy="default", collecting=False)
     policy = fast_py_policy(parts.agent.policy, self.run_settings.numpy_actor,
                             batch_time_steps=False)
     self.evaluator = evaluation.Evaluator(self.root_dir, parts.eval_envs(reuse_env=True), policy,

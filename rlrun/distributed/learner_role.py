@@ -48,7 +48,7 @@ class DistributedLearner:
     # Sampling (a tf.data Reverb dataset) would wait forever for a server that went away.
     self.watchdog = connection.Watchdog(self.client, self.settings.server_grace_s,
                                         "training").start()
-    self.parts = parts = AgentParts.build(self.run_settings)
+    self.parts = parts = AgentParts.build(self.run_settings, collecting=False)
     builder, agent = parts.builder, parts.agent
     replay_buffer = ReverbReplayBuffer(agent.collect_data_spec, builder.table_name,
                                        builder.sequence_length(agent),

@@ -15,6 +15,7 @@ from typing import Optional, TextIO
 import gin
 import reverb
 
+from rlrun.builders.builder import LoopKind
 from rlrun.distributed.policy_weights import policy_variables
 from rlrun.distributed.settings import VARIABLE_TABLE, Settings
 from rlrun.distributed.status import StatusWriter
@@ -81,11 +82,13 @@ class ReplayServerRole:
 
   def build(self) -> None:
     # The agent only for the specs and the variables' shapes.
-    self.parts = parts = AgentParts.build(self.run_settings, strategy="default")
+    self.parts = parts = AgentParts.build(self.run_settings, strategy="default",
+                                               collecting=False)
     builder = parts.builder
     self.table_name = builder.table_name
     table = builder.make_table(parts.agent)
-    if not _bound("replay.make_table.rate_limiter"):
+    # An on-policy builder's queue keeps its own limiter (writers wait while it is full).
+    if builder.loop_kind is LoopKind.OFF_POLICY and not _bound("replay.make_table.rate_limiter"):
       limiter = distributed_rate_limiter(self.run_settings, self.settings, table.info.max_size)
       table = builder.make_table(parts.agent, rate_limiter=limiter)
     variables = make_variable_table(VARIABLE_TABLE, policy_variables(parts.agent))

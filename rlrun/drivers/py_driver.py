@@ -29,13 +29,16 @@ class PyDriver:
     end_episode_on_boundary: for an unbatched env, reset the policy state to
       policy.get_initial_state() after each boundary step, i.e. when a new episode
       starts. False carries the state across episodes.
+    count_boundaries: count every environment call as batch-size steps, boundary
+      steps included, so max_steps = T * batch size makes exactly T calls (an
+      on-policy rollout).
   """
 
   def __init__(self, env: py_environment.PyEnvironment, policy: py_policy.PyPolicy,
                observers: Optional[Sequence[Callable[[trajectory.Trajectory], Any]]],
                transition_observers: Optional[Sequence[Callable]] = None,
                max_steps: Optional[int] = None, max_episodes: Optional[int] = None,
-               end_episode_on_boundary: bool = True):
+               end_episode_on_boundary: bool = True, count_boundaries: bool = False):
     self._max_steps = check_limit(max_steps, "max_steps")
     self._max_episodes = check_limit(max_episodes, "max_episodes")
     if self._max_steps is None and self._max_episodes is None:
@@ -46,6 +49,7 @@ class PyDriver:
     self._observers = check_callables(observers, "observers")
     self._transition_observers = check_callables(transition_observers, "transition_observers")
     self._end_episode_on_boundary = bool(end_episode_on_boundary)
+    self._count_boundaries = bool(count_boundaries)
 
   @property
   def env(self) -> py_environment.PyEnvironment:
@@ -79,7 +83,7 @@ class PyDriver:
         observer(traj)
       is_boundary = np.asarray(traj.is_boundary())
       num_episodes += int(np.sum(traj.is_last()))
-      num_steps += int(np.sum(~is_boundary))
+      num_steps += is_boundary.size if self._count_boundaries else int(np.sum(~is_boundary))
       time_step = next_time_step
       policy_state = action_step.state
       if reset_state and np.all(is_boundary):

@@ -53,15 +53,21 @@ class NumpyMirror:
   mirror (conv layers, recurrent state, unknown activations).
   """
 
-  def __init__(self, plan: Sequence[tuple], variables: Sequence[tf.Variable]):
+  def __init__(self, plan: Sequence[tuple], variables: Sequence[tf.Variable],
+               extra_variables: Sequence[tf.Variable] = ()):
     self._plan = list(plan)
-    self._variables = list(variables)
+    self._num_layer_variables = len(variables)
+    self._variables = list(variables) + list(extra_variables)
     self._weights = [v.numpy() for v in self._variables]
 
   @classmethod
-  def of(cls, network, extra_layers: Sequence[tf.keras.layers.Layer] = ()
-         ) -> Optional["NumpyMirror"]:
-    """A mirror of `network`'s layers followed by `extra_layers`, or None."""
+  def of(cls, network, extra_layers: Sequence[tf.keras.layers.Layer] = (),
+         extra_variables: Sequence[tf.Variable] = ()) -> Optional["NumpyMirror"]:
+    """A mirror of `network`'s layers followed by `extra_layers`, or None.
+
+    `extra_variables` (e.g. a state-independent log std) are kept in step with the
+    layers' weights and read with `extra_weights()`.
+    """
     layers = _flat_layers(network)
     if layers is None or getattr(network, "state_spec", ()):
       return None
@@ -85,11 +91,15 @@ class NumpyMirror:
           variables.append(layer.bias)
       else:
         return None
-    return cls(plan, variables)
+    return cls(plan, variables, extra_variables)
 
   @property
   def variables(self) -> List[tf.Variable]:
     return list(self._variables)
+
+  def extra_weights(self) -> List[np.ndarray]:
+    """The current values of the extra variables, in their order."""
+    return self._weights[self._num_layer_variables:]
 
   def update(self) -> None:
     """Copies the current values of the TF variables."""

@@ -177,3 +177,54 @@ class CategoricalProjectionNetwork(Network):
       distribution = tfd.Independent(distribution,
                                      reinterpreted_batch_ndims=len(self._sample_shape))
     return distribution, network_state
+
+
+@gin.configurable(module="networks")
+class NormalProjectionNetwork(Network):
+  """Features -> Dense(dim) mean, with a learned log std per dimension -> diagonal Normal.
+
+  The std does not depend on the observation (as PPO's Gaussian policies use it). The
+  distribution is not squashed: samples may leave the spec's bounds, and the policy
+  clips the action it sends to the environment.
+
+  Args:
+    sample_spec: a float spec of one action, shape [dim] (or scalar).
+    log_std_init: the initial log std of every dimension.
+    kernel_initializer: initializer of the mean's kernel (default: orthogonal with gain
+      0.01, so initial means are near 0).
+    name: the network's name.
+  """
+
+  def __init__(self, sample_spec: Any, log_std_init: float = 0.0,
+               kernel_initializer: Optional[tf.keras.initializers.Initializer] = None,
+               name: str = "NormalProjectionNetwork"):
+    super().__init__(input_tensor_spec=None, name=name)
+    self._sample_spec = tensor_spec.from_spec(sample_spec)
+    if self._sample_spec.shape.rank not in (0, 1) or not self._sample_spec.dtype.is_floating:
+      raise ValueError(f"{name}: sample_spec must be a float spec of shape [dim] or [], got "
+                       f"{sample_spec}")
+    self._dim = int(np.prod(self._sample_spec.shape.as_list()))
+    self._mean_layer = tf.keras.layers.Dense(
+        self._dim, kernel_initializer=clone_initializer(kernel_initializer) or
+        tf.keras.initializers.Orthogonal(gain=0.01))
+    self._log_std = tf.Variable(np.full([self._dim], log_std_init, np.float32), name="log_std")
+
+  @property
+  def sample_spec(self) -> Any:
+    return self._sample_spec
+
+  @property
+  def mean_layer(self) -> tf.keras.layers.Layer:
+    return self._mean_layer
+
+  @property
+  def log_std(self) -> tf.Variable:
+    return self._log_std
+
+  def call(self, inputs, step_type=None, network_state=(), training=False):
+    del step_type
+    mean = self._mean_layer(tf.cast(inputs, tf.float32), training=training)
+    std = tf.exp(self._log_std) + tf.zeros_like(mean)
+    if self._sample_spec.shape.rank == 0:
+      return tfd.Normal(mean[..., 0], std[..., 0]), network_state
+    return tfd.MultivariateNormalDiag(loc=mean, scale_diag=std), network_state

@@ -26,12 +26,15 @@ class Actor:
     variable_client: an object whose `update()` pulls the latest policy weights; it
       is called at the start of every run().
     name: the summary tag prefix group ('collect' or 'eval').
+    count_boundaries: steps_per_run counts every environment call, boundary steps
+      included (an on-policy rollout of exactly steps_per_run / batch size calls).
   """
 
   def __init__(self, env, policy, train_step: tf.Variable, steps_per_run: Optional[int] = None,
                episodes_per_run: Optional[int] = None, observers: Sequence[Callable] = (),
                metrics: Sequence[py_metrics.PyStepMetric] = (), summary_dir: Optional[str] = None,
-               summary_interval: int = 1000, variable_client=None, name: str = "collect"):
+               summary_interval: int = 1000, variable_client=None, name: str = "collect",
+               count_boundaries: bool = False):
     if steps_per_run is None and episodes_per_run is None:
       raise ValueError("Actor needs steps_per_run or episodes_per_run")
     self._env = env
@@ -44,6 +47,7 @@ class Actor:
     self._summary_interval = summary_interval
     self._variable_client = variable_client
     self._name = name
+    self._count_boundaries = count_boundaries
     self._writer = LazySummaryWriter(summary_dir) if summary_dir else None
     self._drivers: Dict[Optional[int], PyDriver] = {}
     self._time_step = None
@@ -67,7 +71,8 @@ class Actor:
       self._drivers[steps] = PyDriver(
           self._env, self._policy, self._observers + self._metrics,
           max_steps=steps if steps is not None else self._steps_per_run,
-          max_episodes=None if steps is not None else self._episodes_per_run)
+          max_episodes=None if steps is not None else self._episodes_per_run,
+          count_boundaries=self._count_boundaries)
     return self._drivers[steps]
 
   def run(self, steps: Optional[int] = None, pull_weights: bool = True) -> None:
@@ -91,6 +96,11 @@ class Actor:
     """Refreshes the policy's weights from the variable client, if there is one."""
     if self._variable_client is not None:
       self._variable_client.update()
+
+  @property
+  def time_step(self):
+    """The time step the next run() acts on (None before the first run)."""
+    return self._time_step
 
   def episode_state(self):
     """(environment, current time step, policy state): where collection stands."""

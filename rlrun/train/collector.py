@@ -5,6 +5,7 @@ from typing import Any, Callable, Dict, Optional
 
 import numpy as np
 
+from rlrun.builders.builder import LoopKind
 from rlrun.policies.random_py_policy import RandomPyPolicy
 from rlrun.train import env_state
 from rlrun.train.actor import Actor
@@ -30,7 +31,8 @@ class Collector:
     settings = parts.settings
     self.parts = parts
     self.observer = observer
-    self.policy = fast_py_policy(parts.agent.collect_policy, settings.numpy_actor)
+    self.policy = fast_py_policy(parts.agent.collect_policy, settings.numpy_actor,
+                                 batch_time_steps=not parts.env.batched)
     if rng_seed is not None and getattr(self.policy, "rng", None) is not None:
       self.policy.rng.bit_generator.state = np.random.default_rng(rng_seed).bit_generator.state
     self.metrics = collect_metrics()
@@ -38,7 +40,10 @@ class Collector:
     self.actor = Actor(parts.env, self.policy, parts.iteration, steps_per_run=steps_per_run,
                        observers=[observer], metrics=self.metrics, summary_dir=summary_dir,
                        summary_interval=settings.summary_interval,
-                       variable_client=self.policy if hasattr(self.policy, "update") else None)
+                       variable_client=self.policy if hasattr(self.policy, "update") else None,
+                       count_boundaries=parts.builder.loop_kind is LoopKind.ON_POLICY)
+    # A rollout writer (on-policy) writes the rollout when a run ends.
+    self._end_run = getattr(observer, "end_run", None)
 
   @property
   def env_steps(self) -> int:
@@ -69,6 +74,8 @@ class Collector:
 
   def run(self, steps: Optional[int] = None, pull_weights: bool = True) -> None:
     self.actor.run(steps=steps, pull_weights=pull_weights)
+    if self._end_run is not None:
+      self._end_run(self.actor.time_step)
 
   def pull_weights(self) -> None:
     self.actor.pull_weights()

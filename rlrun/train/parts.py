@@ -56,6 +56,47 @@ def make_env(settings, index: int = 0):
   return env
 
 
+# Collect environment j of a process gets seed + index + j * COLLECT_ENV_SEED_STRIDE.
+COLLECT_ENV_SEED_STRIDE = 100003
+
+
+def make_collect_env(settings, index: int = 0):
+  """The process's collect environment: one, or settings.collect_parallel_envs batched
+  together (each in its own process with settings.collect_envs_in_processes)."""
+  count = settings.collect_parallel_envs
+  if count == 1:
+    return make_env(settings, index)
+  from rlrun.environments.batched_py_environment import BatchedPyEnvironment
+  indices = [index + j * COLLECT_ENV_SEED_STRIDE for j in range(count)]
+  if not settings.collect_envs_in_processes:
+    return BatchedPyEnvironment([make_env(settings, i) for i in indices])
+  from rlrun.environments.parallel_py_environment import ParallelPyEnvironment
+  return ParallelPyEnvironment([_EnvMaker(settings, i) for i in indices])
+
+
+class _EnvMaker:
+  """make_env(settings, index) as a picklable callable for a subprocess (which has no gin
+  bindings: the environment's loader and arguments travel explicitly)."""
+
+  def __init__(self, settings, index: int):
+    loader = env_loader(settings.env_fn)
+    if not loader:
+      raise ValueError("train.Experiment.collect_envs_in_processes needs env_fn = "
+                       "@suite_gym.load or @suite_pybullet.load bound to plain values; set "
+                       "collect_envs_in_processes = False")
+    self.loader, self.kwargs = loader["env_loader"], loader["env_kwargs"]
+    self.max_episode_steps = settings.max_episode_steps
+    self.seed = settings.seed + index
+
+  def __call__(self):
+    import importlib
+    module, name = self.loader.rsplit(".", 1)
+    env = limit_episodes(getattr(importlib.import_module(module), name)(**self.kwargs),
+                         self.max_episode_steps)
+    env.seed(self.seed)
+    return env
+
+
 def limit_episodes(env, max_episode_steps: Optional[int] = None):
   """`env` with every episode capped at max_episode_steps, or at DEFAULT_EPISODE_STEPS
   (warning once) when neither it nor the caller sets a limit."""
@@ -130,10 +171,13 @@ class AgentParts:
   agent: Any
 
   @classmethod
-  def build(cls, settings, env_index: int = 0, strategy: Optional[str] = None) -> "AgentParts":
+  def build(cls, settings, env_index: int = 0, strategy: Optional[str] = None,
+            collecting: bool = True) -> "AgentParts":
     """Seeds, makes the environment and builds the agent.
 
     `strategy` overrides the configured one (processes that only act use 'default').
+    A process that does not collect (`collecting=False`) gets one environment, not the
+    collect_parallel_envs a collecting process steps.
     """
     seed_everything(settings.seed)
     if settings.deterministic:
@@ -141,7 +185,7 @@ class AgentParts:
     builder = settings.builder
     builder.check(settings)
     strategy_obj = strategies.make_strategy(strategy or settings.strategy)
-    env = make_env(settings, env_index)
+    env = make_collect_env(settings, env_index) if collecting else make_env(settings, env_index)
     time_step_spec = tensor_spec.from_spec(env.time_step_spec())
     action_spec = tensor_spec.from_spec(env.action_spec())
     try:
@@ -164,7 +208,8 @@ class AgentParts:
 
   def policy_metadata(self) -> Dict[str, Any]:
     """What `rlrun eval` needs to rebuild the environment without executing the run's gin."""
-    gym_env = getattr(self.env, "gym", None)
+    env = getattr(self.env, "envs", [self.env])[0]
+    gym_env = getattr(env, "gym", None)
     spec = getattr(gym_env, "spec", None)
     return dict(env_loader(self.settings.env_fn), env_name=getattr(spec, "id", None),
                 max_episode_steps=self.settings.max_episode_steps)

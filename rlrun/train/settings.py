@@ -27,7 +27,14 @@ class Settings:
       function ((time_step_spec, action_spec, train_step_counter) -> TFAgent).
     num_iterations: iterations to train for.
     initial_collect_steps: random-policy environment steps collected before training.
-    collect_steps_per_iteration: environment steps per iteration.
+    collect_steps_per_iteration: environment steps per iteration (summed over the
+      collect environments; for an on-policy builder, the rollout: every environment
+      call counts, so each environment steps collect_steps_per_iteration /
+      collect_parallel_envs times).
+    collect_parallel_envs: environments each collecting process steps together, as
+      one batch (on-policy builders; off-policy ones collect from one).
+    collect_envs_in_processes: step the collect environments each in its own process
+      (worth it when an environment step costs more than ~1 ms).
     train_steps_per_iteration: train steps per iteration.
     batch_size: experience batch size.
     iterations_per_call: iterations grouped into one actor run and one learner call
@@ -62,6 +69,8 @@ class Settings:
   num_iterations: int = 20000
   initial_collect_steps: int = 100
   collect_steps_per_iteration: int = 1
+  collect_parallel_envs: int = 1
+  collect_envs_in_processes: bool = False
   train_steps_per_iteration: int = 1
   batch_size: int = 64
   iterations_per_call: int = 8
@@ -85,7 +94,8 @@ class Settings:
   def __post_init__(self):
     _check_types(self)
     for name in ("num_iterations", "batch_size", "iterations_per_call",
-                 "collect_steps_per_iteration", "train_steps_per_iteration",
+                 "collect_steps_per_iteration", "collect_parallel_envs",
+                 "train_steps_per_iteration",
                  "num_eval_episodes", "eval_parallel_envs", "log_interval", "summary_interval",
                  "checkpoint_interval", "policy_save_interval"):
       if getattr(self, name) < 1:
@@ -127,10 +137,12 @@ class Settings:
 
 
 _INTS = ("num_iterations", "initial_collect_steps", "collect_steps_per_iteration",
+         "collect_parallel_envs",
          "train_steps_per_iteration", "batch_size", "iterations_per_call", "eval_interval",
          "num_eval_episodes", "eval_parallel_envs", "log_interval", "summary_interval",
          "checkpoint_interval", "policy_save_interval", "seed")
-_BOOLS = ("use_xla", "numpy_actor", "overlap_collection", "deterministic")
+_BOOLS = ("use_xla", "numpy_actor", "overlap_collection", "deterministic",
+          "collect_envs_in_processes")
 REPLAYS = ("reverb", "local")
 
 

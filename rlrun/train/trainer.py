@@ -10,6 +10,7 @@ import logging
 import os
 from typing import Any, Callable, Dict, Optional
 
+from rlrun.builders.builder import LoopKind
 from rlrun.replay_buffers.local_replay import LocalReplay
 from rlrun.train import evaluation
 from rlrun.train.checkpointer import Checkpointer
@@ -81,7 +82,7 @@ class Trainer:
       triggers.append(self.eval_trigger)
     self.checkpoint_trigger = IntervalTrigger(settings.checkpoint_interval, self.save_checkpoint)
     triggers += [self.policy_trigger, self.checkpoint_trigger]
-    max_group = 1 if builder.loop_kind.value == "on-policy" else settings.iterations_per_call
+    max_group = 1 if builder.loop_kind is LoopKind.ON_POLICY else settings.iterations_per_call
     self.loop = Loop(settings.num_iterations, max_group, triggers, progress=None)
     self._overlap: Optional[concurrent.futures.ThreadPoolExecutor] = None
     self._saved_at: Optional[int] = None

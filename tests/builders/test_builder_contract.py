@@ -20,6 +20,9 @@ from rlrun import configs
 SHIPPED = sorted(p.name for p in (Path(__file__).parents[2] / "gin_configs").glob("*.gin"))
 SMALL = ["train.Experiment.initial_collect_steps = 40", "train.Experiment.batch_size = 16",
          "train.Experiment.num_eval_episodes = 1", "train.Experiment.iterations_per_call = 4"]
+# On-policy configs: rollouts of 64 steps in minibatches of 16, no random steps.
+SMALL_ON_POLICY = ["train.Experiment.collect_steps_per_iteration = 64",
+                   "train.Experiment.batch_size = 16", "train.Experiment.num_eval_episodes = 1"]
 
 RUN_WITHOUT_RLRUN = textwrap.dedent("""
     import json, os, sys
@@ -38,17 +41,30 @@ RUN_WITHOUT_RLRUN = textwrap.dedent("""
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_the_builder_builds_collects_trains_checkpoints_restores_and_exports(tmp_path, name):
+  from rlrun.builders.builder import LoopKind
   from rlrun.train.experiment import Experiment
-  configs.parse(configs.resolve(name), SMALL)
+  on_policy = name.startswith("ppo_")
+  configs.parse(configs.resolve(name), SMALL_ON_POLICY if on_policy else SMALL)
   root = tmp_path / "run"
   experiment = Experiment(root_dir=str(root))
   try:
     experiment.build()
     assert configs.unused_bindings() == []
-    experiment.initial_collect()
-    assert experiment.replay_buffer.num_frames() > 0
-    experiment.collector.run(4)
-    experiment.learner.train(4 * experiment.settings.train_steps_per_iteration)
+    assert (experiment.parts.builder.loop_kind is LoopKind.ON_POLICY) == on_policy
+    if on_policy:
+      # A rollout into the queue (an item per environment), one update that takes it.
+      experiment.collector.run()
+      assert experiment.replay_buffer.num_frames() == experiment.settings.collect_parallel_envs
+      experiment.learner.train(1)
+      assert experiment.replay_buffer.num_frames() == 0
+      for _ in range(3):
+        experiment.collector.run()
+        experiment.learner.train(1)
+    else:
+      experiment.initial_collect()
+      assert experiment.replay_buffer.num_frames() > 0
+      experiment.collector.run(4)
+      experiment.learner.train(4 * experiment.settings.train_steps_per_iteration)
     experiment.parts.sync_iteration()
     assert experiment.iteration == 4
     variables = experiment.agent.variables

@@ -16,6 +16,9 @@ from test_user_errors import assert_one_line_error, run_in_process
 TRAIN = ["train", "--config", "dqn_cartpole.gin", "--root-dir", "{tmp}/new"]
 
 
+PPO = ["train", "--config", "ppo_cartpole.gin", "--root-dir", "{tmp}/new"]
+
+
 def gin(binding):
   return TRAIN + ["--gin-param", binding]
 
@@ -70,6 +73,19 @@ CASES = [
     (["train", "--config", "sac_pendulum", "--root-dir", "{tmp}/new", "--gin-param",
       "suite_gym.load.environment_name='CartPole-v0'"], "SacBuilder needs continuous"),
     (gin("suite_gym.load.environment_name='CartPol-v0'"), "unknown gym environment id"),
+    (gin("train.Experiment.collect_parallel_envs=4"), "DqnBuilder collects from one environment"),
+    (gin("train.Experiment.collect_parallel_envs=0"), "collect_parallel_envs must be >= 1"),
+    (PPO + ["--gin-param", "train.Experiment.batch_size=100"],
+     "minibatch size (train.Experiment.batch_size = 100) does not divide the rollout of 256"),
+    (PPO + ["--gin-param", "train.Experiment.collect_steps_per_iteration=4"],
+     "must be a whole number of steps per collect environment"),
+    (PPO + ["--gin-param", "train.Experiment.collect_steps_per_iteration=260"],
+     "must be a whole number of steps per collect environment"),
+    (PPO + ["--gin-param", "train.Experiment.initial_collect_steps=100"],
+     "PPO collects no random initial steps"),
+    (PPO + ["--gin-param", "train.Experiment.replay='local'"], "replay = 'reverb'"),
+    (PPO + ["--deterministic"], "replay = 'reverb'"),
+    (PPO + ["--gin-param", "agents.PpoAgent.clip_range=1.5"], "clip_range in (0, 1)"),
     (gin("replay.make_table.max_size=0"), "max_size must be >= 1"),
     (gin("replay.make_table.sampler='random'"), "unknown sampler 'random'"),
     (gin("replay.make_table.min_size_to_sample=0"), "min_size_to_sample must be >= 1"),

@@ -308,3 +308,19 @@ def test_td3_trains_with_two_actors(tmp_path):
                                   .splitlines())]
   assert steps[-1] == 300  # (the step-0 one only when the evaluator saw step 0's weights)
   assert (root / "policies" / "policy" / "saved_model.pb").is_file()
+
+
+@pytest.mark.slow
+def test_ppo_trains_with_two_actors_through_the_rollout_queue(tmp_path):
+  root = tmp_path / "run"
+  result = rlrun("train", "--config", "ppo_cartpole.gin", "--actors", "2", "--root-dir", str(root),
+                 *gin("train.Experiment.num_iterations=60"),
+                 *gin("train.Experiment.eval_interval=60"), timeout=600)
+  assert result.returncode == 0, result.stdout + result.stderr
+  assert "finished at step 60" in result.stdout
+  evals = [json.loads(l) for l in (root / "eval" / "results.jsonl").read_text().splitlines()]
+  assert evals[-1]["step"] == 60
+  # 60 updates of 8 rollout items each came through the queue from the actors.
+  status = json.loads((root / "status" / "replay_server.json").read_text())
+  assert status["samples"] >= 60 * 8
+  assert (root / "policies" / "policy" / "saved_model.pb").is_file()

@@ -1,0 +1,130 @@
+"""RolloutWriter: writes each environment's part of a rollout to Reverb as one item.
+
+An on-policy learner trains on whole rollouts: per environment, the T steps collected
+since the last rollout and one more step whose observation bootstraps the value at the
+rollout's end. The collector feeds the writer every (batched) Trajectory and, when the
+rollout is complete, calls `end_run(time_step)` with the time step it would act on
+next; the writer then inserts one [T + 1]-step item per environment. Items may span
+episodes (the boundary steps inside mark where one ends).
+"""
+
+import logging
+import math
+from typing import List, Optional
+
+import numpy as np
+import reverb
+import tensorflow as tf
+
+from rlrun.replay_buffers.reverb_utils import WriteTimeout
+from rlrun.trajectories import trajectory as trajectory_lib
+
+
+class RolloutWriter:
+  """Collects a rollout's Trajectories and writes one item per environment at its end.
+
+  Args:
+    py_client: a reverb.Client.
+    table_name: the rollout table (a queue: each item is read once).
+    num_envs: the environments stepped together (the Trajectories' batch size; 1 for
+      an unbatched environment).
+    rollout_length: T, the steps per environment in one rollout.
+    timeout_s: the longest a write may block (None: no limit). A write that times out
+      raises WriteTimeout; calling `end_run` again writes the items not yet written.
+  """
+
+  def __init__(self, py_client: reverb.Client, table_name: str, num_envs: int,
+               rollout_length: int, timeout_s: Optional[float] = None):
+    if num_envs < 1 or rollout_length < 1:
+      raise ValueError(f"num_envs ({num_envs}) and rollout_length ({rollout_length}) must be "
+                       ">= 1")
+    self._client = py_client
+    self._table = table_name
+    self._num_envs = num_envs
+    self._rollout_length = rollout_length
+    self._timeout_s = timeout_s
+    self._steps: List[trajectory_lib.Trajectory] = []
+    self._pending: Optional[list] = None  # per environment: the item still to write
+    self._created = False  # the first pending item is created, awaiting confirmation
+    self._writer = py_client.trajectory_writer(num_keep_alive_refs=rollout_length + 1)
+
+  @property
+  def rollout_length(self) -> int:
+    return self._rollout_length
+
+  def __call__(self, trajectory) -> None:
+    if self._pending is not None:
+      raise RuntimeError("a rollout's items are still to be written: call end_run again")
+    step = tf.nest.map_structure(np.asarray, trajectory)
+    if np.ndim(step.step_type) == 0:
+      step = tf.nest.map_structure(lambda x: x[None], step)
+    self._steps.append(step)
+
+  def end_run(self, time_step) -> None:
+    """Writes the rollout, bootstrapped by `time_step` (the next one to act on).
+
+    Raises:
+      ValueError: when the rollout does not hold exactly rollout_length steps.
+      WriteTimeout: with timeout_s, when the server does not take the items in time.
+    """
+    if self._pending is None:
+      if len(self._steps) != self._rollout_length:
+        raise ValueError(f"a rollout has {len(self._steps)} steps per environment, expected "
+                         f"{self._rollout_length}")
+      self._pending = self._items(time_step)
+      self._steps = []
+    while self._pending:
+      if not self._created:
+        self._create(self._pending[0])
+        self._created = True
+      self._confirm()  # on a timeout the item stays pending, created: a retry only confirms
+      self._created = False
+      self._pending.pop(0)
+    self._pending = None
+
+  def _items(self, time_step) -> list:
+    """Per environment, the T + 1 steps of its item (numpy, time-major)."""
+    last = self._steps[-1]
+    step_type = np.reshape(np.asarray(time_step.step_type), [-1])
+    bootstrap = trajectory_lib.Trajectory(
+        step_type=step_type,
+        observation=tf.nest.map_structure(lambda x, o: np.reshape(np.asarray(o), x.shape),
+                                          last.observation, time_step.observation),
+        action=tf.nest.map_structure(np.zeros_like, last.action),
+        policy_info=tf.nest.map_structure(np.zeros_like, last.policy_info),
+        next_step_type=step_type, reward=np.zeros_like(last.reward),
+        discount=np.zeros_like(last.discount))
+    steps = self._steps + [bootstrap]
+    return [[tf.nest.map_structure(lambda x, i=i: x[i], step) for step in steps]
+            for i in range(self._num_envs)]
+
+  def _create(self, item_steps: list) -> None:
+    for step in item_steps:
+      self._writer.append(step)
+    self._writer.create_item(self._table, 1.0, tf.nest.map_structure(
+        lambda column: column[-len(item_steps):], self._writer.history))
+
+  def _confirm(self) -> None:
+    timeout_ms = None if self._timeout_s is None else max(1, math.ceil(self._timeout_s * 1000))
+    try:
+      self._writer.end_episode(clear_buffers=True, timeout_ms=timeout_ms)
+    except reverb.errors.DeadlineExceededError as e:
+      raise WriteTimeout(f"writing a rollout to Reverb table {self._table!r} at "
+                         f"{self._client.server_address} did not finish within "
+                         f"{self._timeout_s:g} s: the server is not answering, or the "
+                         "learner has not taken the previous rollouts") from e
+
+  def flush(self) -> None:
+    """Every written item is confirmed when end_run returns; nothing is buffered."""
+
+  def reset(self) -> None:
+    """Drops the partial rollout (e.g. after an environment reset outside the driver)."""
+    self._steps = []
+    self._pending = None
+    self._created = False
+
+  def close(self) -> None:
+    try:
+      self._writer.close()
+    except Exception as e:  # pylint: disable=broad-except
+      logging.warning("closing the Reverb writer failed: %s", e)
