@@ -23,7 +23,8 @@ CONFIGURABLE_MODULES = (
     "rlrun.networks.actor_distribution_network", "rlrun.networks.projection_networks",
     "rlrun.replay_buffers.reverb_utils", "rlrun.train.settings", "rlrun.train.strategies",
     "rlrun.builders.off_policy", "rlrun.builders.on_policy", "rlrun.agents.ppo_agent",
-    "rlrun.networks.value_network",
+    "rlrun.agents.c51_agent", "rlrun.networks.value_network",
+    "rlrun.networks.categorical_q_network",
     "rlrun.distributed.settings",
 )
 

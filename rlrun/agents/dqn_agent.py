@@ -21,6 +21,15 @@ class DqnLossInfo(NamedTuple):
   td_error: tf.Tensor
 
 
+class NStepTargets(NamedTuple):
+  """What a Q-learning loss needs from a batch of items (see DqnAgent.n_step_targets)."""
+  actions: tf.Tensor  # [B] the first step's action, from 0
+  returns: tf.Tensor  # [B] discounted rewards up to the bootstrap
+  bootstrap_discount: tf.Tensor  # [B] gamma^k times the environment's discounts
+  bootstrap_observation: tf.Tensor  # [B, ...]
+  valid: tf.Tensor  # [B] 0 for items that start on an episode boundary
+
+
 @gin.configurable(module="agents")
 class DqnAgent(TFAgent):
   """Deep Q-learning (Mnih et al. 2015) with the usual options.
@@ -75,6 +84,10 @@ class DqnAgent(TFAgent):
     if train_step_counter is None:
       train_step_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="train_step",
                                        aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+    if callable(epsilon_greedy):
+      # Evaluated once now: a schedule that cannot run fails at build time, and its
+      # gin bindings count as used.
+      epsilon_greedy(train_step_counter)
     epsilon = ((lambda: epsilon_greedy(train_step_counter)) if callable(epsilon_greedy)
                else epsilon_greedy)
     collect_policy = EpsilonGreedyPolicy(policy, epsilon)
@@ -131,16 +144,10 @@ class DqnAgent(TFAgent):
                                        self._target_update_tau)
     return loss_info
 
-  def loss(self, experience, weights=None, training: bool = False) -> LossInfo:
-    """The TD loss of a batch of [B, n_step_update + 1] Trajectories."""
+  def n_step_targets(self, experience) -> "NStepTargets":
+    """The n-step returns of a batch of [B, n_step_update + 1] Trajectories and where to
+    bootstrap them from; the return is cut at the end of the episode."""
     n = self._n_step_update
-    observations = experience.observation
-    step_type = experience.step_type[:, 0]
-    actions = tf.cast(experience.action[:, 0], tf.int32) - self._action_offset
-    q_values, _ = self._q_network(observations[:, 0], step_type=step_type, training=training)
-    q_taken = tf.gather(q_values, actions, batch_dims=1)
-
-    # ---- n-step return, cut at the end of the episode ------------------------------
     rewards = self._reward_scale_factor * experience.reward[:, :n]
     discounts = experience.discount[:, :n]
     ended = tf.cast(tf.equal(experience.next_step_type[:, :n], StepType.LAST), tf.float32)
@@ -149,22 +156,34 @@ class DqnAgent(TFAgent):
     gammas = tf.pow(tf.constant(self._gamma, tf.float32), tf.range(n, dtype=tf.float32))
     earlier_discounts = tf.math.cumprod(discounts, axis=1, exclusive=True)
     returns = tf.reduce_sum(in_episode * gammas * earlier_discounts * rewards, axis=1)
-
-    # ---- bootstrap from the observation after the last counted step -----------------
-    # A termination has discount 0, so nothing is bootstrapped; a truncation (time
-    # limit) keeps discount 1 and bootstraps from the final observation.
+    # Bootstrap from the observation after the last counted step. A termination has
+    # discount 0, so nothing is bootstrapped; a truncation (time limit) keeps discount 1
+    # and bootstraps from the final observation.
     num_counted = tf.cast(tf.reduce_sum(in_episode, axis=1), tf.int32)
-    bootstrap_observation = tf.gather(observations, num_counted, batch_dims=1)
     bootstrap_discount = (tf.pow(self._gamma, tf.cast(num_counted, tf.float32)) *
                           tf.gather(tf.math.cumprod(discounts, axis=1), num_counted - 1,
                                     batch_dims=1))
-    next_q_values = self._bootstrap_q_values(bootstrap_observation)
-    td_targets = tf.stop_gradient(returns + bootstrap_discount * next_q_values)
+    step_type = experience.step_type[:, 0]
+    return NStepTargets(
+        actions=tf.cast(experience.action[:, 0], tf.int32) - self._action_offset,
+        returns=returns, bootstrap_discount=bootstrap_discount,
+        bootstrap_observation=tf.gather(experience.observation, num_counted, batch_dims=1),
+        # Items that start on an episode boundary are not transitions.
+        valid=tf.cast(tf.not_equal(step_type, StepType.LAST), tf.float32))
 
-    # ---- loss, ignoring items that start on an episode boundary ---------------------
-    valid = tf.cast(tf.not_equal(step_type, StepType.LAST), tf.float32)
-    td_error = valid * (td_targets - q_taken)
-    td_loss = valid * self._td_errors_loss_fn(td_targets, q_taken)
+  def loss(self, experience, weights=None, training: bool = False) -> LossInfo:
+    """The TD loss of a batch of [B, n_step_update + 1] Trajectories."""
+    targets = self.n_step_targets(experience)
+    q_values, _ = self._q_network(experience.observation[:, 0],
+                                  step_type=experience.step_type[:, 0], training=training)
+    q_taken = tf.gather(q_values, targets.actions, batch_dims=1)
+    next_q_values = self._bootstrap_q_values(targets.bootstrap_observation)
+    td_targets = tf.stop_gradient(targets.returns + targets.bootstrap_discount * next_q_values)
+    td_error = targets.valid * (td_targets - q_taken)
+    td_loss = targets.valid * self._td_errors_loss_fn(td_targets, q_taken)
+    return self._weighted(td_loss, td_error, weights)
+
+  def _weighted(self, td_loss, td_error, weights) -> LossInfo:
     if weights is not None:
       td_loss = td_loss * weights
     loss = tf.reduce_mean(td_loss)
@@ -172,13 +191,18 @@ class DqnAgent(TFAgent):
       loss += tf.add_n(self._q_network.losses)
     return LossInfo(loss, DqnLossInfo(td_loss=td_loss, td_error=td_error))
 
+  def _bootstrap_actions(self, observation, target_q_values) -> tf.Tensor:
+    """The actions whose target values bootstrap: the target's argmax, or the online
+    network's (double Q)."""
+    if not self._double_q:
+      return tf.argmax(target_q_values, axis=-1, output_type=tf.int32)
+    online_q_values, _ = self._q_network(observation)
+    return tf.argmax(online_q_values, axis=-1, output_type=tf.int32)
+
   def _bootstrap_q_values(self, observation) -> tf.Tensor:
     target_q_values, _ = self._target_q_network(observation)
-    if not self._double_q:
-      return tf.reduce_max(target_q_values, axis=-1)
-    online_q_values, _ = self._q_network(observation)
-    best_actions = tf.argmax(online_q_values, axis=-1, output_type=tf.int32)
-    return tf.gather(target_q_values, best_actions, batch_dims=1)
+    return tf.gather(target_q_values, self._bootstrap_actions(observation, target_q_values),
+                     batch_dims=1)
 
 
 @gin.configurable(module="agents")

@@ -1,4 +1,4 @@
-"""Builders of the off-policy agents: DQN and SAC (sampled windows of their sequence length)."""
+"""Builders of the off-policy agents: DQN, C51, SAC and TD3 (sampled windows of their sequence length)."""
 
 import inspect
 from typing import Any, Callable
@@ -6,6 +6,7 @@ from typing import Any, Callable
 import gin
 import tensorflow as tf
 
+from rlrun.agents.c51_agent import create_c51_agent
 from rlrun.agents.dqn_agent import create_dqn_agent
 from rlrun.agents.sac_agent import create_sac_agent
 from rlrun.agents.td3_agent import create_td3_agent
@@ -66,6 +67,16 @@ class DqnBuilder(OffPolicyBuilder):
   discrete_actions = True
 
   def __init__(self, agent_fn: Callable[..., Any] = create_dqn_agent, stride: int = 1):
+    super().__init__(agent_fn, stride)
+
+
+@gin.configurable(module="builders")
+class C51Builder(OffPolicyBuilder):
+  """C51: agents.create_c51_agent (its networks.CategoricalQNetwork and agents.C51Agent bindings)."""
+
+  discrete_actions = True
+
+  def __init__(self, agent_fn: Callable[..., Any] = create_c51_agent, stride: int = 1):
     super().__init__(agent_fn, stride)
 
 

@@ -22,6 +22,8 @@ class NumpyQPolicy(PyPolicy):
     super().__init__(tensor_spec.to_nest_array_spec(q_policy.time_step_spec),
                      tensor_spec.to_nest_array_spec(q_policy.action_spec))
     self._mirror = mirror
+    # A network whose mirrored outputs are not Q-values says how to turn them into some.
+    self._to_q_values = getattr(q_policy.q_network, "numpy_q_values", lambda x: x)
     self._epsilon_source = epsilon
     self._epsilon = 0.0
     self._rng = np.random.default_rng(seed)
@@ -51,7 +53,7 @@ class NumpyQPolicy(PyPolicy):
   def _action(self, time_step, policy_state) -> PolicyStep:
     observation = np.asarray(time_step.observation)
     batched = observation.ndim > len(self.time_step_spec.observation.shape)
-    q_values = self._mirror(observation if batched else observation[None])
+    q_values = self._to_q_values(self._mirror(observation if batched else observation[None]))
     action = np.argmax(q_values, axis=-1)
     if self._epsilon > 0.0:
       explore = self._rng.random(action.shape) < self._epsilon

@@ -27,6 +27,22 @@ def importance_weights(probability: tf.Tensor, table_size: tf.Tensor,
   return weights / tf.reduce_max(weights, axis=-1, keepdims=True)
 
 
+def _next_elements(iterator, count: int):
+  """`count` elements of `iterator`, stacked, read in a graph loop.
+
+  One get_next op in a tf.while_loop rather than `count` of them: tf.data refuses more
+  than 32 get_next calls traced on one iterator (a 128-step group would be 128).
+  """
+  spec = iterator.element_spec
+  flat_specs = tf.nest.flatten(spec)
+  arrays = [tf.TensorArray(s.dtype, size=count, element_shape=s.shape) for s in flat_specs]
+  def body(i, arrays):
+    element = tf.nest.flatten(iterator.get_next())
+    return i + 1, [a.write(i, e) for a, e in zip(arrays, element)]
+  _, arrays = tf.while_loop(lambda i, _: i < count, body, (tf.constant(0), arrays))
+  return tf.nest.pack_sequence_as(spec, [a.stack() for a in arrays])
+
+
 class Learner:
   """Trains `agent` on batches from `experience_dataset_fn()`.
 
@@ -146,16 +162,11 @@ class Learner:
   def _run_fn(self, count: int) -> Callable:
     if count not in self._run_fns:
       def run(iterator):
-        batches, infos = [], []
-        for _ in range(count):
-          element = next(iterator)
-          batches.append(element[0] if self._strip_info else element)
-          infos.append(element[1] if self._strip_info else ())
-        stacked = tf.nest.map_structure(lambda *xs: tf.stack(xs), *batches)
+        elements = _next_elements(iterator, count)
+        stacked, info = elements if self._strip_info else (elements, ())
         if self._priority_update_fn is None:
           loss_info, _ = self._train_many(stacked)
           return loss_info, (), ()
-        info = tf.nest.map_structure(lambda *xs: tf.stack(xs), *infos)
         weights = importance_weights(info.probability, info.table_size,
                                      self._importance_exponent)
         loss_info, td_errors = self._train_many(stacked, weights)

@@ -1,0 +1,183 @@
+"""Benchmark: what the shipped configs learn, over seeds, against RL Baselines3 Zoo's figures.
+
+Runs `rlrun train --config C --seed S` for every config with an anchor (or those named
+with --configs) and each seed, at the config's own budget, and reads the last evaluation
+of each run (its mean return over the config's evaluation episodes, at least 10). Per
+config it reports the final returns, their interquartile mean (IQM: the mean of the
+middle half, as rliable computes it) and a 95% bootstrap interval of the IQM (seeds
+resampled with replacement, 2000 times; with one task per row the stratified bootstrap
+is this one), beside RL Zoo's benchmark.md figure for the same algorithm and
+environment. RL Zoo's rows are single runs evaluated with the deterministic policy, as
+rlrun's evaluation is.
+
+Writes the table to BENCHMARKS.md (section "learning"), merging with rows already there
+for configs this invocation did not run.
+
+Usage:
+  python scripts/bench_learning.py --seeds 0 1 2 3 4
+  python scripts/bench_learning.py --configs dqn_acrobot.gin --seeds 0 1
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List, NamedTuple
+
+import numpy as np
+
+from benchmarks_md import replace_section
+
+REPO = Path(__file__).resolve().parents[1]
+SECTION = "learning"
+ZOO = "RL Zoo benchmark.md"
+
+
+class Anchor(NamedTuple):
+  mean: float
+  std: float
+  budget: str  # RL Zoo's environment steps
+  source: str
+  note: str = ""
+
+
+ANCHORS: Dict[str, Anchor] = {
+    "dqn_cartpole_v1.gin": Anchor(500.0, 0.0, "50k", f"{ZOO}: dqn CartPole-v1"),
+    "c51_cartpole.gin": Anchor(500.0, 0.0, "50k", f"{ZOO}: qrdqn CartPole-v1",
+                               "RL Zoo has no C51 row; QR-DQN is its distributional DQN"),
+    "dqn_acrobot.gin": Anchor(-76.6, 11.8, "100k", f"{ZOO}: dqn Acrobot-v1"),
+    "dqn_mountaincar.gin": Anchor(-100.8, 9.9, "120k", f"{ZOO}: dqn MountainCar-v0"),
+    "ppo_cartpole.gin": Anchor(500.0, 0.0, "100k", f"{ZOO}: ppo CartPole-v1"),
+    "ppo_pendulum.gin": Anchor(-172.2, 104.2, "100k", f"{ZOO}: ppo Pendulum-v1",
+                               "RL Zoo's run uses gSDE; rlrun's config has none and 200k steps"),
+    "td3_pendulum.gin": Anchor(-151.9, 90.2, "20k", f"{ZOO}: td3 Pendulum-v1"),
+    "sac_pendulum.gin": Anchor(-157.0, 88.7, "20k", f"{ZOO}: sac Pendulum-v1",
+                               "rlrun's sac_pendulum.gin: 13k steps, (256, 256), lr 3e-4"),
+    "td3_halfcheetah_bullet.gin": Anchor(2821.6, 19.7, "1M", f"{ZOO}: td3 "
+                                         "HalfCheetahBulletEnv-v0"),
+    "sac_halfcheetah_bullet.gin": Anchor(2792.2, 12.1, "1M", f"{ZOO}: sac "
+                                         "HalfCheetahBulletEnv-v0", "RL Zoo's run uses gSDE"),
+}
+# Too long for a 2-core machine at the full budget (about 2 hours per seed and config):
+# run only when named with --configs.
+LONG = {"td3_halfcheetah_bullet.gin", "sac_halfcheetah_bullet.gin"}
+
+
+def iqm(values: np.ndarray) -> float:
+  """The mean of the middle half (rliable's IQM: scipy's trim_mean with 25% cut)."""
+  values = np.sort(np.asarray(values, np.float64))
+  cut = int(0.25 * len(values))
+  return float(values[cut:len(values) - cut].mean())
+
+
+def bootstrap_interval(values: np.ndarray, reps: int = 2000, seed: int = 0) -> tuple:
+  """95% percentile interval of the IQM over seeds resampled with replacement."""
+  rng = np.random.default_rng(seed)
+  values = np.asarray(values, np.float64)
+  samples = [iqm(rng.choice(values, size=len(values), replace=True)) for _ in range(reps)]
+  return float(np.percentile(samples, 2.5)), float(np.percentile(samples, 97.5))
+
+
+def run(rlrun: str, config: str, seed: int, work: Path) -> dict:
+  root = work / f"{config[:-4]}-seed{seed}"
+  start = time.monotonic()
+  result = subprocess.run([rlrun, "train", "--config", config, "--root-dir", str(root),
+                           "--seed", str(seed)], capture_output=True, text=True)
+  if result.returncode != 0:
+    raise RuntimeError(f"{config} seed {seed} failed:\n{result.stderr[-3000:]}")
+  evals = [json.loads(line) for line in (root / "eval" / "results.jsonl").read_text().splitlines()]
+  return {"final": evals[-1]["AverageReturn"], "episodes": evals[-1]["NumEpisodes"],
+          "best": max(e["AverageReturn"] for e in evals), "step": evals[-1]["step"],
+          "minutes": (time.monotonic() - start) / 60}
+
+
+def _format(value: float) -> str:
+  return f"{value:.1f}"
+
+
+def row(config: str, seeds: List[int], results: List[dict]) -> str:
+  anchor = ANCHORS[config]
+  finals = np.array([r["final"] for r in results])
+  low, high = bootstrap_interval(finals)
+  value = iqm(finals)
+  verdict = "yes" if value >= anchor.mean else "no"
+  episodes = min(r["episodes"] for r in results)
+  minutes = np.median([r["minutes"] for r in results])
+  note = f" {anchor.note}." if anchor.note else ""
+  return (f"| {config} | {', '.join(map(str, seeds))} | "
+          f"{', '.join(_format(f) for f in finals)} | **{_format(value)}** "
+          f"[{_format(low)}, {_format(high)}] | {anchor.mean:g} ± {anchor.std:g} at "
+          f"{anchor.budget} ({anchor.source}) | {verdict} | {episodes} | {minutes:.1f} |"
+          f"{note}".rstrip())
+
+
+HEADER = ["| config | seeds | final eval return per seed | IQM [95% bootstrap CI] | "
+          "RL Zoo anchor | IQM ≥ anchor | eval episodes | minutes per run (median) |",
+          "|---|---|---|---|---|---|---|---|"]
+
+
+def existing_rows(path: Path) -> Dict[str, str]:
+  """Rows of the section already in BENCHMARKS.md, by config."""
+  if not path.exists():
+    return {}
+  text = path.read_text()
+  match = re.search(rf"<!-- {SECTION}:start -->(.*?)<!-- {SECTION}:end -->", text, re.S)
+  if not match:
+    return {}
+  rows = {}
+  for line in match.group(1).splitlines():
+    cells = line.split("|")
+    if len(cells) > 2 and cells[1].strip().endswith(".gin"):
+      rows[cells[1].strip()] = line
+  return rows
+
+
+def main() -> None:
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--configs", nargs="+", default=None,
+                      help="configs to run (default: every anchored one but the 1M-step ones)")
+  parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+  parser.add_argument("--rlrun", default=str(Path(sys.executable).with_name("rlrun")),
+                      help="the rlrun executable (e.g. of a venv installed from a fixed commit)")
+  parser.add_argument("--output", type=Path, default=REPO / "BENCHMARKS.md")
+  options = parser.parse_args()
+  configs = options.configs or [c for c in ANCHORS if c not in LONG]
+  unknown = [c for c in configs if c not in ANCHORS]
+  if unknown:
+    parser.error(f"no anchor for {', '.join(unknown)}; anchored: {', '.join(ANCHORS)}")
+  rows = existing_rows(options.output)
+  with tempfile.TemporaryDirectory() as work:
+    for config in configs:
+      results = []
+      for seed in options.seeds:
+        results.append(run(options.rlrun, config, seed, Path(work)))
+        r = results[-1]
+        print(f"{config} seed {seed}: final {r['final']:.1f} (best {r['best']:.1f}) at step "
+              f"{r['step']}, {r['minutes']:.1f} min", flush=True)
+      rows[config] = row(config, options.seeds, results)
+      print(rows[config], flush=True)
+      write(options.output, rows)
+
+
+def write(path: Path, rows: Dict[str, str]) -> None:
+  lines = ["## Learning against RL Baselines3 Zoo (`scripts/bench_learning.py`)", "",
+           f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}; table "
+           f"updated {time.strftime('%Y-%m-%d')}. Each run is the shipped config at its own "
+           "budget (see its header) with `--seed S`; the final eval return is the last "
+           "evaluation's mean over the config's evaluation episodes (greedy policy). IQM = "
+           "mean of the middle half of the seeds' final returns; the interval resamples "
+           "seeds with replacement (2000 times). RL Zoo's figures are single runs "
+           "(benchmark.md). The HalfCheetahBulletEnv-v0 configs (1M steps, about 2 hours per "
+           "seed here) are not in this table unless a row says otherwise.", ""] + HEADER
+  lines += [rows[c] for c in ANCHORS if c in rows]
+  replace_section(path, SECTION, lines)
+
+
+if __name__ == "__main__":
+  main()
