@@ -200,7 +200,7 @@ def measure_split(experiment, steps: int, batches: int, train_steps: int) -> Dic
   experiment.learner._iterator = None  # pylint: disable=protected-access
   env = experiment.collect_env
   spec = env.action_spec()
-  rng = np.random.default_rng(experiment.seed)
+  rng = np.random.default_rng(experiment.settings.seed)
   actions = rng.uniform(spec.minimum, spec.maximum, (steps,) + spec.shape).astype(spec.dtype)
   time_steps = [env.reset()]
   index = iter(range(steps))
@@ -251,7 +251,7 @@ def measure_split(experiment, steps: int, batches: int, train_steps: int) -> Dic
   learner = experiment.learner
   cached = experiment._dataset().take(1).cache().repeat()  # pylint: disable=protected-access
   learner._iterator, learner.triggers = iter(cached), []  # pylint: disable=protected-access
-  group = experiment.iterations_per_call
+  group = experiment.settings.iterations_per_call
   learner.train(iterations=group)
   calls = max(1, train_steps // group)
   result = _per_op(lambda: learner.train(iterations=group), calls)
@@ -283,7 +283,7 @@ def rlrun_worker(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     experiment._initial_collect()  # pylint: disable=protected-access
     initial_collect_seconds = time.perf_counter() - started
-    assert experiment.iterations_per_call == ITERATIONS_PER_CALL
+    assert experiment.settings.iterations_per_call == ITERATIONS_PER_CALL
 
     # In-loop timers: learner.train on the main thread, actor.run in the collect thread.
     in_loop = {"learner": 0.0, "actor": 0.0}

@@ -71,7 +71,7 @@ def main() -> None:
     learner = experiment.learner
     cached = experiment._dataset().take(1).cache().repeat()  # pylint: disable=protected-access
     learner._iterator, learner.triggers = iter(cached), []  # pylint: disable=protected-access
-    learner.run(iterations=experiment.iterations_per_call)
+    learner.run(iterations=experiment.settings.iterations_per_call)
     started = time.perf_counter()
     learner.run(iterations=2000)
     print(f"  learner on a cached batch: {1e6 * (time.perf_counter() - started) / 2000:.1f} "

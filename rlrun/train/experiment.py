@@ -43,13 +43,6 @@ class Experiment:
     self.replay_server = None
     self.trainer: Optional[Trainer] = None
 
-  def __getattr__(self, name: str):
-    # The settings' numbers read as the experiment's (experiment.num_iterations, ...).
-    settings = self.__dict__.get("settings")
-    if settings is not None and name in Settings.__dataclass_fields__:
-      return getattr(settings, name)
-    raise AttributeError(name)
-
   # ---- construction ------------------------------------------------------------------
 
   def build(self) -> None:
@@ -196,9 +189,9 @@ class Experiment:
       self.trainer.close()
     if self.parts is not None:
       self.parts.env.close()
-    if self.__dict__.get("evaluator") is not None:
+    if getattr(self, "evaluator", None) is not None:
       self.evaluator.close()
-    if self.__dict__.get("observer") is not None:
+    if getattr(self, "observer", None) is not None:
       self.observer.close()
     if self.replay_server is not None:
       self.replay_server.stop()

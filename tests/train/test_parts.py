@@ -49,3 +49,30 @@ def test_a_configured_limit_caps_and_an_own_limit_is_kept(capsys):
   assert parts.limit_episodes(own) is own
   assert episode_length(parts.limit_episodes(TimeLimit(EndlessEnv(), 12), 5)) == 5
   assert capsys.readouterr().err == ""
+
+
+def test_parallel_collect_envs_are_seeded_apart_and_match_in_processes_or_not():
+  import gin
+  from rlrun import configs
+  from rlrun.builders.on_policy import PpoBuilder
+  from rlrun.environments import suite_gym
+  from rlrun.train.settings import Settings
+  configs.import_configurables()
+  gin.parse_config("suite_gym.load.environment_name = 'CartPole-v1'")
+  try:
+    observations = {}
+    for in_processes in (False, True):
+      settings = Settings(env_fn=suite_gym.load, builder=PpoBuilder(), seed=3,
+                          collect_parallel_envs=3, collect_envs_in_processes=in_processes)
+      env = parts.make_collect_env(settings)
+      try:
+        assert env.batched and env.batch_size == 3
+        observations[in_processes] = np.asarray(env.reset().observation)
+        next_step = env.step(np.array([0, 1, 0], np.int64))
+        assert np.asarray(next_step.observation).shape == (3, 4)
+      finally:
+        env.close()
+    assert len({tuple(row) for row in observations[False]}) == 3  # three different starts
+    np.testing.assert_array_equal(observations[False], observations[True])
+  finally:
+    gin.clear_config()
