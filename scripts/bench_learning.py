@@ -151,7 +151,7 @@ def main() -> None:
   unknown = [c for c in configs if c not in ANCHORS]
   if unknown:
     parser.error(f"no anchor for {', '.join(unknown)}; anchored: {', '.join(ANCHORS)}")
-  rows = existing_rows(options.output)
+  rows = {}
   with tempfile.TemporaryDirectory() as work:
     for config in configs:
       results = []
@@ -165,7 +165,10 @@ def main() -> None:
       write(options.output, rows)
 
 
-def write(path: Path, rows: Dict[str, str]) -> None:
+def write(path: Path, new_rows: Dict[str, str]) -> None:
+  """The section with `new_rows` and the rows already there for other configs (read now, so
+  invocations running side by side keep each other's rows)."""
+  rows = dict(existing_rows(path), **new_rows)
   lines = ["## Learning against RL Baselines3 Zoo (`scripts/bench_learning.py`)", "",
            f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}; table "
            f"updated {time.strftime('%Y-%m-%d')}. Each run is the shipped config at its own "

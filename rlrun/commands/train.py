@@ -134,10 +134,10 @@ def _train(experiment, root: RunDirectory, config_path, bindings, out: TextIO,
            changes: Sequence[str] = ()) -> int:
   try:
     start = experiment.restore()
-    if start >= experiment.settings.num_iterations:
-      out.write(root.finished_text(start, experiment.settings.num_iterations))
+    if start >= experiment.num_iterations:
+      out.write(root.finished_text(start, experiment.num_iterations))
       return 0
-    root.write_metadata(config_path.name, str(config_path), experiment.settings.seed, argv(),
+    root.write_metadata(config_path.name, str(config_path), experiment.seed, argv(),
                         bindings=list(bindings), config_changes=list(changes))
     root.write_text("config.gin", config_path.read_text() + "".join(
         f"\n# --gin-param\n{b}\n" for b in bindings))

