@@ -10,6 +10,7 @@ from rlrun.agents.ppo_agent import create_ppo_agent
 from rlrun.builders.builder import Builder, LoopKind
 from rlrun.builders.off_policy import takes
 from rlrun.replay_buffers import reverb_utils
+from rlrun.replay_buffers.local_rollouts import LocalRollouts
 from rlrun.replay_buffers.rollout_writer import RolloutWriter
 
 
@@ -61,8 +62,7 @@ class PpoBuilder(Builder):
              ("train_steps_per_iteration", 1, "one iteration is one PPO update of "
               "agents.PpoAgent.num_epochs passes"),
              ("overlap_collection", False, "each rollout must come from the current policy"),
-             ("strategy", "default", "the update runs on one device"),
-             ("replay", "reverb", "rollouts go through a Reverb queue (no deterministic mode yet)"))
+             ("strategy", "default", "the update runs on one device"))
     for name, value, why in needs:
       if getattr(settings, name) != value:
         raise ValueError(f"PpoBuilder: {why}; set train.Experiment.{name} = {value!r} (got "
@@ -105,9 +105,14 @@ class PpoBuilder(Builder):
     return RolloutWriter(client, self.table_name, self._envs, self._rollout_length,
                          timeout_s=timeout_s)
 
-  def make_local_replay(self, agent, table, seed: int):
-    raise ValueError("PpoBuilder: rollouts go through a Reverb queue; set "
-                     "train.Experiment.replay = 'reverb'")
+  def make_local_replay(self, agent, table, seed: int) -> LocalRollouts:
+    del seed  # a queue hands items out in order: nothing is drawn
+    return LocalRollouts(agent.collect_data_spec, self._envs, self._rollout_length,
+                         capacity=table.info.max_size)
+
+  def make_sampler(self, replay: LocalRollouts, settings) -> Callable[[int], Any]:
+    del settings
+    return replay.sample
 
   def make_dataset(self, replay_buffer, agent, settings) -> tf.data.Dataset:
     del settings

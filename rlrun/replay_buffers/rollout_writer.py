@@ -20,6 +20,58 @@ from rlrun.replay_buffers.reverb_utils import WriteTimeout
 from rlrun.trajectories import trajectory as trajectory_lib
 
 
+class Rollout:
+  """The Trajectories of one rollout, and its items: per environment, [T + 1] steps.
+
+  Args:
+    num_envs: the environments stepped together (the Trajectories' batch size; 1 for
+      an unbatched environment).
+    rollout_length: T, the steps per environment in one rollout.
+  """
+
+  def __init__(self, num_envs: int, rollout_length: int):
+    if num_envs < 1 or rollout_length < 1:
+      raise ValueError(f"num_envs ({num_envs}) and rollout_length ({rollout_length}) must be "
+                       ">= 1")
+    self.num_envs = num_envs
+    self.rollout_length = rollout_length
+    self._steps: List[trajectory_lib.Trajectory] = []
+
+  def add(self, trajectory) -> None:
+    step = tf.nest.map_structure(np.asarray, trajectory)
+    if np.ndim(step.step_type) == 0:
+      step = tf.nest.map_structure(lambda x: x[None], step)
+    self._steps.append(step)
+
+  def clear(self) -> None:
+    self._steps = []
+
+  def items(self, time_step) -> list:
+    """Per environment, the T + 1 steps of its item (time-major lists of numpy nests);
+    the last step carries `time_step`'s observation (the bootstrap). Clears the rollout.
+
+    Raises:
+      ValueError: when the rollout does not hold exactly rollout_length steps.
+    """
+    if len(self._steps) != self.rollout_length:
+      raise ValueError(f"a rollout has {len(self._steps)} steps per environment, expected "
+                       f"{self.rollout_length}")
+    last = self._steps[-1]
+    step_type = np.reshape(np.asarray(time_step.step_type), [-1])
+    bootstrap = trajectory_lib.Trajectory(
+        step_type=step_type,
+        observation=tf.nest.map_structure(lambda x, o: np.reshape(np.asarray(o), x.shape),
+                                          last.observation, time_step.observation),
+        action=tf.nest.map_structure(np.zeros_like, last.action),
+        policy_info=tf.nest.map_structure(np.zeros_like, last.policy_info),
+        next_step_type=step_type, reward=np.zeros_like(last.reward),
+        discount=np.zeros_like(last.discount))
+    steps = self._steps + [bootstrap]
+    self._steps = []
+    return [[tf.nest.map_structure(lambda x, i=i: x[i], step) for step in steps]
+            for i in range(self.num_envs)]
+
+
 class RolloutWriter:
   """Collects a rollout's Trajectories and writes one item per environment at its end.
 
@@ -35,30 +87,18 @@ class RolloutWriter:
 
   def __init__(self, py_client: reverb.Client, table_name: str, num_envs: int,
                rollout_length: int, timeout_s: Optional[float] = None):
-    if num_envs < 1 or rollout_length < 1:
-      raise ValueError(f"num_envs ({num_envs}) and rollout_length ({rollout_length}) must be "
-                       ">= 1")
+    self._rollout = Rollout(num_envs, rollout_length)
     self._client = py_client
     self._table = table_name
-    self._num_envs = num_envs
-    self._rollout_length = rollout_length
     self._timeout_s = timeout_s
-    self._steps: List[trajectory_lib.Trajectory] = []
     self._pending: Optional[list] = None  # per environment: the item still to write
     self._created = False  # the first pending item is created, awaiting confirmation
     self._writer = py_client.trajectory_writer(num_keep_alive_refs=rollout_length + 1)
 
-  @property
-  def rollout_length(self) -> int:
-    return self._rollout_length
-
   def __call__(self, trajectory) -> None:
     if self._pending is not None:
       raise RuntimeError("a rollout's items are still to be written: call end_run again")
-    step = tf.nest.map_structure(np.asarray, trajectory)
-    if np.ndim(step.step_type) == 0:
-      step = tf.nest.map_structure(lambda x: x[None], step)
-    self._steps.append(step)
+    self._rollout.add(trajectory)
 
   def end_run(self, time_step) -> None:
     """Writes the rollout, bootstrapped by `time_step` (the next one to act on).
@@ -68,11 +108,7 @@ class RolloutWriter:
       WriteTimeout: with timeout_s, when the server does not take the items in time.
     """
     if self._pending is None:
-      if len(self._steps) != self._rollout_length:
-        raise ValueError(f"a rollout has {len(self._steps)} steps per environment, expected "
-                         f"{self._rollout_length}")
-      self._pending = self._items(time_step)
-      self._steps = []
+      self._pending = self._rollout.items(time_step)
     while self._pending:
       if not self._created:
         self._create(self._pending[0])
@@ -81,22 +117,6 @@ class RolloutWriter:
       self._created = False
       self._pending.pop(0)
     self._pending = None
-
-  def _items(self, time_step) -> list:
-    """Per environment, the T + 1 steps of its item (numpy, time-major)."""
-    last = self._steps[-1]
-    step_type = np.reshape(np.asarray(time_step.step_type), [-1])
-    bootstrap = trajectory_lib.Trajectory(
-        step_type=step_type,
-        observation=tf.nest.map_structure(lambda x, o: np.reshape(np.asarray(o), x.shape),
-                                          last.observation, time_step.observation),
-        action=tf.nest.map_structure(np.zeros_like, last.action),
-        policy_info=tf.nest.map_structure(np.zeros_like, last.policy_info),
-        next_step_type=step_type, reward=np.zeros_like(last.reward),
-        discount=np.zeros_like(last.discount))
-    steps = self._steps + [bootstrap]
-    return [[tf.nest.map_structure(lambda x, i=i: x[i], step) for step in steps]
-            for i in range(self._num_envs)]
 
   def _create(self, item_steps: list) -> None:
     for step in item_steps:
@@ -119,7 +139,7 @@ class RolloutWriter:
 
   def reset(self) -> None:
     """Drops the partial rollout (e.g. after an environment reset outside the driver)."""
-    self._steps = []
+    self._rollout.clear()
     self._pending = None
     self._created = False
 

@@ -11,7 +11,7 @@ import os
 from typing import Any, Callable, Dict, Optional
 
 from rlrun.builders.builder import LoopKind
-from rlrun.replay_buffers.local_replay import LocalReplay
+from rlrun.replay_buffers.reverb_replay_buffer import ReverbReplayBuffer
 from rlrun.train import evaluation
 from rlrun.train.checkpointer import Checkpointer
 from rlrun.train.collector import Collector
@@ -58,7 +58,8 @@ class Trainer:
     self.evaluator = evaluator
     self.publish = publish
     self.train_steps_per_iteration = builder.train_steps_per_iteration(settings)
-    local = isinstance(replay_buffer, LocalReplay)
+    # An in-process replay (train.Experiment.replay = 'local'): sampled in this thread.
+    local = not isinstance(replay_buffer, ReverbReplayBuffer)
     prioritized = not local and is_prioritized(replay_buffer, builder.table_name)
     self.learner = Learner(
         root_dir, parts.train_step, parts.agent,

@@ -38,31 +38,42 @@ def files(root, number):
   return {n: (checkpoints / n).read_bytes() for n in names}
 
 
+# config -> (iterations, checkpoint and eval interval, its own bindings)
+DETERMINISTIC = {
+    "dqn_cartpole.gin": (1200, 400, [*gin("train.Experiment.initial_collect_steps=300")]),
+    "sac_pendulum.gin": (1200, 400, [*gin("train.Experiment.initial_collect_steps=300")]),
+    # Rollouts of 8 x 32 steps through the in-process queue; the 8 environments' states
+    # are saved with every checkpoint.
+    "ppo_cartpole.gin": (60, 20, []),
+}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("config", ["dqn_cartpole.gin", "sac_pendulum.gin"])
+@pytest.mark.parametrize("config", sorted(DETERMINISTIC))
 def test_deterministic_runs_are_identical_and_a_sigterm_resume_changes_nothing(tmp_path, config):
+  iterations, interval, bindings = DETERMINISTIC[config]
   args = ["train", "--config", config, "--deterministic",
-          *gin("train.Experiment.num_iterations=1200"),
-          *gin("train.Experiment.checkpoint_interval=400"),
-          *gin("train.Experiment.initial_collect_steps=300"), *QUICK]
+          *gin(f"train.Experiment.num_iterations={iterations}"),
+          *gin(f"train.Experiment.checkpoint_interval={interval}"), *bindings, *QUICK,
+          *gin(f"train.Experiment.eval_interval={interval}")]
   first, second, interrupted = tmp_path / "first", tmp_path / "second", tmp_path / "interrupted"
   for root in (first, second):
     result = rlrun(*args, "--root-dir", str(root))
     assert result.returncode == 0, result.stderr
   process = popen(*args, "--root-dir", str(interrupted))
   for line in process.stdout:  # stop it mid-run, after its first evaluation past step 0
-    if line.startswith("step 400: eval"):
+    if line.startswith(f"step {interval}: eval"):
       process.send_signal(signal.SIGTERM)
       break
   out, err = process.communicate(timeout=600)  # a hang guard, not a timing check
   assert process.returncode == 130, out + err
   stopped = committed_numbers(str(interrupted / "checkpoints"))[-1]
-  assert 400 <= stopped < 1200
+  assert interval <= stopped < iterations
   result = rlrun(*args, "--root-dir", str(interrupted))
   assert result.returncode == 0, result.stderr
-  assert f"resuming from step {stopped} of 1200" in result.stdout
+  assert f"resuming from step {stopped} of {iterations}" in result.stdout
   expected = (first / "eval" / "results.jsonl").read_bytes()
-  assert len(expected.splitlines()) == 4  # steps 0, 400, 800, 1200
+  assert len(expected.splitlines()) == 4  # steps 0, 1, 2 and 3 intervals
   for root in (second, interrupted):
     assert (root / "eval" / "results.jsonl").read_bytes() == expected
-    assert files(root, 1200) == files(first, 1200)
+    assert files(root, iterations) == files(first, iterations)
