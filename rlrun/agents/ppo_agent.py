@@ -13,6 +13,7 @@ import gin
 import tensorflow as tf
 
 from rlrun.agents.tf_agent import LossInfo, TFAgent, build_optimizers, minimize
+from rlrun.networks.projection_networks import NormalProjectionNetwork
 from rlrun.policies.actor_policy import ActorPolicy
 from rlrun.policies.greedy_policy import GreedyPolicy
 from rlrun.policies.stochastic_policy import StochasticActorPolicy
@@ -122,6 +123,17 @@ class PpoAgent(TFAgent):
                        f"{linear_decay_steps}")
     time_step_spec = tensor_spec.from_spec(time_step_spec)
     action_spec = tensor_spec.from_spec(action_spec)
+    if len(tf.nest.flatten(time_step_spec.observation)) != 1:
+      raise ValueError(f"PpoAgent needs a single observation tensor, got "
+                       f"{time_step_spec.observation}; flatten the observations (e.g. "
+                       "wrappers.FlattenObservationsWrapper)")
+    projection = getattr(actor_network, "projection_network", None)
+    if (tf.nest.flatten(action_spec)[0].dtype.is_floating and
+        not isinstance(projection, NormalProjectionNetwork)):
+      # A squashed distribution's log-prob of a recorded sample at the bounds is not finite.
+      raise ValueError("PpoAgent's continuous actor needs networks.NormalProjectionNetwork: set "
+                       "networks.ActorDistributionNetwork.continuous_projection_net = "
+                       "@networks.NormalProjectionNetwork")
     self._actor_network = actor_network
     self._value_network = value_network
     value_network.create_variables(time_step_spec.observation)

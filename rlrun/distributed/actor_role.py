@@ -56,7 +56,10 @@ class _PatientObserver:
 
   def __getattr__(self, name: str):
     # A rollout writer's end_run(time_step), retried like the writes.
-    method = getattr(self._observer, name)
+    observer = self.__dict__.get("_observer")
+    if observer is None or name.startswith("__"):
+      raise AttributeError(name)
+    method = getattr(observer, name)
     if name != "end_run":
       return method
     return lambda *args: self._patiently(lambda: method(*args), "writing a rollout")

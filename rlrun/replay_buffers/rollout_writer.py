@@ -38,7 +38,8 @@ class Rollout:
     self._steps: List[trajectory_lib.Trajectory] = []
 
   def add(self, trajectory) -> None:
-    step = tf.nest.map_structure(np.asarray, trajectory)
+    # Copies: an environment may reuse its observation buffer between steps.
+    step = tf.nest.map_structure(np.array, trajectory)
     if np.ndim(step.step_type) == 0:
       step = tf.nest.map_structure(lambda x: x[None], step)
     self._steps.append(step)

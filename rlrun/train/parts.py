@@ -5,11 +5,11 @@ the actors, the evaluator and the replay server (for the specs and table) share.
 """
 
 import dataclasses
-import sys
 from typing import Any, Dict, List, Optional
 
 import tensorflow as tf
 
+from rlrun.environments.episode_limits import EnvMaker, limit_episodes
 from rlrun.metrics import py_metrics
 from rlrun.policies.py_tf_eager_policy import PyTFEagerPolicy
 from rlrun.specs import tensor_spec
@@ -30,26 +30,12 @@ def seed_everything(seed: int) -> None:
   tf.keras.utils.set_random_seed(int(seed))
 
 
-# The step limit of an environment that sets none (and train.Experiment.max_episode_steps is None).
-DEFAULT_EPISODE_STEPS = 10000
-_warned_unlimited = False
-
-
-def _has_time_limit(env) -> bool:
-  from rlrun.environments.wrappers import TimeLimit
-  while env is not None:
-    if isinstance(env, TimeLimit):
-      return True
-    env = env.__dict__.get("_env")
-  return False
-
-
 def make_env(settings, index: int = 0):
   """An environment seeded with settings.seed + index, whose episodes always end.
 
   train.Experiment.max_episode_steps (when set) caps every episode; an environment with
-  no time limit of its own gets DEFAULT_EPISODE_STEPS, with a one-time warning, so
-  neither collection nor evaluation can run one episode forever.
+  no time limit of its own gets episode_limits.DEFAULT_EPISODE_STEPS, with a one-time
+  warning, so neither collection nor evaluation can run one episode forever.
   """
   env = limit_episodes(settings.env_fn(), settings.max_episode_steps)
   env.seed(settings.seed + index)
@@ -70,47 +56,17 @@ def make_collect_env(settings, index: int = 0):
   indices = [index + j * COLLECT_ENV_SEED_STRIDE for j in range(count)]
   if not settings.collect_envs_in_processes:
     return BatchedPyEnvironment([make_env(settings, i) for i in indices])
+  loader = env_loader(settings.env_fn)
+  if not loader:
+    raise ValueError("train.Experiment.collect_envs_in_processes needs env_fn = "
+                     "@suite_gym.load or @suite_pybullet.load bound to plain values; set "
+                     "collect_envs_in_processes = False")
   from rlrun.environments.parallel_py_environment import ParallelPyEnvironment
-  return ParallelPyEnvironment([_EnvMaker(settings, i) for i in indices])
-
-
-class _EnvMaker:
-  """make_env(settings, index) as a picklable callable for a subprocess (which has no gin
-  bindings: the environment's loader and arguments travel explicitly)."""
-
-  def __init__(self, settings, index: int):
-    loader = env_loader(settings.env_fn)
-    if not loader:
-      raise ValueError("train.Experiment.collect_envs_in_processes needs env_fn = "
-                       "@suite_gym.load or @suite_pybullet.load bound to plain values; set "
-                       "collect_envs_in_processes = False")
-    self.loader, self.kwargs = loader["env_loader"], loader["env_kwargs"]
-    self.max_episode_steps = settings.max_episode_steps
-    self.seed = settings.seed + index
-
-  def __call__(self):
-    import importlib
-    module, name = self.loader.rsplit(".", 1)
-    env = limit_episodes(getattr(importlib.import_module(module), name)(**self.kwargs),
-                         self.max_episode_steps)
-    env.seed(self.seed)
-    return env
-
-
-def limit_episodes(env, max_episode_steps: Optional[int] = None):
-  """`env` with every episode capped at max_episode_steps, or at DEFAULT_EPISODE_STEPS
-  (warning once) when neither it nor the caller sets a limit."""
-  global _warned_unlimited
-  from rlrun.environments.wrappers import TimeLimit
-  if max_episode_steps is not None:
-    return TimeLimit(env, max_episode_steps)
-  if _has_time_limit(env):
-    return env
-  if not _warned_unlimited:
-    _warned_unlimited = True
-    sys.stderr.write(f"rlrun: warning: the environment sets no episode step limit; using "
-                     f"{DEFAULT_EPISODE_STEPS} (set train.Experiment.max_episode_steps)\n")
-  return TimeLimit(env, DEFAULT_EPISODE_STEPS)
+  # The subprocesses have no gin bindings (nor TensorFlow): the loader and its arguments
+  # travel explicitly.
+  return ParallelPyEnvironment([
+      EnvMaker(loader["env_loader"], loader["env_kwargs"], settings.max_episode_steps,
+               settings.seed + i) for i in indices])
 
 
 def fast_py_policy(tf_policy, use_numpy: bool = True, batch_time_steps: bool = True):

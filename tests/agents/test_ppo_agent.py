@@ -138,3 +138,10 @@ def test_linear_decay_lowers_the_learning_rate_with_the_train_step():
   np.testing.assert_allclose(agent._optimizer.learning_rate.numpy(), 1e-2)  # pylint: disable=protected-access
   agent.train(experience)  # at step 1: 3/4 of it
   np.testing.assert_allclose(agent._optimizer.learning_rate.numpy(), 0.75e-2)  # pylint: disable=protected-access
+
+
+def test_a_squashed_continuous_actor_is_refused():
+  actor = ActorDistributionNetwork(OBSERVATION, CONTINUOUS, fc_layer_params=(8,))  # tanh-normal
+  with pytest.raises(ValueError, match="needs networks.NormalProjectionNetwork"):
+    PpoAgent(ts.time_step_spec(OBSERVATION), CONTINUOUS, actor,
+             ValueNetwork(OBSERVATION, fc_layer_params=(8,)), tf.keras.optimizers.Adam())

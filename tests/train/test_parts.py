@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from rlrun.environments import py_environment
+from rlrun.environments import episode_limits, py_environment
 from rlrun.environments.wrappers import TimeLimit
 from rlrun.specs import array_spec
 from rlrun.train import parts
@@ -34,8 +34,8 @@ def episode_length(env) -> int:
 
 
 def test_an_endless_environment_gets_the_default_limit_and_one_warning(capsys, monkeypatch):
-  monkeypatch.setattr(parts, "_warned_unlimited", False)
-  monkeypatch.setattr(parts, "DEFAULT_EPISODE_STEPS", 30)
+  monkeypatch.setattr(episode_limits, "_warned_unlimited", False)
+  monkeypatch.setattr(episode_limits, "DEFAULT_EPISODE_STEPS", 30)
   first, second = parts.limit_episodes(EndlessEnv()), parts.limit_episodes(EndlessEnv())
   assert episode_length(first) == episode_length(second) == 30
   warnings = capsys.readouterr().err.splitlines()
