@@ -109,17 +109,17 @@ def row(config: str, seeds: List[int], results: List[dict]) -> str:
   verdict = "yes" if value >= anchor.mean else "no"
   episodes = min(r["episodes"] for r in results)
   minutes = np.median([r["minutes"] for r in results])
-  note = f" {anchor.note}." if anchor.note else ""
+  note = f" {anchor.note}." if anchor.note else ""  # the last column
   return (f"| {config} | {', '.join(map(str, seeds))} | "
           f"{', '.join(_format(f) for f in finals)} | **{_format(value)}** "
           f"[{_format(low)}, {_format(high)}] | {anchor.mean:g} ± {anchor.std:g} at "
           f"{anchor.budget} ({anchor.source}) | {verdict} | {episodes} | {minutes:.1f} |"
-          f"{note}".rstrip())
+          f"{note} |")
 
 
 HEADER = ["| config | seeds | final eval return per seed | IQM [95% bootstrap CI] | "
-          "RL Zoo anchor | IQM ≥ anchor | eval episodes | minutes per run (median) |",
-          "|---|---|---|---|---|---|---|---|"]
+          "RL Zoo anchor | IQM ≥ anchor | eval episodes | minutes per run (median) | note |",
+          "|---|---|---|---|---|---|---|---|---|"]
 
 
 def existing_rows(path: Path) -> Dict[str, str]:
@@ -177,7 +177,8 @@ def write(path: Path, new_rows: Dict[str, str]) -> None:
            "mean of the middle half of the seeds' final returns; the interval resamples "
            "seeds with replacement (2000 times). RL Zoo's figures are single runs "
            "(benchmark.md). The HalfCheetahBulletEnv-v0 configs (1M steps, about 2 hours per "
-           "seed here) are not in this table unless a row says otherwise.", ""] + HEADER
+           "seed here) are not in this table unless a row says otherwise; rows with fewer than 5 "
+           "seeds were cut for time on this 2-core machine.", ""] + HEADER
   lines += [rows[c] for c in ANCHORS if c in rows]
   replace_section(path, SECTION, lines)
 
