@@ -113,18 +113,7 @@ class LocalReplay:
                                np.zeros((0,) + tuple(self._leaves[i].shape), self._leaves[i].dtype))
     state = {"size": self._size, "next": self._next, "steps_in_episode": self._steps_in_episode,
              "rng": self._rng.bit_generator.state, "capacity": self._capacity}
-    arrays["state"] = np.frombuffer(json.dumps(state).encode(), np.uint8)
-    tmp = os.path.join(directory, f".{FILE}")
-    with open(tmp, "wb") as f:
-      np.savez(f, **arrays)
-      f.flush()
-      os.fsync(f.fileno())
-    os.replace(tmp, os.path.join(directory, FILE))
-    counts = {"items": self._size}
-    with open(os.path.join(directory, MANIFEST), "w") as f:
-      json.dump({"items": counts}, f)
-    open(os.path.join(directory, DONE), "w").close()
-    return counts
+    return write_files(directory, arrays, state)
 
   def load(self, directory: str) -> None:
     """Restores the state `save` wrote (verify first: see `verify`)."""
@@ -143,6 +132,25 @@ class LocalReplay:
       self._window.append([leaf[t] for leaf in window])
     self._steps_in_episode = state["steps_in_episode"]
     self._rng.bit_generator.state = state["rng"]
+
+
+def write_files(directory: str, arrays: Dict[str, np.ndarray],
+                state: Dict[str, Any]) -> Dict[str, int]:
+  """Writes `arrays` (item_i: leaf i of every item) and `state` (with "size" and
+  "capacity") as FILE, then MANIFEST, then DONE, each complete before the next; returns
+  the counts."""
+  arrays = dict(arrays, state=np.frombuffer(json.dumps(state).encode(), np.uint8))
+  tmp = os.path.join(directory, f".{FILE}")
+  with open(tmp, "wb") as f:
+    np.savez(f, **arrays)
+    f.flush()
+    os.fsync(f.fileno())
+  os.replace(tmp, os.path.join(directory, FILE))
+  counts = {"items": int(state["size"])}
+  with open(os.path.join(directory, MANIFEST), "w") as f:
+    json.dump({"items": counts}, f)
+  open(os.path.join(directory, DONE), "w").close()
+  return counts
 
 
 def is_local(directory: str) -> bool:

@@ -15,7 +15,7 @@ from typing import Any, Dict
 import numpy as np
 import tensorflow as tf
 
-from rlrun.replay_buffers.local_replay import DONE, FILE, MANIFEST
+from rlrun.replay_buffers.local_replay import FILE, write_files
 from rlrun.replay_buffers.rollout_writer import Rollout
 
 
@@ -82,19 +82,7 @@ class LocalRollouts:
     arrays = {f"item_{i}": (np.stack([item[i] for item in leaves]) if leaves else
                             np.zeros((0, length) + tuple(spec.shape), spec.dtype.as_numpy_dtype))
               for i, spec in enumerate(specs)}
-    state = {"size": len(self._items), "capacity": self._capacity}
-    arrays["state"] = np.frombuffer(json.dumps(state).encode(), np.uint8)
-    tmp = os.path.join(directory, f".{FILE}")
-    with open(tmp, "wb") as f:
-      np.savez(f, **arrays)
-      f.flush()
-      os.fsync(f.fileno())
-    os.replace(tmp, os.path.join(directory, FILE))
-    counts = {"items": len(self._items)}
-    with open(os.path.join(directory, MANIFEST), "w") as f:
-      json.dump({"items": counts}, f)
-    open(os.path.join(directory, DONE), "w").close()
-    return counts
+    return write_files(directory, arrays, {"size": len(self._items), "capacity": self._capacity})
 
   def load(self, directory: str) -> None:
     """Restores the items `save` wrote (verify first: local_replay.verify)."""
