@@ -85,9 +85,10 @@ def test_rate_limited_calls_time_out_and_calling_again_writes_each_step_once():
 def test_a_stopped_server_makes_flush_time_out_naming_table_and_address():
   server = ReplayServer([make_table("replay", DATA_SPEC, 2, packed=False)])
   observer = ReverbAddTrajectoryObserver(server.client, "replay", 2, timeout_s=0.3)
-  for traj in trajectories()[:2]:
-    observer(traj)
+  first, second = trajectories()[:2]
+  observer(first)
   server.stop()
+  observer(second)  # creates the item after the server is gone: it cannot be confirmed
   start = time.monotonic()
   with pytest.raises(WriteTimeout, match=f"'replay' at {server.address} .* within 0.3 s"):
     observer.flush()
