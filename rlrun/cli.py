@@ -1,4 +1,4 @@
-"""The `rlrun` command line: train, eval, record-video, configs."""
+"""The `rlrun` command line: train, eval, record-video, plot, runs, configs."""
 
 import errno
 import os
@@ -204,6 +204,52 @@ def record_video(root_dir: Optional[str], episodes: int, output: Optional[str], 
   """
   from rlrun.commands.video import record_video as record
   sys.exit(record(root_dir, episodes, output, fps, policy, use_run_config=use_run_config))
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, metavar="PATH...")
+@click.option("--output", "-o", default="plot.png", show_default=True, metavar="FILE",
+              help="The figure: .png, .svg or .pdf.")
+@click.option("--x", "x_axis", type=click.Choice(["step", "env_steps", "wall_time"]),
+              default="step", show_default=True,
+              help="The x axis: iterations, environment steps, or seconds since the first "
+              "evaluation.")
+@click.option("--metric", default="AverageReturn", show_default=True,
+              help="An evaluation field (AverageReturn, AverageEpisodeLength) or a train "
+              "summary tag (e.g. losses/loss).")
+@click.option("--group-by", default="config", show_default=True, metavar="config|BINDING",
+              help="One line per config, or per value of a gin binding (e.g. "
+              "'tf.keras.optimizers.Adam.learning_rate').")
+@click.option("--aggregate", type=click.Choice(["iqm", "mean"]), default="iqm",
+              show_default=True, help="How a group's runs are combined at each x.")
+@click.option("--csv", "csv_path", metavar="FILE",
+              help="Also write the plotted numbers: group, x, aggregate, 95% CI bounds, runs.")
+def plot(paths: Tuple[str, ...], output: str, x_axis: str, metric: str, group_by: str,
+         aggregate: str, csv_path: Optional[str]) -> None:
+  """Plot learning curves of run directories (or of every run below a directory).
+
+  One run gives its curve; several runs of a group give their interquartile mean (or mean)
+  and a 95% bootstrap band over the runs. Reads eval/results.jsonl and, for train
+  metrics, the TensorBoard event files in train/; never imports TensorFlow.
+
+  \b
+    rlrun plot runs/dqn_cartpole
+    rlrun plot runs/study --group-by config --csv curves.csv -o curves.svg
+  """
+  from rlrun.commands.plot import plot as run
+  sys.exit(run(paths, output, x_axis, metric, group_by, aggregate, csv_path))
+
+
+@cli.command(name="runs")
+@click.argument("directory", default="runs", metavar="[DIR]")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
+def runs_command(directory: str, as_json: bool) -> None:
+  """List the runs under DIR [default: runs]: config, seed, status, step, evals, wall time.
+
+  Status is running, finished, interrupted (stopped, or killed without a word) or failed.
+  """
+  from rlrun.commands.runs import runs
+  sys.exit(runs(directory, as_json))
 
 
 @cli.command()

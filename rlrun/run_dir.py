@@ -5,6 +5,7 @@ import fcntl
 import json
 import os
 import platform
+import socket
 import sys
 from pathlib import Path
 from typing import Any, Dict, Optional
@@ -104,9 +105,8 @@ class RunDirectory:
     import tensorflow as tf
     from importlib.metadata import version
     from rlrun import __version__
-    session = {"command": " ".join(argv), "start_time":
-               datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-               "seed": seed, "bindings": list(bindings)}
+    session = {"command": " ".join(argv), "start_time": _now(), "seed": seed,
+               "bindings": list(bindings), "pid": os.getpid(), "host": socket.gethostname()}
     if config_changes:
       session["config_changes"] = list(config_changes)
     meta.update({
@@ -118,6 +118,23 @@ class RunDirectory:
     })
     self._write(RUN_FILE, json.dumps(meta, indent=1) + "\n")
 
+  def record_end(self, state: str, step: int, error: Optional[str] = None) -> None:
+    """Notes how this session ended (finished, interrupted, failed) in run.json's sessions.
+
+    Best effort: a run whose disk is full still ends with its own message.
+    """
+    try:
+      meta = self.metadata()
+      if not meta or not meta.get("sessions"):
+        return
+      end = {"state": state, "step": step, "time": _now()}
+      if error:
+        end["error"] = error
+      meta["sessions"][-1]["end"] = end
+      self._write(RUN_FILE, json.dumps(meta, indent=1) + "\n")
+    except (OSError, UserError):
+      pass
+
   def write_text(self, name: str, text: str) -> None:
     self._write(name, text)
 
@@ -126,6 +143,10 @@ class RunDirectory:
     tmp = target.with_suffix(target.suffix + ".tmp")
     tmp.write_text(text)
     os.replace(tmp, target)
+
+
+def _now() -> str:
+  return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
 def argv() -> list:

@@ -144,8 +144,15 @@ def _train(experiment, root: RunDirectory, config_path, bindings, out: TextIO,
     root.write_text("operative_config.gin", gin.operative_config_str())
     out.write(f"rlrun: training {config_path.name} in {root.root} "
               f"(TensorBoard: tensorboard --logdir {root.root})\n")
-    status = experiment.run(start=start)
+    try:
+      status = experiment.run(start=start)
+    except BaseException as e:
+      text = str(e).strip().splitlines()
+      root.record_end("failed", experiment.iteration,
+                      f"{type(e).__name__}: {text[0] if text else ''}"[:300])
+      raise
     step = experiment.iteration
+    root.record_end("interrupted" if status.startswith("interrupted") else "finished", step)
     last = experiment.eval_results[-1]["AverageReturn"] if experiment.eval_results else None
     last_text = f", eval AverageReturn {last:.1f}" if last is not None else ""
     if status.startswith("interrupted"):

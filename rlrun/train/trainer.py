@@ -134,7 +134,8 @@ class Trainer:
   # ---- the pieces of the loop --------------------------------------------------------
 
   def evaluate(self) -> None:
-    self.evaluator.run(self.iteration, train_step=int(self.parts.train_step.numpy()))
+    extra = {} if self.collector is None else {"env_steps": self.collector.env_steps}
+    self.evaluator.run(self.iteration, train_step=int(self.parts.train_step.numpy()), **extra)
 
   def write_summaries(self) -> None:
     self.learner.write_loss_summaries()
