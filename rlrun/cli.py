@@ -76,10 +76,16 @@ def cli() -> None:
               "from any checkpoint, write identical results and checkpoints (in-process seeded "
               "replay, deterministic TF ops). Shorthand for --gin-param "
               "'train.Experiment.deterministic=True'.")
+@click.option("--seeds", metavar="LIST",
+              help="Train one run per seed, e.g. 0-4 or 0,2,7: runs go to ROOT/seed<N> (ROOT: "
+              "--root-dir, default runs/<config stem>), and a table of each run's final and best "
+              "eval and their aggregate (mean, IQM, 95% CI) ends the command.")
+@click.option("--jobs", type=int, metavar="J",
+              help="With --seeds: runs trained at once [default: one per core].")
 @_ALLOW_CHANGE_OPTION
 def train(config: str, root_dir: Optional[str], gin_params: Tuple[str, ...],
           seed: Optional[int], gpu: bool, actors: int, deterministic: bool,
-          allow_config_change: bool) -> None:
+          seeds: Optional[str], jobs: Optional[int], allow_config_change: bool) -> None:
   """Train an agent: collect, train, evaluate, checkpoint, export policies.
 
   Rerunning on the same --root-dir resumes; the run's config.gin is reused as recorded,
@@ -87,6 +93,15 @@ def train(config: str, root_dir: Optional[str], gin_params: Tuple[str, ...],
   --allow-config-change. A gin file is Python-like code that can import and call
   anything: only train with configs you trust.
   """
+  if seeds is not None:
+    for flag, given in (("--seed", seed is not None), ("--actors", actors), ("--gpu", gpu)):
+      if given:
+        raise UserError(f"--seeds trains each seed in one process of its own; drop {flag}")
+    from rlrun.commands.study import train_seeds
+    sys.exit(train_seeds(config, root_dir, gin_params, seeds, jobs, deterministic=deterministic,
+                         allow_config_change=allow_config_change))
+  if jobs is not None:
+    raise UserError("--jobs sets how many runs of --seeds train at once; add --seeds (e.g. 0-4)")
   from rlrun.commands.train import train as run
   sys.exit(run(config, root_dir, gin_params, seed, gpu=gpu, actors=actors,
                allow_config_change=allow_config_change, deterministic=deterministic))

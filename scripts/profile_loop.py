@@ -46,36 +46,38 @@ def main() -> None:
   with tempfile.TemporaryDirectory() as root:
     experiment = Experiment(root_dir=root)
     experiment.build()
-    experiment.actor.run = timed(experiment.actor.run, totals, "collect (actor.run)")
-    experiment.learner.run = timed(experiment.learner.run, totals, "learner.run (incl. triggers)",
-                                   "first learner call (trace + XLA compile)")
-    for trigger, name in ((experiment.eval_trigger, "eval"),
-                          (experiment.checkpoint_trigger, "checkpoint (agent + replay)"),
-                          (experiment.policy_trigger, "policy SavedModel export"),
-                          (experiment.rate_trigger, "steps/sec summary")):
+    trainer = experiment.trainer
+    learner = trainer.learner
+    experiment.collector.run = timed(experiment.collector.run, totals, "collect (collector.run)")
+    learner.train = timed(learner.train, totals, "sample + train (learner.train)",
+                          "first learner call (trace + compile)")
+    trainer.publish = timed(trainer.publish, totals, "publish weights")
+    for trigger, name in ((trainer.eval_trigger, "eval"),
+                          (trainer.checkpoint_trigger, "checkpoint (agent + replay)"),
+                          (trainer.policy_trigger, "policy SavedModel export"),
+                          (trainer.rate_trigger, "steps/sec summary")):
       trigger._fn = timed(trigger._fn, totals, name)  # pylint: disable=protected-access
+    trainer.write_summaries = timed(trainer.write_summaries, totals, "summaries")
     started = time.perf_counter()
     experiment.run()
     wall = time.perf_counter() - started
-    triggers = sum(v for k, v in totals.items() if k not in (
-        "collect (actor.run)", "learner.run (incl. triggers)",
-        "first learner call (trace + XLA compile)"))
-    totals["sample + train (learner.run minus triggers)"] = (
-        totals.pop("learner.run (incl. triggers)") - triggers)
-    print(f"{args.iterations} iterations in {wall:.2f} s ({args.iterations / wall:.0f} it/s)")
+    print(f"{args.iterations} iterations in {wall:.2f} s ({args.iterations / wall:.1f} it/s)")
     for name, seconds in sorted(totals.items(), key=lambda kv: -kv[1]):
       print(f"  {name:45s} {seconds:7.2f} s  {100 * seconds / wall:5.1f}%  "
-            f"{1e6 * seconds / args.iterations:7.1f} us/iteration")
+            f"{1e6 * seconds / args.iterations:9.1f} us/iteration")
     print(f"  {'other (loop, progress, final save)':45s} {wall - sum(totals.values()):7.2f} s")
     # The learner alone on one cached batch: no replay sampling at all.
-    learner = experiment.learner
-    cached = experiment._dataset().take(1).cache().repeat()  # pylint: disable=protected-access
-    learner._iterator, learner.triggers = iter(cached), []  # pylint: disable=protected-access
-    learner.run(iterations=experiment.settings.iterations_per_call)
-    started = time.perf_counter()
-    learner.run(iterations=2000)
-    print(f"  learner on a cached batch: {1e6 * (time.perf_counter() - started) / 2000:.1f} "
-          "us/train step (no replay I/O)")
+    if learner._dataset_fn is not None:  # pylint: disable=protected-access
+      cached = learner._dataset_fn().take(1).cache().repeat()  # pylint: disable=protected-access
+      learner._iterator = iter(cached)  # pylint: disable=protected-access
+      per_call = experiment.settings.iterations_per_call * trainer.train_steps_per_iteration
+      learner.train(per_call)
+      calls = max(1, 2000 // per_call)
+      started = time.perf_counter()
+      for _ in range(calls):
+        learner.train(per_call)
+      print(f"  learner on a cached batch: {1e6 * (time.perf_counter() - started) / (calls * per_call):.1f}"
+            " us/train step (no replay I/O)")
     experiment.close()
 
 

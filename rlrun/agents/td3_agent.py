@@ -144,11 +144,12 @@ class Td3Agent(TFAgent):
     next_observation = experience.observation[:, 1]
     noise_seed = tf.stack([tf.constant(self._seed, tf.int32),
                            tf.cast(self.train_step_counter % (2 ** 31 - 1), tf.int32)])
-    errors = []
+    terms = []
     def critic_loss():
-      loss, error = self.critic_loss(observation, action, reward, discount, next_observation,
-                                     weights, noise_seed, training=True)
-      errors.append(error)
+      loss, error, q_value = self._critic_terms(observation, action, reward, discount,
+                                                next_observation, weights, noise_seed,
+                                                training=True)
+      terms.append((error, q_value))
       return loss
     critic_loss_value = self._apply(self._critic_optimizer, critic_loss,
                                     self._critic_variables())
@@ -162,10 +163,11 @@ class Td3Agent(TFAgent):
       return loss
     due = tf.equal(self.train_step_counter % self._actor_update_period, 0)
     actor_loss_value = tf.cond(due, update_actor, lambda: tf.constant(0.0))
-    q_value, _ = self._critic_network_1((observation, action), training=False)
+    td_error, q_value = terms[0]
+    # q_value: critic 1 before this step's update (no second forward pass for a summary).
     return LossInfo(critic_loss_value + actor_loss_value, Td3LossInfo(
         critic_loss=critic_loss_value, actor_loss=actor_loss_value,
-        q_value=tf.reduce_mean(q_value), td_error=errors[0]))
+        q_value=tf.reduce_mean(tf.stop_gradient(q_value)), td_error=td_error))
 
   def target_actions(self, next_observation, noise_seed) -> tf.Tensor:
     """The target actor's actions plus clipped smoothing noise, inside the bounds."""
@@ -180,6 +182,13 @@ class Td3Agent(TFAgent):
   def critic_loss(self, observation, action, reward, discount, next_observation, weights,
                   noise_seed, training: bool = False):
     """Twin-critic TD loss towards the smoothed target; returns (loss, critic 1's TD error)."""
+    loss, td_error, _ = self._critic_terms(observation, action, reward, discount,
+                                           next_observation, weights, noise_seed, training)
+    return loss, td_error
+
+  def _critic_terms(self, observation, action, reward, discount, next_observation, weights,
+                    noise_seed, training: bool = False):
+    """(loss, critic 1's TD error, critic 1's Q-values) of the critic loss."""
     next_action = self.target_actions(next_observation, noise_seed)
     next_q = tf.minimum(
         self._target_critic_network_1((next_observation, next_action))[0],
@@ -190,7 +199,7 @@ class Td3Agent(TFAgent):
     q_2, _ = self._critic_network_2((observation, action), training=training)
     per_example = (self._td_errors_loss_fn(td_target, q_1) +
                    self._td_errors_loss_fn(td_target, q_2))
-    return tf.reduce_mean(weights * per_example), td_target - q_1
+    return tf.reduce_mean(weights * per_example), td_target - q_1, q_1
 
   def actor_loss(self, observation, weights, training: bool = False) -> tf.Tensor:
     """-Q_1(s, actor(s)), averaged."""

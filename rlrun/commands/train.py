@@ -1,5 +1,6 @@
 """`rlrun train`: resolve the config, protect the run directory, build, train, report."""
 
+import os
 import shutil
 import sys
 from typing import Any, Callable, List, Optional, Sequence, TextIO
@@ -15,7 +16,10 @@ from rlrun.utils.native_logs import native_logs_to
 EXIT_INTERRUPTED = 130
 
 
-def _build_experiment(root: RunDirectory, make_experiment: Optional[Callable[[str], Any]] = None):
+def _build_experiment(root: RunDirectory, make_experiment: Optional[Callable[[str], Any]] = None,
+                      start: bool = True):
+  """Builds the experiment of the parsed config; `start=False` stops before anything on disk
+  changes (a dry build: every binding consumed and checked)."""
   from rlrun.distributed.settings import Settings
   from rlrun.train.experiment import Experiment
   make_experiment = make_experiment or (lambda root_dir: Experiment(root_dir=root_dir))
@@ -33,7 +37,7 @@ def _build_experiment(root: RunDirectory, make_experiment: Optional[Callable[[st
     if unused:
       raise UserError(f"gin bindings that nothing uses (typo or wrong scope?): "
                       f"{', '.join(unused)}")
-    if build_parts != experiment.build:
+    if build_parts != experiment.build and start:
       experiment.start()
   except UserError:
     experiment.close()
@@ -42,6 +46,18 @@ def _build_experiment(root: RunDirectory, make_experiment: Optional[Callable[[st
     experiment.close()
     raise UserError(configs.describe_error(e)) from e
   return experiment
+
+
+def dry_build() -> None:
+  """Builds the parsed config's parts in a scratch directory and drops them.
+
+  Raises:
+    UserError: for everything `rlrun train` would refuse at build time (unused bindings,
+      agents on the wrong action spec, impossible tables...).
+  """
+  import tempfile
+  with tempfile.TemporaryDirectory(prefix="rlrun-check-") as scratch:
+    _build_experiment(RunDirectory(os.path.join(scratch, "run")), start=False).close()
 
 
 def _num_iterations() -> int:

@@ -44,8 +44,7 @@ class LocalRollouts:
 
   def end_run(self, time_step) -> None:
     """Queues the rollout's items, bootstrapped by `time_step`."""
-    items = [tf.nest.map_structure(lambda *steps: np.stack(steps), *steps)
-             for steps in self._rollout.items(time_step)]
+    items = self._rollout.items(time_step)  # per item, its flat fields [T + 1, ...]
     if len(self._items) + len(items) > self._capacity:
       raise RuntimeError(f"the rollout queue holds {len(self._items)} of {self._capacity} "
                          "items: the learner has not taken the previous rollouts")
@@ -58,7 +57,7 @@ class LocalRollouts:
       raise RuntimeError(f"the learner asked for {count * envs} rollout items, the queue holds "
                          f"{len(self._items)}")
     taken = [self._items.popleft() for _ in range(count * envs)]
-    flat = [np.stack(leaves) for leaves in zip(*(tf.nest.flatten(item) for item in taken))]
+    flat = [np.stack(leaves) for leaves in zip(*taken)]
     flat = [leaf.reshape((count, envs) + leaf.shape[1:]) for leaf in flat]
     return tf.nest.pack_sequence_as(self._spec, flat)
 
@@ -76,7 +75,7 @@ class LocalRollouts:
   def save(self, directory: str) -> Dict[str, int]:
     """Writes the queued items into `directory` (files complete before DONE); returns counts."""
     os.makedirs(directory, exist_ok=True)
-    leaves = [tf.nest.flatten(item) for item in self._items]
+    leaves = list(self._items)
     specs = tf.nest.flatten(self._spec)
     length = self._rollout.rollout_length + 1
     arrays = {f"item_{i}": (np.stack([item[i] for item in leaves]) if leaves else
@@ -89,7 +88,5 @@ class LocalRollouts:
     with np.load(os.path.join(directory, FILE)) as data:
       state = json.loads(bytes(data["state"]).decode())
       leaves = [data[f"item_{i}"] for i in range(len(tf.nest.flatten(self._spec)))]
-    self._items = collections.deque(
-        tf.nest.pack_sequence_as(self._spec, [leaf[n] for leaf in leaves])
-        for n in range(state["size"]))
+    self._items = collections.deque([leaf[n] for leaf in leaves] for n in range(state["size"]))
     self._rollout.clear()

@@ -35,21 +35,25 @@ class Rollout:
                        ">= 1")
     self.num_envs = num_envs
     self.rollout_length = rollout_length
-    self._steps: List[trajectory_lib.Trajectory] = []
+    self._steps: List[List[np.ndarray]] = []  # per step, its flat fields [num_envs, ...]
+    self._structure = None  # the first Trajectory added (the nest the fields flatten from)
 
   def add(self, trajectory) -> None:
     # Copies: an environment may reuse its observation buffer between steps.
-    step = tf.nest.map_structure(np.array, trajectory)
-    if np.ndim(step.step_type) == 0:
-      step = tf.nest.map_structure(lambda x: x[None], step)
-    self._steps.append(step)
+    leaves = [np.array(x) for x in tf.nest.flatten(trajectory)]
+    if self._structure is None:
+      self._structure = trajectory
+    if np.ndim(trajectory.step_type) == 0:
+      leaves = [x[None] for x in leaves]
+    self._steps.append(leaves)
 
   def clear(self) -> None:
     self._steps = []
 
-  def items(self, time_step) -> list:
-    """Per environment, the T + 1 steps of its item (time-major lists of numpy nests);
-    the last step carries `time_step`'s observation (the bootstrap). Clears the rollout.
+  def items(self, time_step) -> List[List[np.ndarray]]:
+    """Per environment, its item: the fields of the data spec in tf.nest.flatten order,
+    each [T + 1, ...]; the last step carries `time_step`'s observation (the bootstrap).
+    Clears the rollout.
 
     Raises:
       ValueError: when the rollout does not hold exactly rollout_length steps.
@@ -57,7 +61,7 @@ class Rollout:
     if len(self._steps) != self.rollout_length:
       raise ValueError(f"a rollout has {len(self._steps)} steps per environment, expected "
                        f"{self.rollout_length}")
-    last = self._steps[-1]
+    last = tf.nest.pack_sequence_as(self._structure, self._steps[-1])
     step_type = np.reshape(np.asarray(time_step.step_type), [-1])
     bootstrap = trajectory_lib.Trajectory(
         step_type=step_type,
@@ -67,10 +71,10 @@ class Rollout:
         policy_info=tf.nest.map_structure(np.zeros_like, last.policy_info),
         next_step_type=step_type, reward=np.zeros_like(last.reward),
         discount=np.zeros_like(last.discount))
-    steps = self._steps + [bootstrap]
+    # [T + 1, num_envs, ...] per field, then one item per environment.
+    fields = [np.stack(column) for column in zip(*self._steps, tf.nest.flatten(bootstrap))]
     self._steps = []
-    return [[tf.nest.map_structure(lambda x, i=i: x[i], step) for step in steps]
-            for i in range(self.num_envs)]
+    return [[field[:, i] for field in fields] for i in range(self.num_envs)]
 
 
 class RolloutWriter:
@@ -94,7 +98,9 @@ class RolloutWriter:
     self._timeout_s = timeout_s
     self._pending: Optional[list] = None  # per environment: the item still to write
     self._created = False  # the first pending item is created, awaiting confirmation
-    self._writer = py_client.trajectory_writer(num_keep_alive_refs=rollout_length + 1)
+    # Each item is appended as one step whose fields hold the whole [T + 1] series: one
+    # append per item, not T + 1 (the item's columns are then exactly [T + 1, ...]).
+    self._writer = py_client.trajectory_writer(num_keep_alive_refs=1)
 
   def __call__(self, trajectory) -> None:
     if self._pending is not None:
@@ -119,11 +125,9 @@ class RolloutWriter:
       self._pending.pop(0)
     self._pending = None
 
-  def _create(self, item_steps: list) -> None:
-    for step in item_steps:
-      self._writer.append(step)
-    self._writer.create_item(self._table, 1.0, tf.nest.map_structure(
-        lambda column: column[-len(item_steps):], self._writer.history))
+  def _create(self, fields: List[np.ndarray]) -> None:
+    self._writer.append(fields)
+    self._writer.create_item(self._table, 1.0, [column[-1] for column in self._writer.history])
 
   def _confirm(self) -> None:
     timeout_ms = None if self._timeout_s is None else max(1, math.ceil(self._timeout_s * 1000))

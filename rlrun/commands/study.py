@@ -1,0 +1,121 @@
+"""`rlrun train --seeds`: one run per seed, J at a time, and the table of their results."""
+
+import os
+import re
+import sys
+from pathlib import Path
+from typing import List, Optional, Sequence, TextIO, Tuple
+
+from rlrun import configs
+from rlrun.analysis.run_results import is_run_dir
+from rlrun.errors import UserError
+from rlrun.run_dir import RunDirectory
+from rlrun.studies import summary
+from rlrun.studies.job_pool import EXIT_INTERRUPTED, Job, JobPool
+from rlrun.studies.seeds import parse_seeds
+
+
+def check_jobs(jobs: Optional[int], runs: int) -> Tuple[int, int]:
+  """(processes at once, TensorFlow threads each) for `runs` runs on this machine's cores."""
+  cores = os.cpu_count() or 1
+  if jobs is not None and jobs < 1:
+    raise UserError(f"--jobs must be >= 1, got {jobs}")
+  parallel = min(runs, jobs or cores)
+  return parallel, max(1, cores // parallel)
+
+
+def study_root(root_dir: Optional[str], default: str) -> Path:
+  """The directory holding a study's runs; refuses a file or a single run's directory."""
+  root = Path(root_dir or default).expanduser().absolute()
+  if root.exists() and not root.is_dir():
+    raise UserError(f"--root-dir {root} is a file, not a directory; choose another path")
+  if is_run_dir(root):
+    raise UserError(f"--root-dir {root} holds a single run; a study keeps one run per "
+                    "directory below its root: choose another --root-dir")
+  return root
+
+
+def preflight(config_path: Path, runs: Sequence[Tuple[Path, List[str]]],
+              allow_config_change: bool, build_each: bool) -> List[bool]:
+  """Everything `rlrun train` would refuse, for every run, before any run starts.
+
+  Each run dir must be new or a run of this config with these bindings; the config with
+  each run's bindings is built once in a scratch directory (only the first run's when
+  the runs differ by seed alone: `build_each` False).
+
+  Returns:
+    Per run, whether it is finished already (it is then not started again).
+  """
+  from rlrun.commands.train import _num_iterations, dry_build
+  from rlrun.config_changes import check_unchanged
+  finished = []
+  for index, (root, bindings) in enumerate(runs):
+    run_dir = RunDirectory(str(root))
+    try:
+      run_dir.check_can_train(config_path.name)
+      check_unchanged(run_dir.path("config.gin"), config_path, bindings, allow_config_change)
+      num_iterations = _num_iterations()
+      if build_each or index == 0:
+        dry_build()
+      finished.append(run_dir.finished_step(num_iterations) is not None)
+    except UserError as e:
+      raise UserError(f"{root.name}: {str(e).strip().splitlines()[0]}") from None
+  return finished
+
+
+def train_args(config: str, root: Path, gin_params: Sequence[str], deterministic: bool,
+               allow_config_change: bool) -> List[str]:
+  args = ["--config", config, "--root-dir", str(root)]
+  for binding in gin_params:
+    args += ["--gin-param", binding]
+  return args + (["--deterministic"] if deterministic else []) + (
+      ["--allow-config-change"] if allow_config_change else [])
+
+
+def run_jobs(jobs: List[Job], parallel: int, threads: int, out: TextIO) -> int:
+  """Runs the jobs, prints the results table; returns the exit code."""
+  done = sum(j.state == "finished" for j in jobs)
+  if done:
+    out.write(f"rlrun: {done} of {len(jobs)} runs finished already: "
+              f"{', '.join(j.name for j in jobs if j.state == 'finished')}\n")
+  pool = JobPool(jobs, parallel, threads, out)
+  if done < len(jobs):
+    parallel = min(parallel, len(jobs) - done)
+    out.write(f"rlrun: {len(jobs) - done} runs to train, {parallel} at a time ({threads} "
+              f"TensorFlow thread{'s' if threads > 1 else ''} each); logs in "
+              f"{jobs[0].log.parent}\n")
+    out.flush()
+    pool.run()
+  out.write("\n".join(summary.table(jobs)) + "\n")
+  if pool.stop_signal is not None:
+    out.write("rlrun: interrupted; every run checkpointed what it had. Run the same command to "
+              "resume (finished runs are skipped).\n")
+    return EXIT_INTERRUPTED
+  failed = [j for j in jobs if j.state in ("failed", "refused")]
+  if failed:
+    out.write(f"rlrun: {len(failed)} of {len(jobs)} runs did not finish: " + ", ".join(
+        f"{j.name} ({j.log})" for j in failed) + "\n")
+    return 2 if all(j.state == "refused" for j in failed) else 1
+  return 0
+
+
+def train_seeds(config: str, root_dir: Optional[str], gin_params: Sequence[str], seeds_text: str,
+                jobs: Optional[int], deterministic: bool = False,
+                allow_config_change: bool = False, out: Optional[TextIO] = None) -> int:
+  """Runs `rlrun train --seeds`; returns the exit code."""
+  out = out or sys.stdout
+  seeds = parse_seeds(seeds_text)
+  if any(re.match(r"\s*train\.Experiment\.seed\s*=", b) for b in gin_params):
+    raise UserError("--seeds sets train.Experiment.seed for each run; drop that --gin-param")
+  parallel, threads = check_jobs(jobs, len(seeds))
+  config_path = configs.resolve(config)
+  root = study_root(root_dir, f"runs/{config_path.stem}")
+  runs = [(root / f"seed{seed}", list(gin_params) + [f"train.Experiment.seed = {seed}"] + (
+      ["train.Experiment.deterministic = True"] if deterministic else [])) for seed in seeds]
+  finished = preflight(config_path, runs, allow_config_change, build_each=False)
+  children = [Job(f"seed{seed}", run_root,
+                  train_args(config, run_root, gin_params, deterministic, allow_config_change)
+                  + ["--seed", str(seed)], root / "logs" / f"seed{seed}.log",
+                  exit_code=0 if done else None)
+              for seed, (run_root, _), done in zip(seeds, runs, finished)]
+  return run_jobs(children, parallel, threads, out)
