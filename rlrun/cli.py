@@ -1,4 +1,4 @@
-"""The `rlrun` command line: train, eval, record-video, plot, runs, configs."""
+"""The `rlrun` command line: train, sweep, eval, record-video, plot, runs, configs."""
 
 import errno
 import os
@@ -219,6 +219,45 @@ def record_video(root_dir: Optional[str], episodes: int, output: Optional[str], 
   """
   from rlrun.commands.video import record_video as record
   sys.exit(record(root_dir, episodes, output, fps, policy, use_run_config=use_run_config))
+
+
+@cli.command()
+@click.option("--config", required=True, metavar="CONFIG",
+              help="A gin file path, or the name of a shipped config.")
+@click.option("--param", "params", multiple=True, metavar="'BINDING=[v1, v2, ...]'",
+              help="A binding and the values to try, e.g. "
+              "'tf.keras.optimizers.Adam.learning_rate=[1e-3, 3e-4]'. Repeatable: the grid is "
+              "every combination.")
+@click.option("--seeds", default="1", show_default=True, metavar="K|LIST",
+              help="Seeds per grid point: a count K (seeds 0..K-1) or a list such as 0-4.")
+@click.option("--jobs", type=int, metavar="J", help="Runs trained at once [default: one per core].")
+@click.option("--root-dir", metavar="DIR", help="Where the sweep's runs go, one directory per "
+              "point and seed [default: runs/sweep-<config stem>]. Rerunning resumes.")
+@click.option("--gin-param", "gin_params", multiple=True, metavar="BINDING",
+              help="A binding applied to every run. Repeatable.")
+@click.option("--rank-by", type=click.Choice(["final", "best", "auc"]), default="final",
+              show_default=True, help="The eval return the points are ranked by: the last, the "
+              "best, or the mean over the run (area under the curve).")
+@click.option("--deterministic", is_flag=True, help="Every run bit-for-bit reproducible (see "
+              "'rlrun train --help').")
+@_ALLOW_CHANGE_OPTION
+def sweep(config: str, params: Tuple[str, ...], seeds: str, jobs: Optional[int],
+          root_dir: Optional[str], gin_params: Tuple[str, ...], rank_by: str,
+          deterministic: bool, allow_config_change: bool) -> None:
+  """Train a grid of bindings x seeds, each a normal run dir; rank the points at the end.
+
+  Runs go to DIR/<binding=value,...>/seed<N>; DIR/sweep.json records the grid and
+  DIR/results.csv the ranking. Everything is checked before any run starts; Ctrl-C
+  checkpoints every running run, and rerunning resumes unfinished runs and skips finished
+  ones. Compare the points with 'rlrun plot DIR --group-by BINDING'.
+
+  \b
+    rlrun sweep --config dqn_cartpole.gin --seeds 3 \\
+      --param 'tf.keras.optimizers.Adam.learning_rate=[1e-3, 3e-4]'
+  """
+  from rlrun.commands.sweep import sweep as run
+  sys.exit(run(config, params, seeds, jobs, root_dir, gin_params, rank_by,
+               deterministic=deterministic, allow_config_change=allow_config_change))
 
 
 @cli.command()

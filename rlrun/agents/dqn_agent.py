@@ -6,7 +6,7 @@ from typing import Any, Callable, NamedTuple, Optional, Union
 import gin
 import tensorflow as tf
 
-from rlrun.agents.tf_agent import LossInfo, TFAgent, apply_gradients
+from rlrun.agents.tf_agent import LossInfo, TFAgent, apply_gradients, check_number
 from rlrun.networks.q_network import num_actions_of
 from rlrun.policies.epsilon_greedy_policy import EpsilonGreedyPolicy
 from rlrun.policies.greedy_policy import GreedyPolicy
@@ -99,7 +99,7 @@ class DqnAgent(TFAgent):
     self._target_update_tau = target_update_tau
     self._target_update_period = target_update_period
     self._td_errors_loss_fn = td_errors_loss_fn or losses.element_wise_huber_loss
-    self._gamma = gamma
+    self._gamma = check_number("DqnAgent", "gamma", gamma, 0.0, 1.0)
     self._reward_scale_factor = reward_scale_factor
     self._gradient_clipping = gradient_clipping
     self._double_q = double_q

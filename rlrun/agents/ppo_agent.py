@@ -12,7 +12,7 @@ from typing import Any, Callable, NamedTuple, Optional
 import gin
 import tensorflow as tf
 
-from rlrun.agents.tf_agent import LossInfo, TFAgent, build_optimizers, minimize
+from rlrun.agents.tf_agent import LossInfo, TFAgent, build_optimizers, check_number, minimize
 from rlrun.networks.projection_networks import NormalProjectionNetwork
 from rlrun.policies.actor_policy import ActorPolicy
 from rlrun.policies.greedy_policy import GreedyPolicy
@@ -148,7 +148,7 @@ class PpoAgent(TFAgent):
     self._clip_range = float(clip_range)
     self._value_loss_coef = value_loss_coef
     self._entropy_coef = entropy_coef
-    self._gamma = gamma
+    self._gamma = check_number("PpoAgent", "gamma", gamma, 0.0, 1.0)
     self._gae_lambda = gae_lambda
     self._normalize_advantages = normalize_advantages
     self._max_grad_norm = max_grad_norm

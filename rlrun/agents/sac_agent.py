@@ -7,7 +7,7 @@ import gin
 import numpy as np
 import tensorflow as tf
 
-from rlrun.agents.tf_agent import LossInfo, TFAgent, build_optimizers, minimize
+from rlrun.agents.tf_agent import LossInfo, TFAgent, build_optimizers, check_number, minimize
 from rlrun.policies.actor_policy import ActorPolicy
 from rlrun.policies.greedy_policy import GreedyPolicy
 from rlrun.specs import tensor_spec
@@ -93,7 +93,7 @@ class SacAgent(TFAgent):
     self._target_update_tau = target_update_tau
     self._target_update_period = target_update_period
     self._td_errors_loss_fn = td_errors_loss_fn
-    self._gamma = gamma
+    self._gamma = check_number("SacAgent", "gamma", gamma, 0.0, 1.0)
     self._reward_scale_factor = reward_scale_factor
     self._gradient_clipping = gradient_clipping
     self._seed = int(seed) % (2 ** 30)

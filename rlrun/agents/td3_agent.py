@@ -5,7 +5,7 @@ from typing import Any, Callable, NamedTuple, Optional
 import gin
 import tensorflow as tf
 
-from rlrun.agents.tf_agent import LossInfo, TFAgent, build_optimizers, minimize
+from rlrun.agents.tf_agent import LossInfo, TFAgent, build_optimizers, check_number, minimize
 from rlrun.networks.actor_network import action_bounds
 from rlrun.policies.actor_policy import ActorPolicy
 from rlrun.policies.gaussian_policy import GaussianPolicy
@@ -104,7 +104,7 @@ class Td3Agent(TFAgent):
     self._actor_update_period = actor_update_period
     self._target_update_tau = target_update_tau
     self._td_errors_loss_fn = td_errors_loss_fn
-    self._gamma = gamma
+    self._gamma = check_number("Td3Agent", "gamma", gamma, 0.0, 1.0)
     self._reward_scale_factor = reward_scale_factor
     self._gradient_clipping = gradient_clipping
     self._seed = int(seed) % (2 ** 30)

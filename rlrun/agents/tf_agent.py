@@ -14,6 +14,15 @@ class LossInfo(NamedTuple):
   extra: Any = ()
 
 
+def check_number(owner: str, name: str, value: Any, low: float = float("-inf"),
+                 high: float = float("inf")) -> float:
+  """`value` as a float when it is a real number in [low, high]; else one-line ValueError."""
+  if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+    where = "" if (low, high) == (float("-inf"), float("inf")) else f" in [{low:g}, {high:g}]"
+    raise ValueError(f"{owner}.{name} must be a number{where}, got {value!r}")
+  return float(value)
+
+
 def apply_gradients(optimizer, gradients, variables, clip_norm: Optional[float] = None) -> None:
   """optimizer.apply_gradients, after clipping the gradients to `clip_norm` global norm.
 

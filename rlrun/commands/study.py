@@ -4,7 +4,9 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import List, Optional, Sequence, TextIO, Tuple
+from typing import Callable, List, Optional, Sequence, TextIO, Tuple
+
+import gin
 
 from rlrun import configs
 from rlrun.analysis.run_results import is_run_dir
@@ -35,13 +37,13 @@ def study_root(root_dir: Optional[str], default: str) -> Path:
   return root
 
 
-def preflight(config_path: Path, runs: Sequence[Tuple[Path, List[str]]],
-              allow_config_change: bool, build_each: bool) -> List[bool]:
+def preflight(config_path: Path, study: Path, runs: Sequence[Tuple[Path, List[str]]],
+              allow_config_change: bool, build: Sequence[int] = (0,)) -> List[bool]:
   """Everything `rlrun train` would refuse, for every run, before any run starts.
 
   Each run dir must be new or a run of this config with these bindings; the config with
-  each run's bindings is built once in a scratch directory (only the first run's when
-  the runs differ by seed alone: `build_each` False).
+  the bindings of the runs whose indices are in `build` is built in a scratch directory
+  (runs that differ by seed alone need one build between them).
 
   Returns:
     Per run, whether it is finished already (it is then not started again).
@@ -55,11 +57,13 @@ def preflight(config_path: Path, runs: Sequence[Tuple[Path, List[str]]],
       run_dir.check_can_train(config_path.name)
       check_unchanged(run_dir.path("config.gin"), config_path, bindings, allow_config_change)
       num_iterations = _num_iterations()
-      if build_each or index == 0:
+      if index in build:
         dry_build()
       finished.append(run_dir.finished_step(num_iterations) is not None)
     except UserError as e:
-      raise UserError(f"{root.name}: {str(e).strip().splitlines()[0]}") from None
+      raise UserError(f"{root.relative_to(study)}: {str(e).strip().splitlines()[0]}") from None
+    finally:
+      gin.clear_config()  # this process trains nothing: the children parse their own
   return finished
 
 
@@ -72,8 +76,9 @@ def train_args(config: str, root: Path, gin_params: Sequence[str], deterministic
       ["--allow-config-change"] if allow_config_change else [])
 
 
-def run_jobs(jobs: List[Job], parallel: int, threads: int, out: TextIO) -> int:
-  """Runs the jobs, prints the results table; returns the exit code."""
+def run_jobs(jobs: List[Job], parallel: int, threads: int, out: TextIO,
+             report: Optional[Callable[[], List[str]]] = None) -> int:
+  """Runs the jobs, prints `report()` (default: each run's results); returns the exit code."""
   done = sum(j.state == "finished" for j in jobs)
   if done:
     out.write(f"rlrun: {done} of {len(jobs)} runs finished already: "
@@ -86,7 +91,7 @@ def run_jobs(jobs: List[Job], parallel: int, threads: int, out: TextIO) -> int:
               f"{jobs[0].log.parent}\n")
     out.flush()
     pool.run()
-  out.write("\n".join(summary.table(jobs)) + "\n")
+  out.write("\n".join(report() if report else summary.table(jobs)) + "\n")
   if pool.stop_signal is not None:
     out.write("rlrun: interrupted; every run checkpointed what it had. Run the same command to "
               "resume (finished runs are skipped).\n")
@@ -112,7 +117,7 @@ def train_seeds(config: str, root_dir: Optional[str], gin_params: Sequence[str],
   root = study_root(root_dir, f"runs/{config_path.stem}")
   runs = [(root / f"seed{seed}", list(gin_params) + [f"train.Experiment.seed = {seed}"] + (
       ["train.Experiment.deterministic = True"] if deterministic else [])) for seed in seeds]
-  finished = preflight(config_path, runs, allow_config_change, build_each=False)
+  finished = preflight(config_path, root, runs, allow_config_change)
   children = [Job(f"seed{seed}", run_root,
                   train_args(config, run_root, gin_params, deterministic, allow_config_change)
                   + ["--seed", str(seed)], root / "logs" / f"seed{seed}.log",
