@@ -306,12 +306,54 @@ def runs_command(directory: str, as_json: bool) -> None:
   sys.exit(runs(directory, as_json))
 
 
-@cli.command()
-def configs() -> None:
-  """List the configs shipped with rlrun."""
-  from rlrun.configs import shipped_configs
-  for name in shipped_configs():
-    click.echo(name)
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def configs(context: click.Context) -> None:
+  """List the configs shipped with rlrun, each with what it trains.
+
+  \b
+    rlrun configs
+    rlrun configs show dqn_cartpole
+    rlrun configs copy dqn_cartpole my_dqn.gin
+  """
+  if context.invoked_subcommand is None:
+    from rlrun import configs as configs_lib
+    names = configs_lib.shipped_configs()
+    width = max(len(name) for name in names)
+    for name in names:
+      click.echo(f"{name.ljust(width)}  {configs_lib.description(configs_lib.resolve(name))}")
+
+
+@configs.command(name="show")
+@click.argument("name")
+def configs_show(name: str) -> None:
+  """Print a config (a shipped one by name, or a gin file)."""
+  from rlrun import configs as configs_lib
+  path = configs_lib.resolve(name)
+  try:
+    click.echo(path.read_text(), nl=False)
+  except OSError as e:
+    raise UserError(f"cannot read {path}: {e.strerror or e}") from None
+
+
+@configs.command(name="copy")
+@click.argument("name")
+@click.argument("destination", metavar="DEST")
+def configs_copy(name: str, destination: str) -> None:
+  """Write an editable copy of a config to DEST (a file, or a directory to put it in)."""
+  from pathlib import Path
+  from rlrun import configs as configs_lib
+  source = configs_lib.resolve(name)
+  target = Path(destination).expanduser()
+  if target.is_dir():
+    target = target / source.name
+  if target.exists():
+    raise UserError(f"{target} exists; choose another DEST or remove it first")
+  try:
+    target.write_text(source.read_text())
+  except OSError as e:
+    raise UserError(f"cannot write {target}: {e.strerror or e}; choose a writable place") from None
+  click.echo(f"wrote {target}; train it with: rlrun train --config {target}")
 
 
 def main(argv=None) -> None:

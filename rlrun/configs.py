@@ -35,6 +35,20 @@ def shipped_configs() -> List[str]:
   return sorted(p.name for p in root.iterdir() if p.name.endswith(".gin"))
 
 
+def description(path: Path) -> str:
+  """The first phrase of a config's header comment (to the first '.', ':' or ';'; without
+  parentheses)."""
+  header = []
+  for line in path.read_text(errors="replace").splitlines():
+    if not line.startswith("#"):
+      break
+    header.append(line.lstrip("#").strip())
+  text = re.sub(r"\s*\([^)]*\)", "", " ".join(header))
+  end = min([i for i in (text.find(". "), text.find(":"), text.find(";")) if i >= 0] +
+            [len(text)])
+  return text[:end].rstrip(".,")
+
+
 def resolve(config: str) -> Path:
   """A config path, or the bare name of a shipped config (with or without .gin).
 

@@ -179,7 +179,18 @@ TASKS = {
     # rlrun's first 10000 steps are random in both loops; only the iterations after count.
     "TD3 Pendulum-v1": dict(config="td3_pendulum.gin", iterations=TD3_ITERATIONS,
                             steps_per_iteration=1, reference=TD3_REFERENCE, bindings=[]),
+    # The same config with the seeded in-process replay instead of the Reverb server.
+    "TD3 Pendulum-v1, replay='local'": dict(
+        config="td3_pendulum.gin", iterations=TD3_ITERATIONS, steps_per_iteration=1,
+        reference=TD3_REFERENCE, bindings=["train.Experiment.replay='local'"]),
 }
+
+
+def _earlier_rows(path: Path) -> Dict[str, str]:
+  """The table rows already in BENCHMARKS.md, by task (kept for the tasks not rerun)."""
+  text = path.read_text() if path.exists() else ""
+  return {line.split("|")[1].strip(): line for line in text.splitlines()
+          if line.startswith("| ") and line.split("|")[1].strip() in TASKS}
 
 
 def main() -> None:
@@ -188,11 +199,14 @@ def main() -> None:
                       help="python of a venv with tf-agents 0.19")
   parser.add_argument("--runs", type=int, default=3)
   parser.add_argument("--output", type=Path, default=REPO / "BENCHMARKS.md")
+  parser.add_argument("--tasks", nargs="+", choices=list(TASKS), default=list(TASKS),
+                      help="the rows to run (rows not run keep their figures in the table)")
   options = parser.parse_args()
-  rates: Dict[str, Dict[str, List[float]]] = {t: {"rlrun": [], "TF-Agents": []} for t in TASKS}
+  tasks = {name: TASKS[name] for name in options.tasks}
+  rates: Dict[str, Dict[str, List[float]]] = {t: {"rlrun": [], "TF-Agents": []} for t in tasks}
   with tempfile.TemporaryDirectory() as work:
     for run in range(options.runs):
-      for task, spec in TASKS.items():  # alternate sides: drift hits both alike
+      for task, spec in tasks.items():  # alternate sides: drift hits both alike
         rates[task]["rlrun"].append(run_rlrun(spec["config"], spec["iterations"],
                                               spec["steps_per_iteration"], run, Path(work),
                                               spec["bindings"]))
@@ -207,12 +221,14 @@ def main() -> None:
            f"excluded. PPO: {PPO_ITERATIONS} rollouts of 8 x 32 steps, 20 epochs each. TD3: "
            f"{TD3_ITERATIONS} iterations of 1 step + 1 train step (batch 256) after 10000 "
            "random steps.", "", "| task | rlrun env steps/s per run | TF-Agents per run | "
-           "rlrun median | TF-Agents median | ratio |", "|---|---|---|---|---|---|"]
+           "rlrun median | TF-Agents median | ratio (date) |", "|---|---|---|---|---|---|"]
+  rows = _earlier_rows(options.output)
   for task, sides in rates.items():
     ours, theirs = statistics.median(sides["rlrun"]), statistics.median(sides["TF-Agents"])
-    lines.append(f"| {task} | {', '.join(f'{r:.0f}' for r in sides['rlrun'])} | "
-                 f"{', '.join(f'{r:.0f}' for r in sides['TF-Agents'])} | {ours:.0f} | "
-                 f"{theirs:.0f} | **{ours / theirs:.2f}x** |")
+    rows[task] = (f"| {task} | {', '.join(f'{r:.0f}' for r in sides['rlrun'])} | "
+                  f"{', '.join(f'{r:.0f}' for r in sides['TF-Agents'])} | {ours:.0f} | "
+                  f"{theirs:.0f} | **{ours / theirs:.2f}x** ({time.strftime('%Y-%m-%d')}) |")
+  lines += [rows[task] for task in TASKS if task in rows]
   replace_section(options.output, "ppo-td3-speed", lines)
   print("\n".join(lines))
 

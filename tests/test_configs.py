@@ -51,3 +51,29 @@ def test_resolve_accepts_names_with_or_without_suffix_and_paths(tmp_path):
   assert configs.resolve(str(own)) == own.resolve()
   with pytest.raises(UserError, match="shipped configs: .*dqn_cartpole.gin"):
     configs.resolve("dqn_cartpol")
+
+
+@pytest.mark.parametrize("config", SHIPPED)
+def test_every_shipped_config_describes_itself(config):
+  text = configs.description(configs.resolve(config))
+  algorithm = config.split("_")[0].upper()
+  assert text.startswith(algorithm + " on ") and "(" not in text and len(text) < 140, text
+
+
+def test_configs_lists_shows_and_copies(capsys, tmp_path):
+  from rlrun import cli
+  for args in (["configs"], ["configs", "show", "td3_pendulum"],
+               ["configs", "copy", "td3_pendulum", str(tmp_path)]):
+    try:
+      cli.main(args)
+    except SystemExit as e:
+      assert e.code in (0, None)
+    out = capsys.readouterr().out
+    if args == ["configs"]:
+      lines = out.splitlines()
+      assert [l.split()[0] for l in lines] == SHIPPED
+      assert "td3_pendulum.gin            TD3 on Pendulum-v1 with RL Baselines3 Zoo's " \
+             "hyperparameters" in lines
+    elif args[1] == "show":
+      assert out == configs.resolve("td3_pendulum").read_text()
+  assert (tmp_path / "td3_pendulum.gin").read_text() == configs.resolve("td3_pendulum").read_text()

@@ -76,6 +76,10 @@ CASES = [
     (["train", "--config", "dqn_cartpole", "--root-dir", "{run}", "--seeds", "0"],
      "holds a single run"),
     (["train", "--config", "dqn_cartpole", "--root-dir", "{file}", "--seeds", "0"], "is a file"),
+    (["configs", "show", "nope"], "unknown config 'nope'"),
+    (["configs", "copy", "dqn_cartpole", "{file}"], "exists; choose another DEST"),
+    (["configs", "copy", "dqn_cartpole", "/proc/rlrun/mine.gin"], "cannot write"),
+    (["configs", "copy", "dqn_cartpole", "{file}/mine.gin"], "cannot write"),
     # ---- loop parameters ---------------------------------------------------------------
     (gin("num_iterations=100"), "binds nothing"),
     (gin("train.Experiment.num_iterations='abc'"), "num_iterations must be an integer"),
