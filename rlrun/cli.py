@@ -190,16 +190,19 @@ def evaluator_command(config: str, gin_params: Tuple[str, ...], seed: Optional[i
 @click.option("--episodes", default=10, show_default=True, help="Episodes to run.")
 @click.option("--policy", metavar="PATH", help="A SavedModel directory instead of the run's.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--seed", default=12345, show_default=True,
+              help="Seeds the environments (environment i gets seed + i).")
 @_USE_RUN_CONFIG_OPTION
 def eval_command(root_dir: Optional[str], episodes: int, policy: Optional[str],
-                 as_json: bool, use_run_config: bool) -> None:
-  """Evaluate a saved policy: AverageReturn and AverageEpisodeLength.
+                 as_json: bool, seed: int, use_run_config: bool) -> None:
+  """Evaluate a saved policy: the mean, std, min and max return, and each episode's.
 
   The environment is rebuilt from the policy's own metadata; the run's config.gin (code)
   is executed only with --use-run-config.
   """
   from rlrun.commands.evaluate import evaluate
-  sys.exit(evaluate(root_dir, episodes, policy, as_json, use_run_config=use_run_config))
+  sys.exit(evaluate(root_dir, episodes, policy, as_json, seed=seed,
+                    use_run_config=use_run_config))
 
 
 @cli.command(name="record-video")

@@ -12,21 +12,27 @@ def evaluate(root_dir: Optional[str], episodes: int, policy: Optional[str], as_j
              seed: int = 12345, out: TextIO = sys.stdout, use_run_config: bool = False) -> int:
   if episodes < 1:
     raise UserError(f"--episodes must be >= 1, got {episodes}")
+  if seed < 0:
+    raise UserError(f"--seed must be >= 0, got {seed}")
   path = policy_loading.policy_path(root_dir, policy)
   loaded = policy_loading.load_policy(path, batch_time_steps=False)
   make_env, source = policy_loading.env_factory(root_dir, loaded, use_run_config)
   from rlrun.train.evaluation import evaluate as run_episodes
   envs = [make_env(seed + i) for i in range(min(episodes, 10))]
   try:
-    result = run_episodes(envs, loaded, episodes)
+    result = run_episodes(envs, loaded, episodes, per_episode=True)
   finally:
     for env in envs:
       env.close()
-  result.update(policy=str(path), train_step=loaded.get_train_step(), environment=source)
+  result.update(policy=str(path), train_step=loaded.get_train_step(), environment=source,
+                seed=seed)
   if as_json:
     out.write(json.dumps(result) + "\n")
   else:
-    out.write(f"policy {path} (train step {result['train_step']}), {episodes} episodes\n"
-              f"AverageReturn = {result['AverageReturn']:.2f}\n"
-              f"AverageEpisodeLength = {result['AverageEpisodeLength']:.2f}\n")
+    out.write(f"policy {path} (train step {result['train_step']}), {episodes} episodes, "
+              f"seed {seed}\n"
+              f"AverageReturn = {result['AverageReturn']:.2f} (std {result['StdReturn']:.2f}, "
+              f"min {result['MinReturn']:.2f}, max {result['MaxReturn']:.2f})\n"
+              f"AverageEpisodeLength = {result['AverageEpisodeLength']:.2f}\n"
+              f"Returns: {', '.join(f'{r:.1f}' for r in result['Returns'])}\n")
   return 0

@@ -54,14 +54,17 @@ def _stack(time_steps: Sequence[TimeStep]) -> TimeStep:
   return tree.map_structure(lambda *xs: np.stack(xs), *time_steps)
 
 
-def evaluate(envs: Sequence, policy, num_episodes: int) -> Dict[str, float]:
+def evaluate(envs: Sequence, policy, num_episodes: int,
+             per_episode: bool = False) -> Dict[str, Any]:
   """Runs `num_episodes` episodes of `policy`, len(envs) at a time.
 
   The policy is called on a batch of observations (one per running env), so a
   numpy or tf.function policy pays its per-call cost once per step of the batch.
 
   Returns:
-    {'AverageReturn': ..., 'AverageEpisodeLength': ..., 'NumEpisodes': ...}.
+    {'AverageReturn': ..., 'AverageEpisodeLength': ..., 'NumEpisodes': ...}; with
+    `per_episode` also StdReturn, MinReturn, MaxReturn, Returns and EpisodeLengths (the
+    episodes in the order they ended within each wave of len(envs)).
   """
   if num_episodes < 1:
     raise ValueError(f"num_episodes must be >= 1, got {num_episodes}")
@@ -87,8 +90,13 @@ def evaluate(envs: Sequence, policy, num_episodes: int) -> Dict[str, float]:
       active = [i for i in active if not time_steps[i].is_last()]
     returns.extend(totals.tolist())
     lengths.extend(counts.tolist())
-  return {"AverageReturn": float(np.mean(returns)),
-          "AverageEpisodeLength": float(np.mean(lengths)), "NumEpisodes": len(returns)}
+  result = {"AverageReturn": float(np.mean(returns)),
+            "AverageEpisodeLength": float(np.mean(lengths)), "NumEpisodes": len(returns)}
+  if per_episode:
+    result.update(StdReturn=float(np.std(returns)), MinReturn=float(np.min(returns)),
+                  MaxReturn=float(np.max(returns)), Returns=[float(r) for r in returns],
+                  EpisodeLengths=[int(n) for n in lengths])
+  return result
 
 
 class Evaluator:

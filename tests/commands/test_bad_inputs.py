@@ -39,6 +39,8 @@ CASES = [
     (["eval", "--root-dir", "{run}", "--episodes", "0"], "--episodes must be >= 1"),
     (["eval", "--root-dir", "{run}", "--episodes", "many"], "not a valid integer"),
     (["eval", "--root-dir", "{tmp}"], "has no saved policy"),
+    (["eval", "--root-dir", "{run}", "--seed", "-4"], "--seed must be >= 0"),
+    (["eval", "--root-dir", "{run}", "--seed", "x"], "not a valid integer"),
     (["eval", "--policy", "{tmp}"], "cannot load policy"),
     (["record-video", "--root-dir", "{run}", "--fps", "0"], "--fps must be >= 1"),
     (["record-video", "--root-dir", "{run}", "--episodes", "0"], "--episodes"),

@@ -17,6 +17,17 @@ def test_eval_json_reports_returns_of_the_saved_policy(smoke_run):
   assert report["NumEpisodes"] == 4 and report["train_step"] == 300
   assert report["AverageReturn"] == pytest.approx(report["AverageEpisodeLength"])  # +1 per step
   assert 8 <= report["AverageReturn"] <= 200
+  # Each episode, and the statistics of them.
+  returns = report["Returns"]
+  assert len(returns) == 4 and returns == [float(n) for n in report["EpisodeLengths"]]
+  assert report["AverageReturn"] == pytest.approx(sum(returns) / 4)
+  assert (report["MinReturn"], report["MaxReturn"]) == (min(returns), max(returns))
+  mean = sum(returns) / 4
+  assert report["StdReturn"] == pytest.approx((sum((r - mean) ** 2 for r in returns) / 4) ** 0.5)
+  # --seed: the same seed gives the same episodes (CartPole's start states are seeded).
+  again = json.loads(rlrun("eval", "--root-dir", str(root), "--episodes", "4", "--json",
+                           "--seed", "12345").stdout)
+  assert again["Returns"] == returns and again["seed"] == report["seed"] == 12345
 
 
 def test_eval_text_and_explicit_policy_path(smoke_run):
