@@ -43,6 +43,12 @@ _USE_RUN_CONFIG_OPTION = click.option(
     "for runs you trust.")
 
 
+_STEP_OPTION = click.option(
+    "--step", metavar="N|best|last", help="Which of the run's policies: a snapshot "
+    "policies/step_<N>, the best-evaluated one (policies/best) or the last export "
+    "[default: last].")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="rlrun")
 def cli() -> None:
@@ -192,9 +198,10 @@ def evaluator_command(config: str, gin_params: Tuple[str, ...], seed: Optional[i
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--seed", default=12345, show_default=True,
               help="Seeds the environments (environment i gets seed + i).")
+@_STEP_OPTION
 @_USE_RUN_CONFIG_OPTION
 def eval_command(root_dir: Optional[str], episodes: int, policy: Optional[str],
-                 as_json: bool, seed: int, use_run_config: bool) -> None:
+                 as_json: bool, seed: int, step: Optional[str], use_run_config: bool) -> None:
   """Evaluate a saved policy: the mean, std, min and max return, and each episode's.
 
   The environment is rebuilt from the policy's own metadata; the run's config.gin (code)
@@ -202,7 +209,7 @@ def eval_command(root_dir: Optional[str], episodes: int, policy: Optional[str],
   """
   from rlrun.commands.evaluate import evaluate
   sys.exit(evaluate(root_dir, episodes, policy, as_json, seed=seed,
-                    use_run_config=use_run_config))
+                    use_run_config=use_run_config, step=step))
 
 
 @cli.command(name="record-video")
@@ -212,16 +219,18 @@ def eval_command(root_dir: Optional[str], episodes: int, policy: Optional[str],
               "[default: DIR/videos/policy-step<N>.mp4].")
 @click.option("--fps", default=30, show_default=True, help="Frames per second.")
 @click.option("--policy", metavar="PATH", help="A SavedModel directory instead of the run's.")
+@_STEP_OPTION
 @_USE_RUN_CONFIG_OPTION
 def record_video(root_dir: Optional[str], episodes: int, output: Optional[str], fps: int,
-                 policy: Optional[str], use_run_config: bool) -> None:
+                 policy: Optional[str], step: Optional[str], use_run_config: bool) -> None:
   """Film a saved policy headless; prints the video's path.
 
   The environment is rebuilt from the policy's own metadata; the run's config.gin (code)
   is executed only with --use-run-config.
   """
   from rlrun.commands.video import record_video as record
-  sys.exit(record(root_dir, episodes, output, fps, policy, use_run_config=use_run_config))
+  sys.exit(record(root_dir, episodes, output, fps, policy, use_run_config=use_run_config,
+                  step=step))
 
 
 @cli.command()

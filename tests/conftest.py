@@ -1,4 +1,5 @@
-"""Shared fixtures: one short DQN CartPole run that several CLI tests read."""
+"""Shared fixtures: one short DQN CartPole run that several CLI tests read, and a synthetic
+study of run directories."""
 
 import sys
 from pathlib import Path
@@ -8,6 +9,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))  # for cli_helpers
 
 from cli_helpers import gin, rlrun  # noqa: E402
+from run_dirs import make_run  # noqa: E402
 
 SMOKE_STEPS = 300
 # The smoke run's bindings; rerunning with exactly these resumes (or says it finished).
@@ -26,3 +28,19 @@ def smoke_run(tmp_path_factory):
   result = rlrun("train", "--config", "dqn_cartpole.gin", "--root-dir", str(root), *SMOKE_ARGS)
   assert result.returncode == 0, result.stderr + result.stdout
   return root, result
+
+
+@pytest.fixture
+def study(tmp_path):
+  """Synthetic run dirs (tests/run_dirs.py): 'a.gin' with 4 seeds and 'b.gin' with 2,
+  evaluated at steps 0, 10 and 20."""
+  a = [{0: 0.0, 10: 10.0 * s, 20: 100.0 + s} for s in range(4)]
+  b = [{0: 5.0, 10: 50.0, 20: 60.0}, {0: 5.0, 10: 70.0, 20: 80.0}]
+  for seed, returns in enumerate(a):
+    make_run(tmp_path / "study" / f"a-seed{seed}", "a.gin", seed, returns,
+             bindings=[f"train.Experiment.seed = {seed}", "tf.keras.optimizers.Adam."
+                       f"learning_rate={'0.01' if seed % 2 else '0.001'}"],
+             env_steps_per_step=4)
+  for seed, returns in enumerate(b):
+    make_run(tmp_path / "study" / "b" / f"seed{seed}", "b.gin", seed, returns)
+  return tmp_path / "study"

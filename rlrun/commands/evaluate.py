@@ -9,12 +9,13 @@ from rlrun.errors import UserError
 
 
 def evaluate(root_dir: Optional[str], episodes: int, policy: Optional[str], as_json: bool,
-             seed: int = 12345, out: TextIO = sys.stdout, use_run_config: bool = False) -> int:
+             seed: int = 12345, out: TextIO = sys.stdout, use_run_config: bool = False,
+             step: Optional[str] = None) -> int:
   if episodes < 1:
     raise UserError(f"--episodes must be >= 1, got {episodes}")
   if seed < 0:
     raise UserError(f"--seed must be >= 0, got {seed}")
-  path = policy_loading.policy_path(root_dir, policy)
+  path = policy_loading.policy_path(root_dir, policy, step=step)
   loaded = policy_loading.load_policy(path, batch_time_steps=False)
   make_env, source = policy_loading.env_factory(root_dir, loaded, use_run_config)
   from rlrun.train.evaluation import evaluate as run_episodes

@@ -10,7 +10,23 @@ from rlrun.run_dir import RunDirectory
 from rlrun.train.parts import ENV_LOADERS, limit_episodes
 
 
-def policy_path(root_dir: Optional[str], policy: Optional[str], name: str = "policy") -> Path:
+def _step_dir(step: str) -> str:
+  """The policies/ entry `--step` names: last -> policy, best -> best, N -> step_N."""
+  if step == "last":
+    return "policy"
+  if step == "best":
+    return "best"
+  if step.isdigit():
+    return f"step_{int(step)}"
+  raise UserError(f"--step {step}: use a step number, best or last")
+
+
+def policy_path(root_dir: Optional[str], policy: Optional[str], name: str = "policy",
+                step: Optional[str] = None) -> Path:
+  if step is not None:
+    if policy:
+      raise UserError("--step picks a policy of --root-dir; drop it or --policy")
+    name = _step_dir(step)
   if policy:
     path = Path(policy).expanduser()
     if not path.is_dir():
@@ -25,6 +41,11 @@ def policy_path(root_dir: Optional[str], policy: Optional[str], name: str = "pol
                     f"'rlrun train --config CONFIG --root-dir {root_dir}'")
   path = root.path("policies", name)
   if not path.is_dir():
+    if step is not None:
+      from rlrun.train.policy_snapshots import snapshot_steps
+      kept = [str(n) for n in snapshot_steps(root.path("policies"))]
+      raise UserError(f"{root.root} has no policy for --step {step} (policies/{name} is "
+                      f"missing); snapshots kept: {', '.join(kept) or 'none'}, or best, last")
     raise UserError(f"{root.root} has no saved policy (policies/{name} is missing); train "
                     "there first, or pass --policy PATH")
   return path

@@ -20,10 +20,11 @@ def _even(frame: np.ndarray) -> np.ndarray:
 
 def record_video(root_dir: Optional[str], episodes: int, output: Optional[str], fps: int,
                  policy: Optional[str] = None, seed: int = 12345,
-                 out: TextIO = sys.stdout, use_run_config: bool = False) -> int:
+                 out: TextIO = sys.stdout, use_run_config: bool = False,
+                 step: Optional[str] = None) -> int:
   if episodes < 1 or fps < 1:
     raise UserError(f"--episodes and --fps must be >= 1, got {episodes} and {fps}")
-  path = policy_loading.policy_path(root_dir, policy)
+  path = policy_loading.policy_path(root_dir, policy, step=step)
   loaded = policy_loading.load_policy(path, batch_time_steps=True)
   make_env, _ = policy_loading.env_factory(root_dir, loaded, use_run_config)
   if output is None:

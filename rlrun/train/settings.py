@@ -46,6 +46,10 @@ class Settings:
     summary_interval: iterations between TensorBoard summaries.
     checkpoint_interval: iterations between checkpoints (agent and replay).
     policy_save_interval: iterations between SavedModel exports.
+    policy_snapshots: how many policies/step_<N> copies of the greedy policy (one per
+      export) are kept, the newest (0: none).
+    keep_best_policy: export the greedy policy to policies/best whenever an evaluation
+      beats every earlier one (single-process runs).
     use_xla: XLA-compile the train loop.
     numpy_actor: act with a numpy mirror of the policy network where possible.
     seed: seeds environments, TF and numpy.
@@ -81,6 +85,8 @@ class Settings:
   summary_interval: int = 1000
   checkpoint_interval: int = 5000
   policy_save_interval: int = 5000
+  policy_snapshots: int = 5
+  keep_best_policy: bool = True
   use_xla: bool = True
   numpy_actor: bool = True
   seed: int = 0
@@ -100,7 +106,7 @@ class Settings:
                  "checkpoint_interval", "policy_save_interval"):
       if getattr(self, name) < 1:
         raise ValueError(f"train.Experiment.{name} must be >= 1, got {getattr(self, name)}")
-    for name in ("initial_collect_steps", "eval_interval", "seed"):
+    for name in ("initial_collect_steps", "eval_interval", "seed", "policy_snapshots"):
       if getattr(self, name) < 0:
         raise ValueError(f"train.Experiment.{name} must be >= 0, got {getattr(self, name)}")
     if self.builder is None and self.agent_fn is None:
@@ -140,9 +146,9 @@ _INTS = ("num_iterations", "initial_collect_steps", "collect_steps_per_iteration
          "collect_parallel_envs",
          "train_steps_per_iteration", "batch_size", "iterations_per_call", "eval_interval",
          "num_eval_episodes", "eval_parallel_envs", "log_interval", "summary_interval",
-         "checkpoint_interval", "policy_save_interval", "seed")
+         "checkpoint_interval", "policy_save_interval", "seed", "policy_snapshots")
 _BOOLS = ("use_xla", "numpy_actor", "overlap_collection", "deterministic",
-          "collect_envs_in_processes")
+          "collect_envs_in_processes", "keep_best_policy")
 REPLAYS = ("reverb", "local")
 
 

@@ -8,11 +8,12 @@ process does not have, the Trainer does not do.
 import concurrent.futures
 import logging
 import os
+from pathlib import Path
 from typing import Any, Callable, Dict, Optional
 
 from rlrun.builders.builder import LoopKind
 from rlrun.replay_buffers.reverb_replay_buffer import ReverbReplayBuffer
-from rlrun.train import evaluation
+from rlrun.train import evaluation, policy_snapshots
 from rlrun.train.checkpointer import Checkpointer
 from rlrun.train.collector import Collector
 from rlrun.train.interrupts import StopRequest
@@ -73,7 +74,9 @@ class Trainer:
     self.checkpointer = checkpointer
     self.policy_trigger = PolicySavedModelTrigger(os.path.join(root_dir, "policies"),
                                                   parts.policy_exports(),
-                                                  settings.policy_save_interval)
+                                                  settings.policy_save_interval,
+                                                  snapshots=settings.policy_snapshots)
+    self._best_policy: Optional[policy_snapshots.BestPolicy] = None
     self.rate_trigger = StepPerSecondLogTrigger(parts.iteration, settings.summary_interval,
                                                 self.learner.summary_writer)
     triggers = [self.rate_trigger, IntervalTrigger(settings.summary_interval, self.write_summaries)]
@@ -135,7 +138,15 @@ class Trainer:
 
   def evaluate(self) -> None:
     extra = {} if self.collector is None else {"env_steps": self.collector.env_steps}
-    self.evaluator.run(self.iteration, train_step=int(self.parts.train_step.numpy()), **extra)
+    earlier = list(self.evaluator.results)
+    record = self.evaluator.run(self.iteration, train_step=int(self.parts.train_step.numpy()),
+                                **extra)
+    savers = self.policy_trigger.savers
+    if self.settings.keep_best_policy and "policy" in savers:
+      if self._best_policy is None:
+        self._best_policy = policy_snapshots.BestPolicy(
+            Path(self.root_dir) / "policies", savers["policy"], earlier)
+      self._best_policy.offer(record)
 
   def write_summaries(self) -> None:
     self.learner.write_loss_summaries()
@@ -217,7 +228,7 @@ class Trainer:
     if self._saved_at != iteration:
       self.save_checkpoint()
     if self.policy_trigger.saved_at != iteration:
-      self.policy_trigger.save()
+      self.policy_trigger.save(iteration)
     self.publish()
 
   def close(self) -> None:

@@ -3,9 +3,12 @@
 import logging
 import os
 import time
+from pathlib import Path
 from typing import Callable, Dict, Optional
 
 import tensorflow as tf
+
+from rlrun.train import policy_snapshots
 
 
 class IntervalTrigger:
@@ -45,25 +48,35 @@ class PolicySavedModelTrigger(IntervalTrigger):
     policies_dir: e.g. <root>/policies.
     savers: name -> PolicySaver ('policy', 'collect_policy', 'greedy_policy').
     interval: train steps between exports.
+    snapshots: how many policies/step_<N> copies of 'policy' to keep (0: none).
   """
 
   def __init__(self, policies_dir: str, savers: Dict[str, "object"], interval: int,
-               start_step: int = 0):
+               start_step: int = 0, snapshots: int = 0):
     self._policies_dir = policies_dir
     self._savers = dict(savers)
+    self._snapshots = snapshots
     self.saved_at: Optional[int] = None
     super().__init__(interval, self.save, start_step)
+
+  @property
+  def savers(self) -> Dict[str, "object"]:
+    return dict(self._savers)
 
   def __call__(self, step: int, force: bool = False) -> bool:
     fired = super().__call__(step, force)
     if fired:
       self.saved_at = step
+      policy_snapshots.snapshot(Path(self._policies_dir), step, self._snapshots)
     return fired
 
-  def save(self) -> None:
-    """Exports every policy now (`saved_at` is set by the trigger's own calls)."""
+  def save(self, step: Optional[int] = None) -> None:
+    """Exports every policy now, and snapshots it as of `step` when given (`saved_at` is
+    set by the trigger's own calls)."""
     for name, saver in self._savers.items():
       saver.save(os.path.join(self._policies_dir, name))
+    if step is not None:
+      policy_snapshots.snapshot(Path(self._policies_dir), step, self._snapshots)
 
 
 class StepPerSecondLogTrigger(IntervalTrigger):

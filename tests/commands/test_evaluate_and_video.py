@@ -67,3 +67,24 @@ def test_eval_never_executes_the_runs_config_unless_asked(smoke_run, tmp_path):
   assert result.returncode == 2
   assert result.stderr.startswith("rlrun: error: ") and "no_such_module_rlrun_test" in result.stderr
   assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_run_keeps_step_snapshots_and_its_best_policy(smoke_run, tmp_path):
+  root, _ = smoke_run
+  # policy_save_interval 150 of 300 iterations: snapshots at 150 and 300.
+  assert sorted(p.name for p in (root / "policies").glob("step_*")) == ["step_150", "step_300"]
+  results = [json.loads(l) for l in (root / "eval" / "results.jsonl").read_text().splitlines()]
+  best_value = max(r["AverageReturn"] for r in results)
+  first_best = next(r for r in results if r["AverageReturn"] == best_value)
+  assert json.loads((root / "policies" / "best" / "rlrun_best.json").read_text()) == {
+      "step": first_best["step"], "AverageReturn": best_value}
+  best = json.loads(rlrun("eval", "--root-dir", str(root), "--step", "best", "--json").stdout)
+  assert best["train_step"] == first_best["train_step"]
+  older = json.loads(rlrun("eval", "--root-dir", str(root), "--step", "150", "--json").stdout)
+  assert older["train_step"] == 150
+  last = json.loads(rlrun("eval", "--root-dir", str(root), "--step", "last", "--json").stdout)
+  assert last["train_step"] == 300
+  video = rlrun("record-video", "--root-dir", str(root), "--step", "150", "--output",
+                str(tmp_path / "older.gif"))
+  assert video.returncode == 0, video.stderr
+  assert (tmp_path / "older.gif").stat().st_size > 0
