@@ -25,6 +25,7 @@ INSTALL_REQUIRES = [
     "imageio-ffmpeg==0.8.1",
     "matplotlib==3.11.2",
     "numpy==1.26.4",
+    "tqdm==4.67.1",
 ]
 
 setup(

@@ -293,5 +293,14 @@ class Learner:
     self._writer.flush()
 
   @staticmethod
-  def loss_value(loss_info: Optional[LossInfo]) -> float:
-    return float(np.asarray(loss_info.loss)) if loss_info is not None else float("nan")
+  def loss_value(loss_info: Optional[LossInfo]) -> Dict[str, float]:
+    """The progress line's losses: the total ('loss'), then each part the agent names
+    `*_loss` in its LossInfo.extra (critic_loss, actor_loss...), without the suffix."""
+    if loss_info is None:
+      return {"loss": float("nan")}
+    values = {"loss": float(np.asarray(loss_info.loss))}
+    extra = loss_info.extra
+    for name, value in (extra._asdict().items() if hasattr(extra, "_asdict") else ()):
+      if name.endswith("_loss") and np.size(value) == 1:
+        values[name[:-len("_loss")]] = float(np.asarray(value))
+    return values

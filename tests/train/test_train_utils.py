@@ -221,15 +221,43 @@ def test_progress_defaults_to_non_live_for_non_terminals():
   assert stream.getvalue().startswith("step  6/10 | ")
 
 
-def test_progress_live_line_is_cleared_for_messages():
+def test_progress_live_bar_fits_the_width_labels_losses_and_keeps_messages(monkeypatch):
+  monkeypatch.setenv("COLUMNS", "80")
   stream = io.StringIO()
-  progress = Progress(total=10, stream=stream, live=True)
-  progress.update(10)
-  assert stream.getvalue().startswith("\r\033[Kstep 10/10 | ")
-  progress.message("hello")
-  assert stream.getvalue().endswith("\r\033[Khello\n")
+  progress = Progress(total=1000, stream=stream, live=True)
+  progress.loss = {"loss": 1.25, "critic": 0.5, "actor": -3.25, "alpha": 0.001}
+  progress.eval_return = -150.25
+  for step in range(0, 1001, 250):
+    progress.update(step)
+  progress.message("step 500: eval AverageReturn = 1.0")
   progress.close()
-  assert stream.getvalue().endswith("hello\n")  # no extra newline: the line was closed
+  drawn = stream.getvalue().replace("\r", "\n").split("\n")
+  assert max(len(line) for line in drawn) <= 80
+  assert any(line.startswith("step 1000/1000 100%|") for line in drawn)
+  assert "step 500: eval AverageReturn = 1.0" in drawn
+  wide = io.StringIO()
+  monkeypatch.setenv("COLUMNS", "200")
+  progress = Progress(total=10, stream=wide, live=True)
+  progress.loss = {"loss": 1.25, "critic": 0.5, "actor": -3.25}
+  progress.update(10)
+  progress.close()
+  assert "loss 1.25 (critic 0.5, actor -3.25) | eval return -" in wide.getvalue()
+
+
+def test_plain_lines_label_each_loss_the_agent_names():
+  import collections
+  from rlrun.agents.tf_agent import LossInfo
+  from rlrun.train.learner import Learner
+  Extra = collections.namedtuple("Extra", "critic_loss actor_loss q_value td_error")
+  info = LossInfo(np.float32(1.5), Extra(np.float32(1.0), np.float32(0.5), np.float32(7.0),
+                                         np.zeros(4, np.float32)))
+  losses = Learner.loss_value(info)
+  assert losses == {"loss": 1.5, "critic": 1.0, "actor": 0.5}  # *_loss scalars only
+  stream = io.StringIO()
+  progress = Progress(total=10, log_interval=5, stream=stream, live=False)
+  progress.loss = losses
+  progress.update(5)
+  assert "| loss 1.5 (critic 1, actor 0.5) | eval return - |" in stream.getvalue()
 
 
 # --- StopRequest -----------------------------------------------------------------------
