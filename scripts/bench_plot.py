@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks_md import replace_section
+from benchmarks_md import median_rows, replace_section
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -76,10 +76,7 @@ def main() -> None:
            f"process, {options.runs} runs, alternating. Target: under 2 s.", "",
            "| command | seconds per run | median (s) | minus interpreter start (s) |",
            "|---|---|---|---|"]
-  for name, values in times.items():
-    median = statistics.median(values)
-    lines.append(f"| {name} | {', '.join(f'{v:.2f}' for v in values)} | **{median:.2f}** | "
-                 f"{median - reference:.2f} |")
+  lines += median_rows(times, 2, lambda median: f"{median - reference:.2f}")
   replace_section(options.output, "plot-speed", lines)
   print("\n".join(lines))
 

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks_md import replace_section
+from benchmarks_md import median_rows, replace_section
 
 REPO = Path(__file__).resolve().parent.parent
 GAMMAS = ("0.9", "0.99")
@@ -80,10 +80,7 @@ def main() -> None:
            "work: the checks before any run starts (a scratch build per grid point) and the "
            "ranking at the end.", "",
            "| how | seconds per run | median | against by hand |", "|---|---|---|---|"]
-  for name, values in times.items():
-    median = statistics.median(values)
-    lines.append(f"| {name} | {', '.join(f'{v:.1f}' for v in values)} | **{median:.1f}** | "
-                 f"{median / hand:.2f}x |")
+  lines += median_rows(times, 1, lambda median: f"{median / hand:.2f}x")
   replace_section(options.output, "sweep-overhead", lines)
   print("\n".join(lines))
 

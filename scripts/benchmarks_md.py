@@ -1,7 +1,8 @@
 """Writing one generated section of BENCHMARKS.md between its markers, leaving the rest."""
 
+import statistics
 from pathlib import Path
-from typing import List
+from typing import Callable, Dict, List
 
 
 def replace_section(path: Path, name: str, lines: List[str]) -> None:
@@ -15,3 +16,14 @@ def replace_section(path: Path, name: str, lines: List[str]) -> None:
   else:
     text = text.rstrip() + "\n\n" + block + "\n"
   path.write_text(text)
+
+
+def median_rows(times: Dict[str, List[float]], digits: int,
+                relative: Callable[[float], str]) -> List[str]:
+  """Table rows '| name | each run | **median** | relative(median) |' of timed runs."""
+  rows = []
+  for name, values in times.items():
+    median = statistics.median(values)
+    rows.append(f"| {name} | {', '.join(f'{v:.{digits}f}' for v in values)} | "
+                f"**{median:.{digits}f}** | {relative(median)} |")
+  return rows
