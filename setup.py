@@ -16,6 +16,8 @@ INSTALL_REQUIRES = [
     "dm-tree==0.1.10",
     "gin-config==0.5.0",
     "gym==0.23.1",
+    # Gymnasium 1.x environments (suite_gymnasium) beside gym 0.23 (the seeds' suite).
+    "gymnasium==1.4.0",
     "pybullet==3.2.7",
     "pygame==2.6.1",
     "cloudpickle==3.1.2",
@@ -27,6 +29,8 @@ INSTALL_REQUIRES = [
     "numpy==1.26.4",
     "tqdm==4.67.1",
 ]
+
+TUNE_REQUIRES = ["optuna==5.0.0", "sqlalchemy==2.1.9", "alembic==1.20.1"]
 
 setup(
     name="rlrun",
@@ -41,7 +45,9 @@ setup(
     package_data={"rlrun.gin_configs": ["*.gin"]},
     install_requires=INSTALL_REQUIRES,
     extras_require={
-        "test": ["pytest==9.2.0"],
+        # `rlrun tune`: Optuna and its storage (SQLite here; an RDB URL for shared studies).
+        "tune": TUNE_REQUIRES,
+        "test": ["pytest==9.2.0"] + TUNE_REQUIRES,
     },
     entry_points={"console_scripts": ["rlrun=rlrun.cli:main"]},
 )

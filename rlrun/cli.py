@@ -1,4 +1,4 @@
-"""The `rlrun` command line: train, sweep, eval, record-video, plot, runs, configs."""
+"""The `rlrun` command line: train, sweep, tune, eval, record-video, plot, runs, configs."""
 
 import errno
 import os
@@ -36,6 +36,17 @@ _ALLOW_CHANGE_OPTION = click.option(
     "the ones it was started with (each session's bindings are recorded in run.json).")
 
 
+_IMPORT_OPTION = click.option(
+    "--import", "imports", multiple=True, metavar="MODULE",
+    help="Import MODULE (the working directory on sys.path) before the config is read, e.g. "
+    "a module that registers a custom environment. Recorded with the run. Shorthand for "
+    "--gin-param 'import MODULE'. Repeatable.")
+
+
+def _with_imports(imports: Tuple[str, ...], gin_params: Tuple[str, ...]) -> Tuple[str, ...]:
+  return tuple(f"import {module}" for module in imports) + tuple(gin_params)
+
+
 _USE_RUN_CONFIG_OPTION = click.option(
     "--use-run-config", is_flag=True,
     help="Build the environment by executing the run's config.gin instead of from the "
@@ -69,6 +80,7 @@ def cli() -> None:
 @click.option("--gin-param", "gin_params", multiple=True, metavar="BINDING",
               help="A gin binding applied after the config, e.g. "
               "'train.Experiment.num_iterations=5000'. Repeatable.")
+@_IMPORT_OPTION
 @click.option("--seed", type=int, help="Shorthand for --gin-param 'train.Experiment.seed=N'.")
 @click.option("--gpu", is_flag=True, help="Train on every visible GPU, one replica each "
               "(tf.distribute.MirroredStrategy; batch_size is split between them). Shorthand "
@@ -90,8 +102,9 @@ def cli() -> None:
               help="With --seeds: runs trained at once [default: one per core].")
 @_ALLOW_CHANGE_OPTION
 def train(config: str, root_dir: Optional[str], gin_params: Tuple[str, ...],
-          seed: Optional[int], gpu: bool, actors: int, deterministic: bool,
-          seeds: Optional[str], jobs: Optional[int], allow_config_change: bool) -> None:
+          imports: Tuple[str, ...], seed: Optional[int], gpu: bool, actors: int,
+          deterministic: bool, seeds: Optional[str], jobs: Optional[int],
+          allow_config_change: bool) -> None:
   """Train an agent: collect, train, evaluate, checkpoint, export policies.
 
   Rerunning on the same --root-dir resumes; the run's config.gin is reused as recorded,
@@ -99,6 +112,7 @@ def train(config: str, root_dir: Optional[str], gin_params: Tuple[str, ...],
   --allow-config-change. A gin file is Python-like code that can import and call
   anything: only train with configs you trust.
   """
+  gin_params = _with_imports(imports, gin_params)
   if seeds is not None:
     for flag, given in (("--seed", seed is not None), ("--actors", actors), ("--gpu", gpu)):
       if given:
@@ -117,6 +131,7 @@ def _config_options(function):
   """--config, --gin-param and --seed, shared by the role commands."""
   function = click.option("--seed", type=int,
                           help="Shorthand for --gin-param 'train.Experiment.seed=N'.")(function)
+  function = _IMPORT_OPTION(function)
   function = click.option("--gin-param", "gin_params", multiple=True, metavar="BINDING",
                           help="A gin binding applied after the config. Repeatable.")(function)
   return click.option("--config", required=True, metavar="CONFIG",
@@ -132,7 +147,7 @@ _REPLAY_OPTION = click.option("--replay", required=True, metavar="HOST:PORT",
 @click.option("--root-dir", metavar="DIR", help="The run directory; replay checkpoints go to "
               "DIR/replay [default: runs/<config stem>].")
 @click.option("--port", type=int, help="The port to listen on [default: a free one].")
-def replay_server_command(config: str, gin_params: Tuple[str, ...], seed: Optional[int],
+def replay_server_command(config: str, gin_params: Tuple[str, ...], imports: Tuple[str, ...], seed: Optional[int],
                           root_dir: Optional[str], port: Optional[int]) -> None:
   """Distributed training: serve the replay and policy-weight tables (Reverb).
 
@@ -141,7 +156,7 @@ def replay_server_command(config: str, gin_params: Tuple[str, ...], seed: Option
   """
   from rlrun.commands import roles, train as train_command
   sys.exit(roles.replay_server(config, root_dir, port,
-                               train_command.bindings_from(gin_params, seed)))
+                               train_command.bindings_from(_with_imports(imports, gin_params), seed)))
 
 
 @cli.command(name="actor")
@@ -153,12 +168,12 @@ def replay_server_command(config: str, gin_params: Tuple[str, ...], seed: Option
               help="How many actors share the initial random collection.")
 @click.option("--root-dir", metavar="DIR", help="Write this actor's summaries to "
               "DIR/train/actor_<task-id> [default: none].")
-def actor_command(config: str, gin_params: Tuple[str, ...], seed: Optional[int], replay: str,
+def actor_command(config: str, gin_params: Tuple[str, ...], imports: Tuple[str, ...], seed: Optional[int], replay: str,
                   task_id: int, num_tasks: int, root_dir: Optional[str]) -> None:
   """Distributed training: collect experience into a replay server."""
   from rlrun.commands import roles, train as train_command
   sys.exit(roles.actor(config, replay, task_id, num_tasks, root_dir,
-                       train_command.bindings_from(gin_params, seed)))
+                       train_command.bindings_from(_with_imports(imports, gin_params), seed)))
 
 
 @cli.command(name="learner")
@@ -169,13 +184,13 @@ def actor_command(config: str, gin_params: Tuple[str, ...], seed: Optional[int],
 @click.option("--gpu", is_flag=True, help="Train on every visible GPU (see `rlrun train --gpu`).")
 @click.option("--supervised", is_flag=True, hidden=True)
 @_ALLOW_CHANGE_OPTION
-def learner_command(config: str, gin_params: Tuple[str, ...], seed: Optional[int], replay: str,
+def learner_command(config: str, gin_params: Tuple[str, ...], imports: Tuple[str, ...], seed: Optional[int], replay: str,
                     root_dir: Optional[str], gpu: bool, supervised: bool,
                     allow_config_change: bool) -> None:
   """Distributed training: train from a replay server and publish the policy weights."""
   from rlrun.commands import roles, train as train_command
   sys.exit(roles.learner(config, replay, root_dir,
-                         train_command.bindings_from(gin_params, seed, gpu), supervised,
+                         train_command.bindings_from(_with_imports(imports, gin_params), seed, gpu), supervised,
                          allow_config_change=allow_config_change))
 
 
@@ -184,11 +199,11 @@ def learner_command(config: str, gin_params: Tuple[str, ...], seed: Optional[int
 @_REPLAY_OPTION
 @click.option("--root-dir", metavar="DIR", help="The run directory; results go to DIR/eval "
               "[default: runs/<config stem>].")
-def evaluator_command(config: str, gin_params: Tuple[str, ...], seed: Optional[int], replay: str,
+def evaluator_command(config: str, gin_params: Tuple[str, ...], imports: Tuple[str, ...], seed: Optional[int], replay: str,
                       root_dir: Optional[str]) -> None:
   """Distributed training: evaluate the weights the learner publishes."""
   from rlrun.commands import roles, train as train_command
-  sys.exit(roles.evaluator(config, replay, root_dir, train_command.bindings_from(gin_params, seed)))
+  sys.exit(roles.evaluator(config, replay, root_dir, train_command.bindings_from(_with_imports(imports, gin_params), seed)))
 
 
 @cli.command(name="eval")
@@ -247,6 +262,7 @@ def record_video(root_dir: Optional[str], episodes: int, output: Optional[str], 
               "point and seed [default: runs/sweep-<config stem>]. Rerunning resumes.")
 @click.option("--gin-param", "gin_params", multiple=True, metavar="BINDING",
               help="A binding applied to every run. Repeatable.")
+@_IMPORT_OPTION
 @click.option("--rank-by", type=click.Choice(["final", "best", "auc"]), default="final",
               show_default=True, help="The eval return the points are ranked by: the last, the "
               "best, or the mean over the run (area under the curve).")
@@ -254,8 +270,8 @@ def record_video(root_dir: Optional[str], episodes: int, output: Optional[str], 
               "'rlrun train --help').")
 @_ALLOW_CHANGE_OPTION
 def sweep(config: str, params: Tuple[str, ...], seeds: str, jobs: Optional[int],
-          root_dir: Optional[str], gin_params: Tuple[str, ...], rank_by: str,
-          deterministic: bool, allow_config_change: bool) -> None:
+          root_dir: Optional[str], gin_params: Tuple[str, ...], imports: Tuple[str, ...],
+          rank_by: str, deterministic: bool, allow_config_change: bool) -> None:
   """Train a grid of bindings x seeds, each a normal run dir; rank the points at the end.
 
   Runs go to DIR/<binding=value,...>/seed<N>; DIR/sweep.json records the grid and
@@ -268,7 +284,71 @@ def sweep(config: str, params: Tuple[str, ...], seeds: str, jobs: Optional[int],
       --param 'tf.keras.optimizers.Adam.learning_rate=[1e-3, 3e-4]'
   """
   from rlrun.commands.sweep import sweep as run
-  sys.exit(run(config, params, seeds, jobs, root_dir, gin_params, rank_by,
+  sys.exit(run(config, params, seeds, jobs, root_dir, _with_imports(imports, gin_params), rank_by,
+               deterministic=deterministic, allow_config_change=allow_config_change))
+
+
+@cli.command()
+@click.option("--config", required=True, metavar="CONFIG",
+              help="A gin file path, or the name of a shipped config.")
+@click.option("--space", "spaces", multiple=True, metavar="'BINDING=KIND(...)'",
+              help="A binding and where to search it: int(LOW, HIGH), uniform(LOW, HIGH), "
+              "loguniform(LOW, HIGH) or choice([v1, v2, ...]). Repeatable.")
+@click.option("--trials", type=int, required=True, metavar="N",
+              help="Trials the study holds in the end (rerun with a larger N to extend it).")
+@click.option("--seeds-per-trial", type=int, default=1, show_default=True, metavar="K",
+              help="Runs per trial, seeds 0..K-1; a trial's value is the mean over them.")
+@click.option("--jobs", type=int, metavar="J", help="Runs trained at once [default: one per core].")
+@click.option("--root-dir", metavar="DIR", help="The study directory: trial<N>/seed<K> run dirs, "
+              "tune.json, study.db, trials.csv, best.gin [default: runs/tune-<config stem>]. "
+              "Rerunning resumes.")
+@click.option("--objective", type=click.Choice(["final", "best", "auc"]), default="final",
+              show_default=True, help="What a trial maximizes: its last eval return, its best, or "
+              "the mean over the run (area under the curve).")
+@click.option("--pruner", type=click.Choice(["median", "halving", "none"]), default="median",
+              show_default=True, help="Stops trials early on their eval returns: below the median "
+              "of earlier trials at the same step, or successive halving (rungs every eval "
+              "interval x3).")
+@click.option("--pruner-startup", type=int, default=5, show_default=True, metavar="N",
+              help="Trials that run to the end before the median pruner stops any.")
+@click.option("--sampler-seed", type=int, default=0, show_default=True, metavar="S",
+              help="The seed of Optuna's TPE sampler (a resumed study adds the number of trials it "
+              "holds, so that it does not repeat the first draws).")
+@click.option("--storage", metavar="URL", help="Optuna storage: an RDB URL such as "
+              "postgresql://host/db lets several machines share one study "
+              "[default: sqlite:///DIR/study.db].")
+@click.option("--study-name", metavar="NAME", help="The study's name in the storage "
+              "[default: the study directory's name].")
+@click.option("--gin-param", "gin_params", multiple=True, metavar="BINDING",
+              help="A binding applied to every run. Repeatable.")
+@_IMPORT_OPTION
+@click.option("--deterministic", is_flag=True, help="Every run bit-for-bit reproducible (see "
+              "'rlrun train --help').")
+@_ALLOW_CHANGE_OPTION
+def tune(config: str, spaces: Tuple[str, ...], trials: int, seeds_per_trial: int,
+         jobs: Optional[int], root_dir: Optional[str], objective: str, pruner: str,
+         pruner_startup: int, sampler_seed: int, storage: Optional[str],
+         study_name: Optional[str], gin_params: Tuple[str, ...], imports: Tuple[str, ...],
+         deterministic: bool, allow_config_change: bool) -> None:
+  """Search bindings with Optuna: each trial a normal run dir per seed, pruned on its evals.
+
+  TPE proposes each trial's values (the first 10 trials at random); the runs' eval returns
+  feed the pruner, and a pruned trial's runs stop as on Ctrl-C. The study lives in DIR
+  (an SQLite file, or --storage): Ctrl-C checkpoints every running run, and rerunning resumes
+  the interrupted trials and goes on to --trials. DIR/best.gin is the config with the best
+  trial's bindings, ready for 'rlrun train --config DIR/best.gin'. Needs
+  pip install 'rlrun[tune]'.
+
+  \b
+    rlrun tune --config dqn_cartpole.gin --trials 20 --seeds-per-trial 2 \\
+      --space 'tf.keras.optimizers.Adam.learning_rate=loguniform(1e-5, 1e-2)' \\
+      --space 'agents.DqnAgent.target_update_period=choice([1, 50, 200])'
+  """
+  from rlrun.commands.tune import tune as run
+  sys.exit(run(config, spaces, trials, seeds_per_trial, jobs, root_dir,
+               _with_imports(imports, gin_params),
+               objective=objective, pruner=pruner, pruner_startup=pruner_startup,
+               sampler_seed=sampler_seed, storage=storage, study_name=study_name,
                deterministic=deterministic, allow_config_change=allow_config_change))
 
 

@@ -1,22 +1,31 @@
 """Finding gin configs (paths or shipped names) and parsing them with clear errors."""
 
 import importlib
+import importlib.util
 import re
+import sys
 import inspect
 import tokenize
 import warnings
 from importlib import resources
 from pathlib import Path
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import gin
 
+from rlrun.environments import env_imports
 from rlrun.errors import UserError
+
+_IMPORT = re.compile(r"^\s*import\s+([A-Za-z_][\w.]*)\s*$")
+_REFERENCE = re.compile(r"@(?:[\w.]+/)*([A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)+)")
+# Module parts of names gin knows through rlrun (never imported to resolve a reference).
+_KNOWN_MODULES = {"tf", "gin"}
 
 # Modules whose configurables gin files may name.
 CONFIGURABLE_MODULES = (
     "rlrun.utils.gin_externals", "rlrun.utils.losses", "rlrun.utils.schedules",
     "rlrun.environments.suite_gym", "rlrun.environments.suite_pybullet",
+    "rlrun.environments.suite_gymnasium",
     "rlrun.networks.q_network", "rlrun.networks.encoding_network",
     "rlrun.agents.dqn_agent", "rlrun.agents.sac_agent", "rlrun.agents.td3_agent",
     "rlrun.networks.critic_network", "rlrun.networks.actor_network",
@@ -93,6 +102,15 @@ def parse(config_path: Path, bindings: Sequence[str]) -> None:
     text = config_path.read_text(errors="replace")
   except OSError as e:
     raise UserError(f"cannot read config {config_path}: {e.strerror or e}") from e
+  env_imports.put_cwd_on_path()
+  for binding in bindings:
+    module = import_statement(binding)
+    if module:
+      try:
+        env_imports.import_module(module, "--import")
+      except ValueError as e:
+        raise UserError(str(e)) from None
+  register_references([text, *bindings])
   if re.search(r"^\s*from\s+__gin__\s+import\s+dynamic_registration", text, re.M):
     raise UserError(f"{config_path} uses gin's dynamic_registration, which rlrun does not "
                     "support: drop 'from __gin__ import dynamic_registration' and name "
@@ -123,6 +141,47 @@ def parse(config_path: Path, bindings: Sequence[str]) -> None:
         raise UserError(f"--gin-param '{binding}' binds nothing: '{name}' without a configurable "
                         f"is a gin macro and the config uses no %{name}; "
                         f"{_suggest(name)}")
+
+
+def import_statement(binding: str) -> Optional[str]:
+  """The module of an `import MODULE` line (what `--import MODULE` adds), else None."""
+  match = _IMPORT.match(binding)
+  return match.group(1) if match else None
+
+
+def imported_modules() -> List[str]:
+  """The modules the parsed config and bindings import (gin `import` lines, --import)."""
+  statements = gin.config._IMPORTS  # pylint: disable=protected-access
+  return sorted({statement.module for statement in statements})
+
+
+def register_references(texts: Sequence[str]) -> None:
+  """Makes `@module.function` (or a class) usable in gin without decorating it.
+
+  A reference to no registered configurable whose module imports and holds a callable of
+  that name registers it as an external configurable under that module, so that
+  `train.Experiment.env_fn = @my_envs.make_corridor` and `my_envs.make_corridor.length = 9`
+  work for a plain function. Anything else is left for gin to report.
+
+  Raises:
+    UserError: when the module of such a reference cannot be imported.
+  """
+  registry = gin.config._REGISTRY  # pylint: disable=protected-access
+  for text in texts:
+    for name in set(_REFERENCE.findall(re.sub(r"#.*", "", text))):
+      module, _, attribute = name.rpartition(".")
+      top = module.split(".")[0]
+      if registry.matching_selectors(name) or top in _KNOWN_MODULES:
+        continue
+      if importlib.util.find_spec(top) is None:
+        continue  # not a module path (e.g. a misspelt configurable): gin reports it
+      try:
+        env_imports.import_module(module, f"the gin reference @{name}")
+      except ValueError as e:
+        raise UserError(str(e)) from None
+      target = getattr(sys.modules[module], attribute, None)
+      if callable(target):
+        gin.external_configurable(target, name=attribute, module=module)
 
 
 def _macros() -> set:

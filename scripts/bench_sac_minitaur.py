@@ -189,6 +189,12 @@ def _per_op(fn: Callable[[], None], count: int) -> Dict[str, float]:
           "cpu_us": 1e6 * (time.process_time() - cpu) / count}
 
 
+def _dataset(experiment):
+  """The learner's replay dataset, made by the run's builder."""
+  return experiment.parts.builder.make_dataset(experiment.replay_buffer, experiment.agent,
+                                               experiment.settings)
+
+
 def measure_split(experiment, steps: int, batches: int, train_steps: int) -> Dict[str, dict]:
   """Times the pieces of an iteration one at a time, on the experiment's own objects."""
   import numpy as np
@@ -198,7 +204,7 @@ def measure_split(experiment, steps: int, batches: int, train_steps: int) -> Dic
   split: Dict[str, dict] = {}
   # The loop's dataset iterator goes first, so its sampler threads cost nothing here.
   experiment.learner._iterator = None  # pylint: disable=protected-access
-  env = experiment.collect_env
+  env = experiment.parts.env
   spec = env.action_spec()
   rng = np.random.default_rng(experiment.settings.seed)
   actions = rng.uniform(spec.minimum, spec.maximum, (steps,) + spec.shape).astype(spec.dtype)
@@ -211,7 +217,7 @@ def measure_split(experiment, steps: int, batches: int, train_steps: int) -> Dic
       bool(t.is_last()) for t in time_steps)
 
   # Policy inference on the time steps just seen.
-  policy = experiment.collect_policy
+  policy = experiment.collector.policy
   if hasattr(policy, "update"):
     policy.update()
   cycle = iter(time_steps * 2)
@@ -240,7 +246,7 @@ def measure_split(experiment, steps: int, batches: int, train_steps: int) -> Dic
       "cpu_us": 1e6 * (time.process_time() - cpu) / steps}
 
   # Replay sample: the learner's dataset (prefetching, 2 sampler workers), back to back.
-  iterator = iter(experiment._dataset())  # pylint: disable=protected-access
+  iterator = iter(_dataset(experiment))
   for _ in range(3):
     next(iterator)
   split["replay sample (batch of 256, learner's dataset)"] = _per_op(
@@ -249,7 +255,7 @@ def measure_split(experiment, steps: int, batches: int, train_steps: int) -> Dic
 
   # The train step on one cached batch: no replay I/O.
   learner = experiment.learner
-  cached = experiment._dataset().take(1).cache().repeat()  # pylint: disable=protected-access
+  cached = _dataset(experiment).take(1).cache().repeat()
   learner._iterator, learner.triggers = iter(cached), []  # pylint: disable=protected-access
   group = experiment.settings.iterations_per_call
   learner.train(iterations=group)
@@ -281,7 +287,7 @@ def rlrun_worker(args: argparse.Namespace) -> None:
     experiment.progress = None
     build_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    experiment._initial_collect()  # pylint: disable=protected-access
+    experiment.initial_collect()
     initial_collect_seconds = time.perf_counter() - started
     assert experiment.settings.iterations_per_call == ITERATIONS_PER_CALL
 
@@ -296,10 +302,10 @@ def rlrun_worker(args: argparse.Namespace) -> None:
           in_loop[key] += time.perf_counter() - t
       return wrapper
     experiment.learner.train = timed(experiment.learner.train, "learner")
-    experiment.actor.run = timed(experiment.actor.run, "actor")
+    experiment.collector.run = timed(experiment.collector.run, "actor")
 
     def advance(step: int) -> int:
-      experiment._collect_and_train(experiment._next_chunk(step))  # pylint: disable=protected-access
+      experiment.trainer._group(ITERATIONS_PER_CALL)  # pylint: disable=protected-access
       return int(experiment.train_step.numpy())
 
     started = time.perf_counter()

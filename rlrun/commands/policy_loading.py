@@ -5,9 +5,10 @@ from pathlib import Path
 from typing import Callable, Optional, Tuple
 
 from rlrun import configs
+from rlrun.environments import env_imports
 from rlrun.errors import UserError
 from rlrun.run_dir import RunDirectory
-from rlrun.train.parts import ENV_LOADERS, limit_episodes
+from rlrun.train.parts import ENV_LOADERS, limit_episodes, to_py_environment
 
 
 def _step_dir(step: str) -> str:
@@ -72,6 +73,11 @@ def env_factory(root_dir: Optional[str], policy,
     return _from_run_config(root_dir)
   loader, kwargs = policy.metadata.get("env_loader"), policy.metadata.get("env_kwargs")
   limit = policy.metadata.get("max_episode_steps")
+  for module in policy.metadata.get("env_imports") or []:  # the run's --import modules
+    try:
+      env_imports.import_module(str(module), "the run's --import, in the policy's metadata")
+    except ValueError as e:
+      raise UserError(str(e)) from None
   if loader in ENV_LOADERS and isinstance(kwargs, dict):
     module_name, function_name = loader.rsplit(".", 1)
     load = getattr(importlib.import_module(module_name), function_name)
@@ -107,7 +113,7 @@ def _from_run_config(root_dir: Optional[str]) -> Tuple[Callable[[int], object], 
   except (ValueError, TypeError) as e:
     raise UserError(f"bad config {root.path('config.gin')}: {str(e).splitlines()[0]}") from e
   def make(seed: int):
-    env = limit_episodes(settings.env_fn(), settings.max_episode_steps)
+    env = limit_episodes(to_py_environment(settings.env_fn()), settings.max_episode_steps)
     env.seed(seed)
     return env
   return make, str(root.path("config.gin"))

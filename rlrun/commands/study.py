@@ -13,7 +13,7 @@ from rlrun.analysis.run_results import is_run_dir
 from rlrun.errors import UserError
 from rlrun.run_dir import RunDirectory
 from rlrun.studies import summary
-from rlrun.studies.job_pool import EXIT_INTERRUPTED, Job, JobPool
+from rlrun.studies.job_pool import EXIT_INTERRUPTED, Job, JobPool, Scheduler
 from rlrun.studies.seeds import parse_seeds
 
 
@@ -77,18 +77,23 @@ def train_args(config: str, root: Path, gin_params: Sequence[str], deterministic
 
 
 def run_jobs(jobs: List[Job], parallel: int, threads: int, out: TextIO,
-             report: Optional[Callable[[], List[str]]] = None) -> int:
-  """Runs the jobs, prints `report()` (default: each run's results); returns the exit code."""
+             report: Optional[Callable[[], List[str]]] = None,
+             scheduler: Optional[Scheduler] = None, logs: Optional[Path] = None) -> int:
+  """Runs the jobs (and those `scheduler` adds), prints `report()` (default: each run's
+  results); returns the exit code."""
   done = sum(j.state == "finished" for j in jobs)
   if done:
     out.write(f"rlrun: {done} of {len(jobs)} runs finished already: "
               f"{', '.join(j.name for j in jobs if j.state == 'finished')}\n")
-  pool = JobPool(jobs, parallel, threads, out)
-  if done < len(jobs):
-    parallel = min(parallel, len(jobs) - done)
-    out.write(f"rlrun: {len(jobs) - done} runs to train, {parallel} at a time ({threads} "
-              f"TensorFlow thread{'s' if threads > 1 else ''} each); logs in "
-              f"{jobs[0].log.parent}\n")
+  pool = JobPool(jobs, parallel, threads, out, scheduler)
+  if done < len(jobs) or scheduler is not None:
+    if scheduler is None:
+      parallel = min(parallel, len(jobs) - done)
+      out.write(f"rlrun: {len(jobs) - done} runs to train, ")
+    else:
+      out.write("rlrun: training ")
+    out.write(f"{parallel} at a time ({threads} TensorFlow thread{'s' if threads > 1 else ''} "
+              f"each); logs in {logs or jobs[0].log.parent}\n")
     out.flush()
     pool.run()
   out.write("\n".join(report() if report else summary.table(jobs)) + "\n")
@@ -96,11 +101,12 @@ def run_jobs(jobs: List[Job], parallel: int, threads: int, out: TextIO,
     out.write("rlrun: interrupted; every run checkpointed what it had. Run the same command to "
               "resume (finished runs are skipped).\n")
     return EXIT_INTERRUPTED
-  failed = [j for j in jobs if j.state in ("failed", "refused")]
+  failed = [j for j in pool.jobs if j.state in ("failed", "refused")]
   if failed:
-    out.write(f"rlrun: {len(failed)} of {len(jobs)} runs did not finish: " + ", ".join(
+    out.write(f"rlrun: {len(failed)} of {len(pool.jobs)} runs did not finish: " + ", ".join(
         f"{j.name} ({j.log})" for j in failed) + "\n")
-    return 2 if all(j.state == "refused" for j in failed) else 1
+    if scheduler is None:
+      return 2 if all(j.state == "refused" for j in failed) else 1
   return 0
 
 

@@ -7,6 +7,7 @@ multiple of eval_interval, and at num_iterations, then exits.
 """
 
 import time
+from pathlib import Path
 from typing import Optional
 
 from rlrun.distributed import connection
@@ -16,6 +17,7 @@ from rlrun.distributed.status import StatusWriter
 from rlrun.distributed.variable_container import VariableContainer
 from rlrun.train import evaluation
 from rlrun.train.interrupts import StopRequest
+from rlrun.train.policy_snapshots import BestPolicy
 from rlrun.train.parts import EVAL_ENV_OFFSET, AgentParts, fast_py_policy
 from rlrun.train.progress import Progress
 from rlrun.train.settings import Settings as RunSettings
@@ -50,6 +52,7 @@ class DistributedEvaluator:
     self.run_settings = run_settings or RunSettings()
     self.parts: Optional[AgentParts] = None
     self.evaluator: Optional[evaluation.Evaluator] = None
+    self.best_policy: Optional[BestPolicy] = None
 
   def build(self) -> None:
     timeout = self.settings.rpc_timeout_s
@@ -73,7 +76,9 @@ class DistributedEvaluator:
         step = self.weights.pull()
         if step is not None and due(step, self.evaluator.last_step, num_iterations,
                                     self.run_settings.eval_interval):
+          earlier = list(self.evaluator.results)
           record = self.evaluator.run(step)
+          self._keep_best(record, earlier)
           self.status.write(force=True, step=step, eval_return=record["AverageReturn"],
                             state="evaluated")
         last = self.evaluator.last_step
@@ -82,6 +87,15 @@ class DistributedEvaluator:
           return "finished"
         time.sleep(0.2)
       return f"stopped by {stop.signal_name}"
+
+  def _keep_best(self, record, earlier) -> None:
+    """policies/best: the evaluated weights, when they beat every earlier evaluation."""
+    if not self.run_settings.keep_best_policy:
+      return
+    if self.best_policy is None:
+      saver = self.parts.policy_exports()["policy"]
+      self.best_policy = BestPolicy(Path(self.root_dir) / "policies", saver, earlier)
+    self.best_policy.offer(record)
 
   def close(self) -> None:
     if self.evaluator is not None:

@@ -6,7 +6,7 @@ subprocess (ParallelPyEnvironment's children import this module, not TensorFlow)
 
 import importlib
 import sys
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Sequence
 
 from rlrun.environments.wrappers import TimeLimit
 
@@ -43,11 +43,15 @@ class EnvMaker:
   and seeds it: picklable, for an environment in its own process."""
 
   def __init__(self, loader: str, kwargs: Dict[str, Any], max_episode_steps: Optional[int],
-               seed: int):
+               seed: int, imports: Sequence[str] = ()):
     self.loader, self.kwargs = loader, kwargs
     self.max_episode_steps, self.seed = max_episode_steps, seed
+    self.imports = list(imports)  # modules that register the env (the run's --import)
 
   def __call__(self):
+    from rlrun.environments import env_imports
+    for module_name in self.imports:
+      env_imports.import_module(module_name)
     module, name = self.loader.rsplit(".", 1)
     env = limit_episodes(getattr(importlib.import_module(module), name)(**self.kwargs),
                          self.max_episode_steps)

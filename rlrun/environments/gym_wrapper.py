@@ -43,8 +43,9 @@ def _bound(values: np.ndarray, dtype: np.dtype, simplify: bool) -> np.ndarray:
 
 
 def spec_from_gym_space(space: Any, spec_dtype_map: Optional[Dict[type, Any]] = None,
-                        simplify_box_bounds: bool = True, name: Optional[str] = None) -> Any:
-  """Converts a gym space into a nest of BoundedArraySpecs.
+                        simplify_box_bounds: bool = True, name: Optional[str] = None,
+                        spaces: Any = None) -> Any:
+  """Converts a gym (or Gymnasium) space into a nest of BoundedArraySpecs.
 
   Args:
     space: a gym.spaces.{Discrete, Box, MultiDiscrete, MultiBinary, Tuple, Dict}.
@@ -53,11 +54,13 @@ def spec_from_gym_space(space: Any, spec_dtype_map: Optional[Dict[type, Any]] = 
       Boxes keep their dtype).
     simplify_box_bounds: use scalar bounds when all of a Box's bounds are equal.
     name: the name of the resulting spec (nested specs get derived names).
+    spaces: the module of the space classes: gym.spaces (default) or gymnasium.spaces.
 
   Returns:
     A BoundedArraySpec, or a tuple/dict of them for Tuple/Dict spaces.
   """
   dtype_map = dict(spec_dtype_map or {})
+  spaces = spaces or gym.spaces
 
   def dtype_for(default):
     for space_type, dtype in dtype_map.items():
@@ -65,55 +68,71 @@ def spec_from_gym_space(space: Any, spec_dtype_map: Optional[Dict[type, Any]] = 
         return np.dtype(dtype)
     return np.dtype(default)
 
-  if isinstance(space, gym.spaces.Discrete):
+  if isinstance(space, spaces.Discrete):
     start = int(getattr(space, "start", 0))
     return array_spec.BoundedArraySpec((), dtype_for(np.int64), start,
                                        start + int(space.n) - 1, name=name)
-  if isinstance(space, gym.spaces.MultiDiscrete):
+  if isinstance(space, spaces.MultiDiscrete):
     nvec = np.asarray(space.nvec)
     dtype = dtype_for(np.int64)
     return array_spec.BoundedArraySpec(nvec.shape, dtype, 0,
                                        _bound(nvec - 1, dtype, simplify_box_bounds), name=name)
-  if isinstance(space, gym.spaces.MultiBinary):
+  if isinstance(space, spaces.MultiBinary):
     return array_spec.BoundedArraySpec(space.shape, dtype_for(np.int8), 0, 1, name=name)
-  if isinstance(space, gym.spaces.Box):
+  if isinstance(space, spaces.Box):
     default = np.float32 if np.dtype(space.dtype) == np.float64 else space.dtype
     dtype = dtype_for(default)
     return array_spec.BoundedArraySpec(space.shape, dtype,
                                        _bound(space.low, dtype, simplify_box_bounds),
                                        _bound(space.high, dtype, simplify_box_bounds), name=name)
-  if isinstance(space, gym.spaces.Tuple):
+  if isinstance(space, spaces.Tuple):
     return tuple(spec_from_gym_space(s, spec_dtype_map, simplify_box_bounds,
-                                     f"{name}_{i}" if name else str(i))
+                                     f"{name}_{i}" if name else str(i), spaces)
                  for i, s in enumerate(space.spaces))
-  if isinstance(space, gym.spaces.Dict):
-    return {key: spec_from_gym_space(s, spec_dtype_map, simplify_box_bounds, key)
+  if isinstance(space, spaces.Dict):
+    return {key: spec_from_gym_space(s, spec_dtype_map, simplify_box_bounds, key, spaces)
             for key, s in space.spaces.items()}
   raise ValueError(f"unsupported gym space {space!r} ({type(space).__name__}) for spec {name!r}; "
                    "supported: Discrete, Box, MultiDiscrete, MultiBinary, Tuple, Dict")
 
 
-def _to_spec_dtypes(value: Any, spec: Any) -> Any:
-  """Casts a gym observation (nested like `spec`) to the spec dtypes."""
+def to_spec_dtypes(value: Any, spec: Any) -> Any:
+  """Casts a gym observation (nested like `spec`) to the spec dtypes.
+
+  Raises:
+    ValueError: naming the field, when a part's shape is not the one its space declares.
+  """
   if isinstance(spec, dict):
-    return {key: _to_spec_dtypes(value[key], s) for key, s in spec.items()}
+    return {key: to_spec_dtypes(value[key], s) for key, s in spec.items()}
   if isinstance(spec, tuple):
-    return tuple(_to_spec_dtypes(v, s) for v, s in zip(value, spec))
-  return np.asarray(value, dtype=spec.dtype)
+    return tuple(to_spec_dtypes(v, s) for v, s in zip(value, spec))
+  array = np.asarray(value, dtype=spec.dtype)
+  if array.shape != spec.shape:
+    raise ValueError(f"the environment returned {spec.name or 'an observation'} of shape "
+                     f"{array.shape}, but its observation space declares {spec.shape}; fix the "
+                     "environment's step/reset or its observation_space")
+  return array
 
 
-def _to_gym_action(action: Any, space: Any) -> Any:
+def to_gym_action(action: Any, space: Any, spaces: Any = None) -> Any:
   """Converts a numpy action (nested like `space`) into what the gym env expects."""
-  if isinstance(space, gym.spaces.Discrete):
+  spaces = spaces or gym.spaces
+  if isinstance(space, spaces.Discrete):
     array = np.asarray(action)
     if array.size != 1:
       raise ValueError(f"a Discrete action must be a scalar, got shape {array.shape}: {action!r}")
     return int(array.reshape(()))
-  if isinstance(space, gym.spaces.Tuple):
-    return tuple(_to_gym_action(a, s) for a, s in zip(action, space.spaces))
-  if isinstance(space, gym.spaces.Dict):
-    return {key: _to_gym_action(action[key], s) for key, s in space.spaces.items()}
+  if isinstance(space, spaces.Tuple):
+    return tuple(to_gym_action(a, s, spaces) for a, s in zip(action, space.spaces))
+  if isinstance(space, spaces.Dict):
+    return {key: to_gym_action(action[key], s, spaces) for key, s in space.spaces.items()}
   return np.asarray(action, dtype=space.dtype)
+
+
+def headless_sdl() -> None:
+  """Without a display, pygame (classic control's renderer) uses SDL's dummy driver."""
+  if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
 
 class GymWrapper(py_environment.PyEnvironment):
@@ -130,6 +149,8 @@ class GymWrapper(py_environment.PyEnvironment):
     simplify_box_bounds: scalar Box bounds when all entries are equal.
   """
 
+  spaces = gym.spaces  # the module of the wrapped env's space classes
+
   def __init__(self, gym_env: Any, discount: float = 1.0,
                spec_dtype_map: Optional[Dict[type, Any]] = None,
                render_kwargs: Optional[Dict[str, Any]] = None, simplify_box_bounds: bool = True):
@@ -143,9 +164,10 @@ class GymWrapper(py_environment.PyEnvironment):
     self._discount = np.float32(discount)
     self._render_kwargs = dict(render_kwargs or {})
     self._observation_spec = spec_from_gym_space(
-        gym_env.observation_space, spec_dtype_map, simplify_box_bounds, "observation")
+        gym_env.observation_space, spec_dtype_map, simplify_box_bounds, "observation",
+        self.spaces)
     self._action_spec = spec_from_gym_space(
-        gym_env.action_space, spec_dtype_map, simplify_box_bounds, "action")
+        gym_env.action_space, spec_dtype_map, simplify_box_bounds, "action", self.spaces)
     self._pending_seed: Optional[int] = None
     self._info: Dict[str, Any] = {}
 
@@ -189,13 +211,13 @@ class GymWrapper(py_environment.PyEnvironment):
   def _reset(self) -> ts.TimeStep:
     observation = self._gym_reset()
     self._info = {}
-    return ts.restart(_to_spec_dtypes(observation, self._observation_spec))
+    return ts.restart(to_spec_dtypes(observation, self._observation_spec))
 
   def _step(self, action: Any) -> ts.TimeStep:
-    gym_action = _to_gym_action(action, self._gym_env.action_space)
+    gym_action = to_gym_action(action, self._gym_env.action_space, self.spaces)
     observation, reward, done, info = self._gym_env.step(gym_action)
     self._info = info
-    observation = _to_spec_dtypes(observation, self._observation_spec)
+    observation = to_spec_dtypes(observation, self._observation_spec)
     reward = np.asarray(reward, dtype=np.float32)
     if not done:
       return ts.transition(observation, reward, self._discount)
@@ -205,9 +227,8 @@ class GymWrapper(py_environment.PyEnvironment):
 
   def render(self, mode: str = "rgb_array") -> Optional[np.ndarray]:
     """Renders with gym; without a display, SDL's dummy video driver is used."""
-    if (mode != "human" and not os.environ.get("DISPLAY")
-        and not os.environ.get("WAYLAND_DISPLAY")):
-      os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    if mode != "human":
+      headless_sdl()
     return self._gym_env.render(mode, **self._render_kwargs)
 
   def close(self) -> None:

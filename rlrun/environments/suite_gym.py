@@ -6,7 +6,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import gin
 
-from rlrun.environments import gym_wrapper, py_environment, wrappers
+from rlrun.environments import env_imports, gym_wrapper, py_environment, wrappers
 
 gym = gym_wrapper.import_gym()
 
@@ -113,7 +113,8 @@ def load(environment_name: str, discount: float = 1.0, max_episode_steps: Option
   termination.
 
   Args:
-    environment_name: a registered gym id, e.g. 'CartPole-v0'.
+    environment_name: a registered gym id, e.g. 'CartPole-v0', or 'module:EnvId' to import
+      the module that registers it first.
     discount: the discount of non-terminal steps.
     max_episode_steps: the episode step limit; None uses the gym spec's limit, 0
       means no limit.
@@ -133,6 +134,8 @@ def load(environment_name: str, discount: float = 1.0, max_episode_steps: Option
   with warnings.catch_warnings():
     # gym warns about old versions ("out of date") and deprecated APIs on make.
     warnings.simplefilter("ignore")
+    if isinstance(environment_name, str):
+      environment_name = env_imports.split_id(environment_name)[1]
     max_episode_steps = episode_limit(environment_name, max_episode_steps, _unknown_id_error)
     env = wrap_env(gym.make(environment_name), discount=discount,
                    max_episode_steps=max_episode_steps, gym_env_wrappers=gym_env_wrappers,

@@ -7,7 +7,7 @@ from typing import Dict, List, Sequence, Tuple
 
 from rlrun.errors import UserError
 
-_BINDING = re.compile(r"^[A-Za-z_][\w./]*$")
+BINDING = re.compile(r"^[A-Za-z_][\w./]*$")
 
 
 def split_top_level(text: str) -> List[str]:
@@ -41,7 +41,7 @@ def parse_param(text: str) -> Tuple[str, List[str]]:
   """
   name, sep, values = text.partition("=")
   name, values = name.strip(), values.strip()
-  if not sep or not _BINDING.match(name):
+  if not sep or not BINDING.match(name):
     raise UserError(f"--param {text!r}: write BINDING=[v1, v2, ...], e.g. "
                     "'tf.keras.optimizers.Adam.learning_rate=[1e-3, 3e-4]'")
   if not (values.startswith("[") and values.endswith("]")):
@@ -70,7 +70,7 @@ class Point:
     return dict(self.bindings)
 
 
-def _short_names(bindings: Sequence[str]) -> Dict[str, str]:
+def short_names(bindings: Sequence[str]) -> Dict[str, str]:
   """The last part of each binding (e.g. learning_rate), or more where two would clash."""
   names = {}
   for binding in bindings:
@@ -100,7 +100,7 @@ def grid(params: Sequence[Tuple[str, List[str]]]) -> List[Point]:
   if repeated:
     raise UserError(f"--param {sorted(repeated)[0]} is given twice; list all its values in one "
                     "--param")
-  short = _short_names(bindings)
+  short = short_names(bindings)
   points = []
   for values in itertools.product(*(values for _, values in params)):
     pairs = tuple(zip(bindings, values))

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, TextIO
+from typing import Dict, List, Optional, Protocol, Sequence, TextIO
 
 EXIT_INTERRUPTED = 130
 _STEP = re.compile(r"step (\d+)/(\d+)")
@@ -34,9 +34,13 @@ class Job:
   process: Optional[subprocess.Popen] = None
   exit_code: Optional[int] = None
   started: Optional[float] = None
+  # What the study made of a child it stopped itself (e.g. "pruned"): its state once ended.
+  verdict: Optional[str] = None
 
   @property
   def state(self) -> str:
+    if self.exit_code is not None and self.verdict:
+      return self.verdict
     if self.exit_code is not None:  # (0 without a process: finished before this study ran)
       return {0: "finished", EXIT_INTERRUPTED: "interrupted", 2: "refused"}.get(self.exit_code,
                                                                                "failed")
@@ -57,6 +61,16 @@ class Job:
     return (text + (f" ({float(evals[-1]):.1f})" if evals else "")).strip()
 
 
+class Scheduler(Protocol):
+  """What feeds a pool jobs as it goes (a tuner asking for trials) and watches them."""
+
+  def more(self, free: int) -> List[Job]:
+    """Up to about `free` new jobs to queue ([] when there are none now)."""
+
+  def watch(self, pool: "JobPool") -> None:
+    """Called on every poll: may read the children's output and `pool.stop` some."""
+
+
 class JobPool:
   """Runs `jobs` with at most `parallel` at once; each child gets `threads` TF threads.
 
@@ -66,11 +80,14 @@ class JobPool:
     threads: TensorFlow intra-op threads per child (the cores divided among them).
     out: where the combined progress goes (a live line on a terminal, else a status
       line every 30 s and at each child's end).
+    scheduler: adds jobs when slots are free and none is queued, and watches them; the
+      pool ends when nothing runs and it adds none.
   """
 
   def __init__(self, jobs: Sequence[Job], parallel: int, threads: int,
-               out: Optional[TextIO] = None):
+               out: Optional[TextIO] = None, scheduler: Optional[Scheduler] = None):
     self.jobs = list(jobs)
+    self.scheduler = scheduler
     self.parallel = parallel
     self.threads = threads
     self.out = out or sys.stdout
@@ -91,6 +108,14 @@ class JobPool:
                                      stdin=subprocess.DEVNULL, start_new_session=True)
     job.started = time.monotonic()
 
+  def stop(self, job: Job, verdict: str) -> None:
+    """Asks a running child to checkpoint and exit (SIGTERM); its state becomes `verdict`."""
+    job.verdict = verdict
+    try:
+      job.process.send_signal(signal.SIGTERM)
+    except ProcessLookupError:
+      pass
+
   def _forward(self, signum, frame) -> None:
     del frame
     self.stop_signal = signum
@@ -108,16 +133,27 @@ class JobPool:
       while True:
         running = [j for j in self.jobs if j.state == "running"]
         if self.stop_signal is None:
-          for job in [j for j in self.jobs if j.state == "queued"][:self.parallel - len(running)]:
+          free = self.parallel - len(running)
+          queued = [j for j in self.jobs if j.state == "queued"]
+          if self.scheduler is not None and free > len(queued):
+            self.jobs += self.scheduler.more(free - len(queued))
+            queued = [j for j in self.jobs if j.state == "queued"]
+          for job in queued[:free]:
             self._start(job)
         for job in self.jobs:
           if job.state == "running":
             job.exit_code = job.process.poll()
             if job.exit_code is not None:
               self._show(force=True, ended=job)
+        if self.scheduler is not None:
+          self.scheduler.watch(self)
         if all(j.state != "running" for j in self.jobs) and (
             self.stop_signal is not None or all(j.state != "queued" for j in self.jobs)):
-          break
+          if self.stop_signal is not None or self.scheduler is None:
+            break
+          self.jobs += self.scheduler.more(self.parallel)
+          if all(j.state != "queued" for j in self.jobs):
+            break
         self._show()
         time.sleep(0.25)
     finally:

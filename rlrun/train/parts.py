@@ -10,6 +10,8 @@ from typing import Any, Dict, List, Optional
 import tensorflow as tf
 
 from rlrun.environments.episode_limits import EnvMaker, limit_episodes
+from rlrun.configs import imported_modules
+from rlrun.environments.plain_envs import to_py_environment
 from rlrun.metrics import py_metrics
 from rlrun.policies.py_tf_eager_policy import PyTFEagerPolicy
 from rlrun.specs import tensor_spec
@@ -37,7 +39,7 @@ def make_env(settings, index: int = 0):
   no time limit of its own gets episode_limits.DEFAULT_EPISODE_STEPS, with a one-time
   warning, so neither collection nor evaluation can run one episode forever.
   """
-  env = limit_episodes(settings.env_fn(), settings.max_episode_steps)
+  env = limit_episodes(to_py_environment(settings.env_fn()), settings.max_episode_steps)
   env.seed(settings.seed + index)
   return env
 
@@ -66,7 +68,7 @@ def make_collect_env(settings, index: int = 0):
   # travel explicitly.
   return ParallelPyEnvironment([
       EnvMaker(loader["env_loader"], loader["env_kwargs"], settings.max_episode_steps,
-               settings.seed + i) for i in indices])
+               settings.seed + i, imported_modules()) for i in indices])
 
 
 def fast_py_policy(tf_policy, use_numpy: bool = True, batch_time_steps: bool = True):
@@ -88,7 +90,8 @@ def collect_metrics() -> List[py_metrics.PyStepMetric]:
 
 
 # The environment loaders a saved policy may name: eval imports nothing else from metadata.
-ENV_LOADERS = ("rlrun.environments.suite_gym.load", "rlrun.environments.suite_pybullet.load")
+ENV_LOADERS = ("rlrun.environments.suite_gym.load", "rlrun.environments.suite_pybullet.load",
+               "rlrun.environments.suite_gymnasium.load")
 _PLAIN = (str, int, float, bool, type(None))
 
 
@@ -168,7 +171,8 @@ class AgentParts:
     gym_env = getattr(env, "gym", None)
     spec = getattr(gym_env, "spec", None)
     return dict(env_loader(self.settings.env_fn), env_name=getattr(spec, "id", None),
-                max_episode_steps=self.settings.max_episode_steps)
+                max_episode_steps=self.settings.max_episode_steps,
+                env_imports=imported_modules())
 
   def eval_envs(self, reuse_env: bool = False) -> list:
     """settings.eval_parallel_envs evaluation environments (the first may be self.env)."""

@@ -92,10 +92,17 @@ def test_the_evaluator_evaluates_at_each_interval_crossing_and_at_the_end(server
       pulled = evaluator.weights.pull()
       assert pulled == step
       if due(pulled, evaluator.evaluator.last_step, 1000, 500):
-        evaluator.evaluator.run(pulled)
+        earlier = list(evaluator.evaluator.results)
+        evaluator._keep_best(evaluator.evaluator.run(pulled), earlier)
     assert evaluator.run() == "finished"
   finally:
     evaluator.close()
-  steps = [json.loads(l)["step"] for l in (tmp_path / "eval" / "results.jsonl").read_text()
-           .splitlines()]
-  assert steps == [0, 520, 1000]
+  results = [json.loads(l) for l in (tmp_path / "eval" / "results.jsonl").read_text()
+             .splitlines()]
+  assert [r["step"] for r in results] == [0, 520, 1000]
+  # policies/best: the weights of the first evaluation with the highest return.
+  returns = [r["AverageReturn"] for r in results]
+  best = json.loads((tmp_path / "policies" / "best" / "rlrun_best.json").read_text())
+  assert best == {"step": results[returns.index(max(returns))]["step"],
+                  "AverageReturn": max(returns)}
+  assert (tmp_path / "policies" / "best" / "saved_model.pb").is_file()
