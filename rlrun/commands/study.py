@@ -1,5 +1,6 @@
 """`rlrun train --seeds`: one run per seed, J at a time, and the table of their results."""
 
+import json
 import os
 import re
 import sys
@@ -35,6 +36,34 @@ def study_root(root_dir: Optional[str], default: str) -> Path:
     raise UserError(f"--root-dir {root} holds a single run; a study keeps one run per "
                     "directory below its root: choose another --root-dir")
   return root
+
+
+def differences(old: dict, record: dict, keys: Sequence[str]) -> List[str]:
+  """'key: old -> new' for each of `keys` whose value differs."""
+  return [f"{k}: {old.get(k)} -> {record[k]}" for k in keys if old.get(k) != record[k]]
+
+
+def check_record(root: Path, name: str, record: dict, keys: Sequence[str], kind: str,
+                 hint: str = "") -> None:
+  """A rerun must ask for the same study (sweep, tune...) as the one `root/name` records; a
+  directory without that record must be empty (but for logs/).
+
+  Raises:
+    UserError: naming the first differences, or the foreign directory.
+  """
+  path = root / name
+  if path.is_file():
+    try:
+      old = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+      raise UserError(f"{path} is unreadable ({e}); restore it or choose another --root-dir")
+    differs = differences(old, record, keys)
+    if differs:
+      raise UserError(f"{root} holds another {kind} ({'; '.join(differs[:2])}); rerun it as it "
+                      f"was to resume{hint}, or choose another --root-dir")
+  elif root.is_dir() and any(p.name != "logs" for p in root.iterdir()):
+    raise UserError(f"{root} is not empty and holds no {kind} ({name} missing); choose an "
+                    "empty or new --root-dir")
 
 
 def preflight(config_path: Path, study: Path, runs: Sequence[Tuple[Path, List[str]]],

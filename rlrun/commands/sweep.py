@@ -3,11 +3,11 @@
 import json
 import re
 import sys
-from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, TextIO
+from typing import List, Optional, Sequence, TextIO
 
 from rlrun import configs
-from rlrun.commands.study import check_jobs, preflight, run_jobs, study_root, train_args
+from rlrun.commands.study import (check_jobs, check_record, preflight, run_jobs, study_root,
+                                 train_args)
 from rlrun.errors import UserError
 from rlrun.studies import ranking
 from rlrun.studies.grid import grid, parse_param
@@ -16,6 +16,8 @@ from rlrun.studies.seeds import parse_seeds
 
 SWEEP_FILE = "sweep.json"
 RESULTS_FILE = "results.csv"
+# The record's fields a rerun must repeat.
+_SAME = ("config", "params", "seeds", "gin_params", "deterministic")
 
 
 def sweep_seeds(text: str) -> List[int]:
@@ -26,25 +28,6 @@ def sweep_seeds(text: str) -> List[int]:
       raise UserError(f"--seeds {text}: give at least 1 seed per grid point")
     return list(range(count))
   return parse_seeds(text)
-
-
-def _check_record(root: Path, record: Dict[str, Any]) -> None:
-  """A rerun must ask for the same sweep as the one the directory holds."""
-  path = root / SWEEP_FILE
-  if path.is_file():
-    try:
-      old = json.loads(path.read_text())
-    except (OSError, ValueError) as e:
-      raise UserError(f"{path} is unreadable ({e}); restore it or choose another --root-dir")
-    keys = ("config", "params", "seeds", "gin_params", "deterministic")
-    differs = [k for k in keys if old.get(k) != record[k]]
-    if differs:
-      shown = "; ".join(f"{k}: {old.get(k)} -> {record[k]}" for k in differs[:2])
-      raise UserError(f"{root} holds another sweep ({shown}); rerun it as it was to resume, "
-                      "or choose another --root-dir")
-  elif root.is_dir() and any(p.name != "logs" for p in root.iterdir()):
-    raise UserError(f"{root} is not empty and holds no sweep ({SWEEP_FILE} missing); choose an "
-                    "empty or new --root-dir")
 
 
 def sweep(config: str, param_texts: Sequence[str], seeds_text: str, jobs: Optional[int],
@@ -69,7 +52,7 @@ def sweep(config: str, param_texts: Sequence[str], seeds_text: str, jobs: Option
   record = {"config": config_path.name, "params": {name: values for name, values in params},
             "seeds": seeds, "gin_params": list(gin_params), "deterministic": deterministic,
             "points": [{"dir": p.name, "bindings": p.as_dict()} for p in points]}
-  _check_record(root, record)
+  check_record(root, SWEEP_FILE, record, _SAME, "sweep")
   runs, build = [], []
   for point in points:
     build.append(len(runs))

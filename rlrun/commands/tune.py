@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import List, Optional, Sequence, TextIO
 
 from rlrun import configs
-from rlrun.commands.study import check_jobs, preflight, run_jobs, study_root, train_args
+from rlrun.commands.study import (check_jobs, check_record, differences, preflight, run_jobs,
+                                 study_root, train_args)
 from rlrun.errors import UserError
 from rlrun.studies import trials_report
 from rlrun.studies.grid import grid
 from rlrun.studies.job_pool import Job
-from rlrun.studies.spaces import Space, parse_spaces
+from rlrun.studies.spaces import parse_spaces
 from rlrun.studies.tuner import Tuner, trial_dir
 
 TUNE_FILE = "tune.json"
@@ -30,27 +31,6 @@ def _optuna():
                     "'rlrun[tune]'") from None
   optuna.logging.set_verbosity(optuna.logging.WARNING)
   return optuna
-
-
-def _differs(old: dict, record: dict) -> List[str]:
-  return [f"{k}: {old.get(k)} -> {record[k]}" for k in _SAME if old.get(k) != record[k]]
-
-
-def _check_record(root: Path, record: dict) -> None:
-  """A rerun must ask for the same study as the one the directory holds."""
-  path = root / TUNE_FILE
-  if path.is_file():
-    try:
-      old = json.loads(path.read_text())
-    except (OSError, ValueError) as e:
-      raise UserError(f"{path} is unreadable ({e}); restore it or choose another --root-dir")
-    differs = _differs(old, record)
-    if differs:
-      raise UserError(f"{root} holds another study ({'; '.join(differs[:2])}); rerun it as it "
-                      "was to resume (--trials may grow), or choose another --root-dir")
-  elif root.is_dir() and any(p.name != "logs" for p in root.iterdir()):
-    raise UserError(f"{root} is not empty and holds no study ({TUNE_FILE} missing); choose an "
-                    "empty or new --root-dir")
 
 
 def _pruner(optuna, name: str, startup: int, eval_interval: int):
@@ -77,9 +57,9 @@ def _open_study(optuna, storage: str, name: str, record: dict, pruner):
       raise UserError(f"study '{name}' in {storage} was not made by rlrun tune; choose another "
                       "--study-name")
     study.set_user_attr("rlrun", {k: record[k] for k in _SAME})
-  elif _differs(old, record):
+  elif differences(old, record, _SAME):
     raise UserError(f"study '{name}' in {storage} tunes something else "
-                    f"({'; '.join(_differs(old, record)[:2])}); choose another --study-name")
+                    f"({'; '.join(differences(old, record, _SAME)[:2])}); choose another --study-name")
   return study
 
 
@@ -128,7 +108,7 @@ def tune(config: str, space_texts: Sequence[str], trials: int, seeds_per_trial: 
             "seeds": seeds, "gin_params": list(gin_params), "deterministic": deterministic,
             "objective": objective, "pruner": pruner, "storage": storage,
             "study_name": study_name}
-  _check_record(root, record)
+  check_record(root, TUNE_FILE, record, _SAME, "study", hint=" (--trials may grow)")
   eval_interval = _eval_interval(config_path, common)
   if pruner != "none" and eval_interval <= 0:
     raise UserError("the pruner needs evaluations during each run, but "

@@ -36,6 +36,22 @@ def _strip_time_limit(gym_env: Any) -> Any:
   return gym_env
 
 
+def check_load_args(environment_name: Any, max_episode_steps: Optional[int],
+                    suite: str = "gym", example: str = "CartPole-v0") -> None:
+  """A suite's `load` arguments: an id string and a limit that is None or >= 0.
+
+  Raises:
+    TypeError: when environment_name is not a string.
+    ValueError: for a negative max_episode_steps.
+  """
+  if not isinstance(environment_name, str):
+    raise TypeError(f"environment_name must be a {suite} id string like {example!r}, got "
+                    f"{type(environment_name).__name__}: {environment_name!r}")
+  if max_episode_steps is not None and max_episode_steps < 0:
+    raise ValueError(f"max_episode_steps must be >= 0 (0 = no limit, None = the registered "
+                     f"limit), got {max_episode_steps!r}")
+
+
 def episode_limit(environment_name: Any, max_episode_steps: Optional[int],
                   unknown_id_error: Callable[[str, Exception], ValueError]) -> Optional[int]:
   """Checks a suite's load arguments; returns the episode limit to apply.
@@ -47,12 +63,7 @@ def episode_limit(environment_name: Any, max_episode_steps: Optional[int],
     ValueError: for a negative max_episode_steps, or (from unknown_id_error) an
       id gym does not know.
   """
-  if not isinstance(environment_name, str):
-    raise TypeError(f"environment_name must be a gym id string like 'CartPole-v0', got "
-                    f"{type(environment_name).__name__}: {environment_name!r}")
-  if max_episode_steps is not None and max_episode_steps < 0:
-    raise ValueError(f"max_episode_steps must be >= 0 (0 = no limit, None = the registered "
-                     f"limit), got {max_episode_steps!r}")
+  check_load_args(environment_name, max_episode_steps)
   try:
     gym_spec = gym.spec(environment_name)
   except gym.error.Error as e:
@@ -66,7 +77,9 @@ def wrap_env(gym_env: Any, discount: float = 1.0, max_episode_steps: Optional[in
                                              py_environment.PyEnvironment]] = (),
              spec_dtype_map: Optional[Dict[type, Any]] = None,
              render_kwargs: Optional[Dict[str, Any]] = None,
-             seed: Optional[int] = None) -> py_environment.PyEnvironment:
+             seed: Optional[int] = None,
+             wrapper: Callable[..., py_environment.PyEnvironment] = gym_wrapper.GymWrapper
+             ) -> py_environment.PyEnvironment:
   """Wraps an already made gym env as a PyEnvironment, the way `load` does.
 
   Shared by the suites (suite_pybullet) that make their gym envs themselves.
@@ -80,6 +93,7 @@ def wrap_env(gym_env: Any, discount: float = 1.0, max_episode_steps: Optional[in
     spec_dtype_map: optional {gym space class: numpy dtype}; see GymWrapper.
     render_kwargs: extra keyword arguments for gym's render.
     seed: when given, seeds the env (its first reset and its spaces) deterministically.
+    wrapper: the PyEnvironment class around the env (GymnasiumWrapper for Gymnasium's).
 
   Returns:
     The PyEnvironment.
@@ -87,7 +101,7 @@ def wrap_env(gym_env: Any, discount: float = 1.0, max_episode_steps: Optional[in
   gym_env = _strip_time_limit(gym_env)
   for wrap in gym_env_wrappers:
     gym_env = wrap(gym_env)
-  env: py_environment.PyEnvironment = gym_wrapper.GymWrapper(
+  env: py_environment.PyEnvironment = wrapper(
       gym_env, discount=discount, spec_dtype_map=spec_dtype_map, render_kwargs=render_kwargs)
   if max_episode_steps:
     env = wrappers.TimeLimit(env, max_episode_steps)

@@ -9,7 +9,7 @@ from typing import Any, Callable, Dict, Optional, Sequence
 
 import gin
 
-from rlrun.environments import env_imports, gym_wrapper, py_environment, wrappers
+from rlrun.environments import env_imports, py_environment, suite_gym
 from rlrun.environments.gymnasium_wrapper import GymnasiumWrapper, import_gymnasium
 
 
@@ -79,24 +79,12 @@ def load(environment_name: str, discount: float = 1.0, max_episode_steps: Option
       negative max_episode_steps.
   """
   gymnasium = import_gymnasium()
-  if not isinstance(environment_name, str):
-    raise TypeError(f"environment_name must be a Gymnasium id string like 'CartPole-v1', got "
-                    f"{type(environment_name).__name__}: {environment_name!r}")
-  if max_episode_steps is not None and max_episode_steps < 0:
-    raise ValueError(f"max_episode_steps must be >= 0 (0 = no limit, None = the registered "
-                     f"limit), got {max_episode_steps!r}")
+  suite_gym.check_load_args(environment_name, max_episode_steps, "Gymnasium", "CartPole-v1")
   _, env_id = env_imports.split_id(environment_name)
   spec = _spec(gymnasium, env_id)
   if max_episode_steps is None:
     max_episode_steps = spec.max_episode_steps
   env = _strip_time_limit(gymnasium, _make(gymnasium, spec, render_mode, dict(gym_kwargs or {})))
-  for wrap in gym_env_wrappers:
-    env = wrap(env)
-  env = GymnasiumWrapper(env, discount=discount, spec_dtype_map=spec_dtype_map)
-  if max_episode_steps:
-    env = wrappers.TimeLimit(env, max_episode_steps)
-  for wrap in env_wrappers:
-    env = wrap(env)
-  if seed is not None:
-    env.seed(seed)
-  return env
+  return suite_gym.wrap_env(env, discount=discount, max_episode_steps=max_episode_steps,
+                            gym_env_wrappers=gym_env_wrappers, env_wrappers=env_wrappers,
+                            spec_dtype_map=spec_dtype_map, seed=seed, wrapper=GymnasiumWrapper)

@@ -48,10 +48,11 @@ def rank(points: Sequence[Point], roots: Dict[str, List[Path]], metric: str) -> 
   return rows
 
 
-def write_csv(rows: Sequence[dict], path: Path) -> None:
+def write_csv(rows: Sequence[dict], path: Path, first: Sequence[str] = ("rank", "point")) -> None:
+  """The rows as CSV (the `first` columns leading), replacing `path` atomically."""
   if not rows:
     return
-  columns = ["rank", "point"] + [k for k in rows[0] if k not in ("rank", "point")]
+  columns = list(first) + [k for k in rows[0] if k not in first]
   partial = path.with_name(f".{path.name}.partial")
   with open(partial, "w", newline="") as f:
     writer = csv.DictWriter(f, columns)

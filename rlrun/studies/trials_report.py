@@ -1,10 +1,10 @@
 """The end of a tuning study: its trials ranked (printed and trials.csv) and best.gin."""
 
-import csv
 from pathlib import Path
 from typing import List, Optional, Sequence
 
 from rlrun.studies.grid import short_names
+from rlrun.studies.ranking import write_csv as _write_csv
 from rlrun.studies.spaces import Space, literal
 
 TRIALS_FILE = "trials.csv"
@@ -40,17 +40,7 @@ def rows(trials: Sequence, spaces: Sequence[Space]) -> List[dict]:
 
 
 def write_csv(found: Sequence[dict], path: Path) -> None:
-  if not found:
-    return
-  columns = ["rank"] + [k for k in found[0] if k != "rank"]
-  partial = path.with_name(f".{path.name}.partial")
-  with open(partial, "w", newline="") as f:
-    writer = csv.DictWriter(f, columns)
-    writer.writeheader()
-    for row in found:
-      writer.writerow({k: ("" if v is None else f"{v:.6g}" if isinstance(v, float) else v)
-                       for k, v in row.items()})
-  partial.replace(path)
+  _write_csv(found, path, first=("rank",))
 
 
 def table(found: Sequence[dict], spaces: Sequence[Space], objective: str) -> List[str]:
