@@ -167,11 +167,14 @@ def register_references(texts: Sequence[str]) -> None:
     UserError: when the module of such a reference cannot be imported.
   """
   registry = gin.config._REGISTRY  # pylint: disable=protected-access
+  # The first parts of the names gin knows (train, agents, tf...): a misspelt reference
+  # under one of them is gin's to report, never a module to import.
+  known = _KNOWN_MODULES | {selector.split(".")[0] for selector, _ in registry.items()}
   for text in texts:
     for name in set(_REFERENCE.findall(re.sub(r"#.*", "", text))):
       module, _, attribute = name.rpartition(".")
       top = module.split(".")[0]
-      if registry.matching_selectors(name) or top in _KNOWN_MODULES:
+      if registry.matching_selectors(name) or top in known:
         continue
       if importlib.util.find_spec(top) is None:
         continue  # not a module path (e.g. a misspelt configurable): gin reports it
@@ -180,7 +183,8 @@ def register_references(texts: Sequence[str]) -> None:
       except ValueError as e:
         raise UserError(str(e)) from None
       target = getattr(sys.modules[module], attribute, None)
-      if callable(target):
+      # The import may have registered it itself (@gin.configurable in the module).
+      if callable(target) and not registry.matching_selectors(name):
         gin.external_configurable(target, name=attribute, module=module)
 
 

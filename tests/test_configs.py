@@ -77,3 +77,29 @@ def test_configs_lists_shows_and_copies(capsys, tmp_path):
     elif args[1] == "show":
       assert out == configs.resolve("td3_pendulum").read_text()
   assert (tmp_path / "td3_pendulum.gin").read_text() == configs.resolve("td3_pendulum").read_text()
+
+
+def test_references_to_plain_or_decorated_callables_in_user_modules(tmp_path, monkeypatch):
+  """@module.name works for a plain function (registered on import) and for one the module
+  decorates itself; a misspelt reference under a name gin knows never imports a module."""
+  monkeypatch.chdir(tmp_path)
+  (tmp_path / "plain_envs_for_configs.py").write_text(
+      "import gym\n\ndef make(length=3):\n  return gym.make('CartPole-v0')\n")
+  (tmp_path / "decorated_envs_for_configs.py").write_text(
+      "import gin, gym\n\n@gin.configurable\ndef make(length=3):\n"
+      "  return gym.make('CartPole-v0')\n")
+  (tmp_path / "train.py").write_text("raise RuntimeError('a user module named train ran')\n")
+  config = tmp_path / "c.gin"
+  config.write_text("train.Experiment.env_fn = @plain_envs_for_configs.make\n"
+                    "plain_envs_for_configs.make.length = 5\n")
+  configs.parse(config, [])
+  import gin
+  assert str(gin.query_parameter("train.Experiment.env_fn")) == "@plain_envs_for_configs.make"
+  assert gin.query_parameter("plain_envs_for_configs.make.length") == 5
+  config.write_text("import decorated_envs_for_configs\n"
+                    "train.Experiment.env_fn = @decorated_envs_for_configs.make\n")
+  configs.parse(config, [])
+  config.write_text("train.Experiment.env_fn = @train.Experimnt\n")
+  with pytest.raises(UserError, match="Experimnt"):
+    configs.parse(config, [])
+  gin.clear_config()

@@ -61,7 +61,7 @@ def check_record(root: Path, name: str, record: dict, keys: Sequence[str], kind:
     if differs:
       raise UserError(f"{root} holds another {kind} ({'; '.join(differs[:2])}); rerun it as it "
                       f"was to resume{hint}, or choose another --root-dir")
-  elif root.is_dir() and any(p.name != "logs" for p in root.iterdir()):
+  elif root.is_dir() and any(p.name not in ("logs", ".lock") for p in root.iterdir()):
     raise UserError(f"{root} is not empty and holds no {kind} ({name} missing); choose an "
                     "empty or new --root-dir")
 

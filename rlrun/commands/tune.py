@@ -1,8 +1,11 @@
 """`rlrun tune`: an Optuna study over bindings, each trial K normal run dirs, pruned on evals."""
 
 import json
+import os
 import re
+import socket
 import sys
+import zlib
 from pathlib import Path
 from typing import List, Optional, Sequence, TextIO
 
@@ -10,6 +13,7 @@ from rlrun import configs
 from rlrun.commands.study import (check_jobs, check_record, differences, preflight, run_jobs,
                                  study_root, train_args)
 from rlrun.errors import UserError
+from rlrun.run_dir import RunDirectory
 from rlrun.studies import trials_report
 from rlrun.studies.grid import grid
 from rlrun.studies.job_pool import Job
@@ -100,15 +104,17 @@ def tune(config: str, space_texts: Sequence[str], trials: int, seeds_per_trial: 
   parallel, threads = check_jobs(jobs, trials * seeds_per_trial)
   config_path = configs.resolve(config)
   root = study_root(root_dir, f"runs/tune-{config_path.stem}")
-  default_storage = f"sqlite:///{root / STORAGE_FILE}"
-  storage = storage or default_storage
-  study_name = study_name or root.name
-  common = list(gin_params) + (["train.Experiment.deterministic = True"] if deterministic else [])
+  external = storage is not None
   record = {"config": config_path.name, "space": {s.binding: s.describe() for s in spaces},
             "seeds": seeds, "gin_params": list(gin_params), "deterministic": deterministic,
             "objective": objective, "pruner": pruner, "storage": storage,
             "study_name": study_name}
-  check_record(root, TUNE_FILE, record, _SAME, "study", hint=" (--trials may grow)")
+  # (Another study in the same directory would put its trials in the same trial<N> dirs.)
+  check_record(root, TUNE_FILE, record, _SAME + ("storage", "study_name"), "study",
+               hint=" (--trials may grow)")
+  storage = storage or f"sqlite:///{root / STORAGE_FILE}"
+  study_name = study_name or root.name
+  common = list(gin_params) + (["train.Experiment.deterministic = True"] if deterministic else [])
   eval_interval = _eval_interval(config_path, common)
   if pruner != "none" and eval_interval <= 0:
     raise UserError("the pruner needs evaluations during each run, but "
@@ -131,23 +137,27 @@ def tune(config: str, space_texts: Sequence[str], trials: int, seeds_per_trial: 
             for i in range(max([2] + [len(s.choices) for s in spaces]))]
   checks = [runs_of(probe.name, probe.gin_params())[0] for probe in probes]
   preflight(config_path, root, checks, allow_config_change, build=range(len(checks)))
-  # The SQLite file needs its directory; an outside storage is opened first, so that a bad
-  # URL leaves no directory behind.
-  if storage == default_storage:
-    root.mkdir(parents=True, exist_ok=True)
-  study = _open_study(optuna, storage, study_name, record,
-                      _pruner(optuna, pruner, pruner_startup, eval_interval))
+  pruner_object = _pruner(optuna, pruner, pruner_startup, eval_interval)
+  # One tune process per directory. An outside storage is opened first (a bad URL then leaves
+  # no directory behind); the default SQLite file needs the directory.
+  study = _open_study(optuna, storage, study_name, record, pruner_object) if external else None
+  study_lock = RunDirectory(str(root))
+  study_lock.lock()
+  (root / TUNE_FILE).write_text(json.dumps(record, indent=1) + "\n")
+  if study is None:
+    study = _open_study(optuna, storage, study_name, record, pruner_object)
   # A resumed study's sampler must not replay the first trials' draws: its seed moves on
   # with the trials the study holds (the same command, stopped at the same point, repeats).
-  study.sampler = optuna.samplers.TPESampler(
-      seed=sampler_seed + len(study.get_trials(deepcopy=False)))
-  root.mkdir(parents=True, exist_ok=True)
+  # Machines sharing an outside storage each draw their own (their draws are not repeatable).
+  seed = sampler_seed + len(study.get_trials(deepcopy=False))
+  if external:
+    seed += zlib.crc32(f"{socket.gethostname()}:{os.getpid()}".encode())
+  study.sampler = optuna.samplers.TPESampler(seed=seed % 2**32)
   tuner = Tuner(study, spaces, seeds, root, trials, objective, make_job)
   interrupted = tuner.interrupted_trials()
   resumed = [runs_of(trial_dir(t.number), tuner.bindings(t.params)) for t in interrupted]
   finished = preflight(config_path, root, [run for runs in resumed for run in runs],
                        allow_config_change, build=())
-  (root / TUNE_FILE).write_text(json.dumps(record, indent=1) + "\n")
   resumed_jobs = []
   for index, frozen in enumerate(interrupted):
     resumed_jobs += tuner.resume(frozen, finished[index * len(seeds):(index + 1) * len(seeds)])
@@ -179,5 +189,8 @@ def tune(config: str, space_texts: Sequence[str], trials: int, seeds_per_trial: 
                  f"{storage}")
     return lines
 
-  return run_jobs(resumed_jobs, parallel, threads, out, report, scheduler=tuner,
-                  logs=root / "logs")
+  try:
+    return run_jobs(resumed_jobs, parallel, threads, out, report, scheduler=tuner,
+                    logs=root / "logs")
+  finally:
+    study_lock.unlock()

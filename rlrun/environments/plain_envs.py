@@ -2,7 +2,7 @@
 
 `train.Experiment.env_fn` may name rlrun's suites (which return PyEnvironments) or any
 class or factory: a Gymnasium env it returns is wrapped as suite_gymnasium wraps one, a
-gym 0.23 env as suite_gym does (their own TimeLimits replaced by rlrun's, at the same limit).
+gym 0.23 env as suite_gym does, with rlrun's TimeLimit at the limit of the env's own.
 """
 
 import sys
@@ -12,10 +12,17 @@ from rlrun.environments import py_environment
 
 
 def _time_limit_of(env: Any, wrapper_class) -> Any:
-  """(env without its outer TimeLimits, the outermost one's limit or None)."""
-  limit = None
+  """(env without its outer TimeLimits, the limit of the first TimeLimit in its wrapper chain
+  or None). A TimeLimit under other wrappers stays: it truncates at the same step as the
+  limit rlrun puts outside."""
+  limit, inner = None, env
+  for _ in range(100):  # (a wrapper chain is short; a cycle must not hang)
+    if inner is None or limit is not None:
+      break
+    if isinstance(inner, wrapper_class):
+      limit = getattr(inner, "_max_episode_steps", None)
+    inner = getattr(inner, "env", None)
   while isinstance(env, wrapper_class):
-    limit = limit or getattr(env, "_max_episode_steps", None)
     env = env.env
   return env, limit
 

@@ -1,7 +1,7 @@
 """suite_gymnasium: load Gymnasium 1.x environments as PyEnvironments by id.
 
-Gymnasium's own TimeLimit is replaced by rlrun's (a truncation either way), so every
-suite applies the same limit: the registered one, `max_episode_steps`, or rlrun's default.
+Gymnasium's own TimeLimit is left out for rlrun's (a truncation either way), so every suite
+applies its limit the same way: `max_episode_steps`, else the registered one.
 """
 
 import difflib
@@ -27,15 +27,10 @@ def _spec(gymnasium, env_id: str):
                      f"Gymnasium said: {detail})") from None
 
 
-def _strip_time_limit(gymnasium, env: Any) -> Any:
-  """Removes the TimeLimit that gymnasium.make puts outermost."""
-  while isinstance(env, gymnasium.wrappers.TimeLimit):
-    env = env.env
-  return env
-
-
 def _make(gymnasium, spec, render_mode: Optional[str], kwargs: Dict[str, Any]) -> Any:
-  """gymnasium.make, with `render_mode` only for an env that can render that way."""
+  """gymnasium.make without its TimeLimit (rlrun applies the limit), with `render_mode` only
+  for an env that can render that way."""
+  kwargs = dict(kwargs, max_episode_steps=-1)  # -1: gymnasium adds no TimeLimit
   creator = spec.entry_point
   if isinstance(creator, str):
     creator = gymnasium.envs.registration.load_env_creator(creator)
@@ -84,7 +79,7 @@ def load(environment_name: str, discount: float = 1.0, max_episode_steps: Option
   spec = _spec(gymnasium, env_id)
   if max_episode_steps is None:
     max_episode_steps = spec.max_episode_steps
-  env = _strip_time_limit(gymnasium, _make(gymnasium, spec, render_mode, dict(gym_kwargs or {})))
+  env = _make(gymnasium, spec, render_mode, dict(gym_kwargs or {}))
   return suite_gym.wrap_env(env, discount=discount, max_episode_steps=max_episode_steps,
                             gym_env_wrappers=gym_env_wrappers, env_wrappers=env_wrappers,
                             spec_dtype_map=spec_dtype_map, seed=seed, wrapper=GymnasiumWrapper)

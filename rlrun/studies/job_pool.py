@@ -107,6 +107,8 @@ class JobPool:
                                      stdout=log, stderr=subprocess.STDOUT, env=env,
                                      stdin=subprocess.DEVNULL, start_new_session=True)
     job.started = time.monotonic()
+    if self.stop_signal is not None:  # arrived while it was being started: pass it on
+      job.process.send_signal(self.stop_signal)
 
   def stop(self, job: Job, verdict: str) -> None:
     """Asks a running child to checkpoint and exit (SIGTERM); its state becomes `verdict`."""
@@ -139,6 +141,8 @@ class JobPool:
             self.jobs += self.scheduler.more(free - len(queued))
             queued = [j for j in self.jobs if j.state == "queued"]
           for job in queued[:free]:
+            if self.stop_signal is not None:  # (a signal during the scheduler's call)
+              break
             self._start(job)
         for job in self.jobs:
           if job.state == "running":
@@ -156,6 +160,13 @@ class JobPool:
             break
         self._show()
         time.sleep(0.25)
+    except BaseException:
+      # (e.g. the scheduler's storage failing) the children run in sessions of their own:
+      # stopped here, they checkpoint; left alone, they would outlive this process.
+      for job in self.jobs:
+        if job.state == "running":
+          job.process.send_signal(signal.SIGTERM)
+      raise
     finally:
       for sig, handler in previous.items():
         signal.signal(sig, handler)

@@ -129,6 +129,25 @@ def test_a_study_refuses_another_study_s_directory_or_storage(capsys, tmp_path):
   code, err = run_in_process(capsys, "tune", "--config", "dqn_cartpole.gin", "--trials", "3",
                              "--root-dir", str(root), *SPACE)
   assert_one_line_error(code, err, "holds another study", "uniform(0.5, 0.6)")
+  # The same study asked for under another name (its trials would reuse trial<N>).
+  record = json.loads((root / "tune.json").read_text())
+  record.update(space={"agents.DqnAgent.gamma": "uniform(0.9, 0.99)"}, storage=None,
+                study_name=None)
+  (root / "tune.json").write_text(json.dumps(record))
+  code, err = run_in_process(capsys, "tune", "--config", "dqn_cartpole.gin", "--trials", "3",
+                             "--root-dir", str(root), "--study-name", "b", *SPACE)
+  assert_one_line_error(code, err, "holds another study", "study_name: None -> b")
+  # A directory another tune process works in (it holds the directory's lock).
+  from rlrun.run_dir import RunDirectory
+  busy = RunDirectory(str(tmp_path / "busy"))
+  busy.lock()
+  try:
+    code, err = run_in_process(capsys, "tune", "--config", "dqn_cartpole.gin", "--trials", "3",
+                               "--root-dir", str(tmp_path / "busy"), *SPACE)
+    assert_one_line_error(code, err, "another rlrun process")
+  finally:
+    busy.unlock()
+  assert [p.name for p in (tmp_path / "busy").iterdir()] == [".lock"]
   other = tmp_path / "other"
   other.mkdir()
   (other / "notes.txt").write_text("mine")
