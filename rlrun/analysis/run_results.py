@@ -126,6 +126,10 @@ class RunResults:
   def eval_curve(self, metric: str, x: str) -> Tuple[np.ndarray, np.ndarray]:
     """(x values, metric values) of the evaluations, in step order."""
     evals = sorted(self.evals, key=lambda e: e["step"])
+    if x == "env_steps" and any(x in e for e in evals):
+      # A distributed run's evaluator records the actors' count once their status files
+      # exist: an evaluation before that (step 0) has none.
+      evals = [e for e in evals if x in e]
     for field, option in ((metric, "--metric"), (x, "--x")):
       if any(field not in e for e in evals):
         raise UserError(f"the evaluations in {self.root} do not record {field}; choose another "

@@ -13,7 +13,7 @@ from typing import Optional
 from rlrun.distributed import connection
 from rlrun.distributed.policy_weights import PolicyWeights
 from rlrun.distributed.settings import VARIABLE_TABLE, Settings
-from rlrun.distributed.status import StatusWriter
+from rlrun.distributed.status import StatusWriter, read_statuses
 from rlrun.distributed.variable_container import VariableContainer
 from rlrun.train import evaluation
 from rlrun.train.interrupts import StopRequest
@@ -77,7 +77,7 @@ class DistributedEvaluator:
         if step is not None and due(step, self.evaluator.last_step, num_iterations,
                                     self.run_settings.eval_interval):
           earlier = list(self.evaluator.results)
-          record = self.evaluator.run(step)
+          record = self.evaluator.run(step, **self._env_steps())
           self._keep_best(record, earlier)
           self.status.write(force=True, step=step, eval_return=record["AverageReturn"],
                             state="evaluated")
@@ -87,6 +87,14 @@ class DistributedEvaluator:
           return "finished"
         time.sleep(0.2)
       return f"stopped by {stop.signal_name}"
+
+  def _env_steps(self) -> dict:
+    """{'env_steps': what the actors' status files say they collected} (as single-process
+    runs record it, for `rlrun plot --x env_steps`); {} when no actor writes one here."""
+    statuses = read_statuses(self.root_dir)
+    steps = [int(s.get("env_steps", 0)) for name, s in statuses.items()
+             if name.startswith("actor_")]
+    return {"env_steps": sum(steps)} if steps else {}
 
   def _keep_best(self, record, earlier) -> None:
     """policies/best: the evaluated weights, when they beat every earlier evaluation."""

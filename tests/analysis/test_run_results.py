@@ -62,3 +62,20 @@ def test_a_corrupt_run_json_is_named(tmp_path):
   (root / "run.json").write_text("{")
   with pytest.raises(UserError, match=r"run.json is unreadable"):
     find_runs([str(root)])
+
+
+def test_env_steps_curve_skips_evaluations_made_before_any_count(tmp_path):
+  """A distributed run's step-0 evaluation can precede the actors' first status file."""
+  root = make_run(tmp_path / "run", "a.gin", 0, {0: 1.0, 10: 2.0, 20: 3.0}, env_steps_per_step=4)
+  path = root / "eval" / "results.jsonl"
+  records = [json.loads(l) for l in path.read_text().splitlines()]
+  del records[0]["env_steps"]
+  path.write_text("".join(json.dumps(r) + "\n" for r in records))
+  [run] = find_runs([str(root)])
+  xs, ys = run.eval_curve("AverageReturn", "env_steps")
+  assert xs.tolist() == [40.0, 80.0] and ys.tolist() == [2.0, 3.0]
+  for record in records:
+    record.pop("env_steps", None)
+  path.write_text("".join(json.dumps(r) + "\n" for r in records))
+  with pytest.raises(UserError, match="do not record env_steps"):
+    find_runs([str(root)])[0].eval_curve("AverageReturn", "env_steps")

@@ -13,6 +13,7 @@ from rlrun.distributed.evaluator_role import DistributedEvaluator
 from rlrun.distributed.policy_weights import policy_variables
 from rlrun.distributed.replay_role import ReplayServerRole
 from rlrun.distributed.settings import VARIABLE_TABLE, Settings
+from rlrun.distributed.status import StatusWriter
 from rlrun.distributed.variable_container import VariableContainer
 from rlrun.builders.builder import TABLE_NAME
 from rlrun.distributed.evaluator_role import due
@@ -87,19 +88,25 @@ def test_the_evaluator_evaluates_at_each_interval_crossing_and_at_the_end(server
                                    Settings())
   try:
     evaluator.build()
-    for step in (0, 120, 480, 520, 990, 1000):
+    for step in (0, 120, 480, 520, 990):
       push(server, step, scale=1.0)
       pulled = evaluator.weights.pull()
       assert pulled == step
       if due(pulled, evaluator.evaluator.last_step, 1000, 500):
         earlier = list(evaluator.evaluator.results)
         evaluator._keep_best(evaluator.evaluator.run(pulled), earlier)
+    # The actors' status files say how many env steps they collected: the last evaluation
+    # (made by run()) records their sum, as a single-process run records its own.
+    for name, steps in (("actor_0", 700), ("actor_1", 650), ("learner", 5)):
+      StatusWriter(str(tmp_path), name).write(force=True, env_steps=steps)
+    push(server, 1000, scale=1.0)
     assert evaluator.run() == "finished"
   finally:
     evaluator.close()
   results = [json.loads(l) for l in (tmp_path / "eval" / "results.jsonl").read_text()
              .splitlines()]
   assert [r["step"] for r in results] == [0, 520, 1000]
+  assert "env_steps" not in results[0] and results[-1]["env_steps"] == 1350
   # policies/best: the weights of the first evaluation with the highest return.
   returns = [r["AverageReturn"] for r in results]
   best = json.loads((tmp_path / "policies" / "best" / "rlrun_best.json").read_text())
