@@ -1,4 +1,4 @@
-"""The `rlrun` command line: train, sweep, tune, eval, record-video, plot, runs, configs."""
+"""The `rlrun` command line: train, check, sweep, tune, eval, record-video, plot, runs, configs."""
 
 import errno
 import os
@@ -246,6 +246,28 @@ def record_video(root_dir: Optional[str], episodes: int, output: Optional[str], 
   from rlrun.commands.video import record_video as record
   sys.exit(record(root_dir, episodes, output, fps, policy, use_run_config=use_run_config,
                   step=step))
+
+
+@cli.command()
+@click.option("--config", required=True, metavar="CONFIG",
+              help="A gin file path, or the name of a shipped config.")
+@click.option("--gin-param", "gin_params", multiple=True, metavar="BINDING",
+              help="A gin binding applied after the config. Repeatable.")
+@_IMPORT_OPTION
+@click.option("--seed", type=int, help="Shorthand for --gin-param 'train.Experiment.seed=N'.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def check(config: str, gin_params: Tuple[str, ...], imports: Tuple[str, ...],
+          seed: Optional[int], as_json: bool) -> None:
+  """Build a config without training and report what it would run.
+
+  Finds everything 'rlrun train' would refuse at build time (exit 2, one line), writing
+  nothing; otherwise prints the environment's specs and step limit, each network's layers
+  and parameters, the loop, the replay table (capacity, sampler, remover, rate limit, item
+  bytes and memory at capacity) and the exact 'rlrun train' command.
+  """
+  from rlrun.commands.check import check as run
+  from rlrun.commands.train import bindings_from
+  sys.exit(run(config, bindings_from(_with_imports(imports, gin_params), seed), as_json))
 
 
 @cli.command()

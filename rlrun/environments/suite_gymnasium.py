@@ -5,6 +5,7 @@ applies its limit the same way: `max_episode_steps`, else the registered one.
 """
 
 import difflib
+import warnings
 from typing import Any, Callable, Dict, Optional, Sequence
 
 import gin
@@ -79,7 +80,10 @@ def load(environment_name: str, discount: float = 1.0, max_episode_steps: Option
   spec = _spec(gymnasium, env_id)
   if max_episode_steps is None:
     max_episode_steps = spec.max_episode_steps
-  env = _make(gymnasium, spec, render_mode, dict(gym_kwargs or {}))
+  with warnings.catch_warnings():
+    # Gymnasium warns on make about older versions of an id ("out of date"), as gym does.
+    warnings.simplefilter("ignore")
+    env = _make(gymnasium, spec, render_mode, dict(gym_kwargs or {}))
   return suite_gym.wrap_env(env, discount=discount, max_episode_steps=max_episode_steps,
                             gym_env_wrappers=gym_env_wrappers, env_wrappers=env_wrappers,
                             spec_dtype_map=spec_dtype_map, seed=seed, wrapper=GymnasiumWrapper)

@@ -1,0 +1,163 @@
+"""`rlrun check`: build a config without training and report what it would run.
+
+Everything `rlrun train` would refuse at build time is found here, in a scratch directory,
+before anything is written: the report then says what the config builds (environment
+specs and step limit, networks and their parameters, the loop, the replay table and its
+memory at capacity) and the exact `rlrun train` command.
+"""
+
+import json
+import shlex
+import sys
+import tempfile
+from typing import Any, Dict, List, Optional, Sequence, TextIO
+
+import numpy as np
+
+from rlrun import configs
+from rlrun.errors import UserError
+from rlrun.run_dir import RunDirectory
+
+_LOOP_FIELDS = ("num_iterations", "initial_collect_steps", "collect_steps_per_iteration",
+                "train_steps_per_iteration", "batch_size", "iterations_per_call",
+                "eval_interval", "num_eval_episodes", "checkpoint_interval",
+                "policy_save_interval", "seed")
+
+
+def _spec_text(spec: Any) -> Any:
+  """A spec nest as plain data: shape, dtype and bounds of each leaf."""
+  if isinstance(spec, dict):
+    return {key: _spec_text(s) for key, s in spec.items()}
+  if isinstance(spec, (tuple, list)):
+    return [_spec_text(s) for s in spec]
+  text = {"shape": list(spec.shape), "dtype": np.dtype(spec.dtype).name}
+  for bound in ("minimum", "maximum"):
+    if hasattr(spec, bound):
+      values = np.asarray(getattr(spec, bound))
+      text[bound] = values.item() if values.size == 1 else values.tolist()
+  return text
+
+
+def _spec_bytes(spec: Any) -> int:
+  """Bytes of one value of a spec nest (uncompressed)."""
+  import tensorflow as tf
+  return int(sum(np.prod(s.shape, dtype=np.int64) * tf.as_dtype(s.dtype).size
+                 for s in tf.nest.flatten(spec)))
+
+
+def _step_limit(env) -> Optional[int]:
+  """The duration of the first TimeLimit in the env's wrapper chain, if any."""
+  from rlrun.environments.wrappers import TimeLimit
+  env = getattr(env, "envs", [env])[0]  # (batched environments: the first one's)
+  for _ in range(100):
+    if env is None:
+      return None
+    if isinstance(env, TimeLimit):
+      return env.duration
+    env = env.__dict__.get("_env")
+  return None
+
+
+def _networks(agent) -> List[Dict[str, Any]]:
+  """Each network the agent holds: its name, layer shapes (kernels) and parameter count."""
+  from rlrun.networks.network import Network
+  found, seen = [], set()
+  for value in vars(agent).values():
+    for net in (value if isinstance(value, (list, tuple)) else [value]):
+      if isinstance(net, Network) and id(net) not in seen:
+        seen.add(id(net))
+        kernels = [list(v.shape) for v in net.trainable_variables if len(v.shape) == 2]
+        found.append({"name": net.name, "class": type(net).__name__,
+                      "parameters": int(sum(np.prod(v.shape) for v in net.trainable_variables)),
+                      "layers": " -> ".join([str(kernels[0][0])] + [str(k[1]) for k in kernels])
+                                if kernels else ""})
+  return found
+
+
+def _table(table, item_bytes: int) -> Dict[str, Any]:
+  info = table.info
+  limiter = info.rate_limiter_info
+  unlimited = 1e300
+  return {"name": table.name, "capacity": int(info.max_size),
+          "sampler": str(info.sampler_options).split(":")[0].strip(),
+          "remover": str(info.remover_options).split(":")[0].strip(),
+          "max_times_sampled": int(info.max_times_sampled) or None,
+          "min_size_to_sample": int(limiter.min_size_to_sample),
+          "samples_per_insert": (float(limiter.samples_per_insert)
+                                 if abs(limiter.max_diff) < unlimited else None),
+          "item_bytes": item_bytes, "bytes_at_capacity": item_bytes * int(info.max_size)}
+
+
+def report(config: str, bindings: Sequence[str]) -> Dict[str, Any]:
+  """Builds the config in a scratch directory; returns what it holds.
+
+  Raises:
+    UserError: for everything `rlrun train` would refuse at build time.
+  """
+  from rlrun.commands.train import _build_experiment, _num_iterations
+  config_path = configs.resolve(config)
+  configs.parse(config_path, bindings)
+  _num_iterations()
+  with tempfile.TemporaryDirectory(prefix="rlrun-check-") as scratch:
+    experiment = _build_experiment(RunDirectory(f"{scratch}/run"), start=False)
+    try:
+      parts, settings = experiment.parts, experiment.settings
+      builder, agent, env = parts.builder, parts.agent, parts.env
+      sequence = builder.sequence_length(agent)
+      gym_env = getattr(env, "gym", None)
+      return {
+          "config": str(config_path), "bindings": list(bindings),
+          "environment": {
+              "id": getattr(getattr(gym_env, "spec", None), "id", None),
+              "observation_spec": _spec_text(env.observation_spec()),
+              "action_spec": _spec_text(env.action_spec()),
+              "episode_step_limit": _step_limit(env)},
+          "builder": type(builder).__name__, "agent": type(agent).__name__,
+          "networks": _networks(agent),
+          "loop": {name: getattr(settings, name) for name in _LOOP_FIELDS
+                   if hasattr(settings, name)},
+          "replay": _table(experiment._table,  # pylint: disable=protected-access
+                           _spec_bytes(agent.collect_data_spec) * sequence) | {
+                               "sequence_length": sequence, "backend": settings.replay},
+          "train_command": " ".join(["rlrun", "train", "--config", shlex.quote(config)] + [
+              f"--gin-param {shlex.quote(b)}" for b in bindings]),
+      }
+    finally:
+      experiment.close()
+
+
+def _mib(count: int) -> str:
+  return f"{count / 2**20:.1f} MiB" if count >= 2**20 else f"{count / 2**10:.1f} KiB"
+
+
+def text_lines(found: Dict[str, Any]) -> List[str]:
+  env, replay, loop = found["environment"], found["replay"], found["loop"]
+  lines = [f"config: {found['config']} (builds: every binding used)",
+           f"environment: {env['id'] or '(custom)'}; episode step limit "
+           f"{env['episode_step_limit'] or 'none'}",
+           f"  observation: {json.dumps(env['observation_spec'])}",
+           f"  action:      {json.dumps(env['action_spec'])}",
+           f"agent: {found['agent']} (builder {found['builder']})"]
+  for net in found["networks"]:
+    lines.append(f"  {net['name']} ({net['class']}): {net['layers']}, "
+                 f"{net['parameters']:,} parameters")
+  lines.append("loop: " + ", ".join(f"{k} {v}" for k, v in loop.items()))
+  limiter = (f"samples per insert {replay['samples_per_insert']}"
+             if replay["samples_per_insert"] is not None else "no rate limit")
+  lines += [f"replay: {replay['backend']} table '{replay['name']}', capacity "
+            f"{replay['capacity']:,}, sampler {replay['sampler']}, remover {replay['remover']}, "
+            f"sequences of {replay['sequence_length']}, {limiter}, sampling from "
+            f"{replay['min_size_to_sample']} items",
+            f"  item: {replay['item_bytes']:,} bytes uncompressed; at capacity "
+            f"{_mib(replay['bytes_at_capacity'])}",
+            f"train: {found['train_command']}"]
+  return lines
+
+
+def check(config: str, bindings: Sequence[str], as_json: bool = False,
+          out: Optional[TextIO] = None) -> int:
+  """Runs `rlrun check`; returns the exit code (a refused config raises UserError)."""
+  out = out or sys.stdout
+  found = report(config, bindings)
+  out.write((json.dumps(found) if as_json else "\n".join(text_lines(found))) + "\n")
+  return 0

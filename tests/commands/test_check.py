@@ -1,0 +1,91 @@
+"""`rlrun check`: the report's numbers against hand-computed ones, every shipped config
+passes, and broken configs fail with the line `rlrun train` would print."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rlrun import cli
+from cli_helpers import gin
+from test_user_errors import assert_one_line_error, run_in_process
+
+SHIPPED = sorted(p.name for p in (Path(__file__).parents[2] / "gin_configs").glob("*.gin"))
+
+
+def _check(capsys, *args):
+  with pytest.raises(SystemExit) as exit_info:
+    cli.main(["check", *args])
+  captured = capsys.readouterr()
+  assert exit_info.value.code == 0, captured.err
+  return captured.out
+
+
+def test_dqn_cartpole_report_matches_hand_computed_numbers(capsys):
+  found = json.loads(_check(capsys, "--config", "dqn_cartpole.gin", "--json"))
+  env = found["environment"]
+  assert env["id"] == "CartPole-v0" and env["episode_step_limit"] == 200
+  assert env["observation_spec"]["shape"] == [4] and env["observation_spec"]["dtype"] == "float32"
+  assert env["action_spec"] == {"shape": [], "dtype": "int64", "minimum": 0, "maximum": 1}
+  # Q-network 4 -> 100 -> 50 -> 2: (4*100 + 100) + (100*50 + 50) + (50*2 + 2) = 5652, and
+  # its target copy.
+  assert [(n["layers"], n["parameters"]) for n in found["networks"]] == [
+      ("4 -> 100 -> 50 -> 2", 5652)] * 2
+  # A transition step: step_type int32 4 + observation 4 float32 16 + action int64 8 +
+  # next_step_type int32 4 + reward float32 4 + discount float32 4 = 40 bytes; sequences of 2.
+  replay = found["replay"]
+  assert (replay["capacity"], replay["sampler"], replay["remover"]) == (100000, "uniform", "fifo")
+  assert replay["sequence_length"] == 2 and replay["item_bytes"] == 80
+  assert replay["bytes_at_capacity"] == 8_000_000 and replay["samples_per_insert"] is None
+  assert found["loop"]["num_iterations"] == 20000 and found["loop"]["batch_size"] == 64
+  assert found["train_command"] == "rlrun train --config dqn_cartpole.gin"
+
+
+def test_td3_report_in_text_with_bindings(capsys):
+  out = _check(capsys, "--config", "td3_pendulum.gin", "--seed", "4",
+               *gin("train.Experiment.num_iterations=500"))
+  # Actor 3 -> 400 -> 300 -> 1: 1600 + 120300 + 301 = 122201; each critic (observation and
+  # action joined) 4 -> 400 -> 300 -> 1: 2000 + 120300 + 301 = 122601.
+  assert "3 -> 400 -> 300 -> 1, 122,201 parameters" in out
+  assert out.count("4 -> 400 -> 300 -> 1, 122,601 parameters") == 4  # 2 critics, 2 targets
+  # A step: step_type 4 + observation 3 float32 12 + action 1 float32 4 + next_step_type 4 +
+  # reward 4 + discount 4 = 32 bytes, sequences of 2; capacity 200000 -> 12.2 MiB.
+  assert "item: 64 bytes uncompressed; at capacity 12.2 MiB" in out
+  assert "num_iterations 500" in out and "seed 4" in out
+  assert ("train: rlrun train --config td3_pendulum.gin --gin-param "
+          "train.Experiment.num_iterations=500 --gin-param 'train.Experiment.seed = 4'") in out
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_shipped_config_passes(capsys, name):
+  found = json.loads(_check(capsys, "--config", name, "--json"))
+  assert found["networks"] and all(n["parameters"] > 0 for n in found["networks"])
+  assert found["replay"]["capacity"] > 0 and found["environment"]["episode_step_limit"]
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--config", "nope"], "unknown config 'nope'"),
+    (["--config", "dqn_cartpole", *gin("train.Experiment.num_iterations=")], "gin syntax error"),
+    (["--config", "dqn_cartpole", *gin("networks.QNetwork.fc_layer_parms=(3,)")],
+     "fc_layer_parms"),
+    (["--config", "dqn_cartpole", *gin("somewhere/agents.DqnAgent.gamma=0.5")], "nothing uses"),
+    (["--config", "dqn_cartpole", *gin("train.Experiment.num_iterations='abc'")],
+     "num_iterations"),
+    (["--config", "dqn_cartpole", *gin("suite_gym.load.environment_name='Pendulum-v1'")],
+     "DqnBuilder needs discrete actions"),
+    (["--config", "sac_pendulum", *gin("suite_gym.load.environment_name='CartPole-v0'")],
+     "SacBuilder needs continuous"),
+    (["--config", "dqn_cartpole", *gin("suite_gym.load.environment_name='CartPol-v0'")],
+     "unknown gym environment id"),
+    (["--config", "ppo_cartpole", *gin("train.Experiment.batch_size=100")],
+     "does not divide the rollout of 256"),
+    (["--config", "dqn_cartpole", *gin("replay.make_table.sampler='random'")],
+     "unknown sampler 'random'"),
+    (["--config", "dqn_cartpole", "--import", "no_such_module_for_check"],
+     "cannot import module 'no_such_module_for_check'"),
+])
+def test_broken_configs_fail_with_the_train_line(capsys, tmp_path, monkeypatch, args, fragment):
+  monkeypatch.chdir(tmp_path)
+  code, err = run_in_process(capsys, "check", *args)
+  assert_one_line_error(code, err, fragment)
+  assert list(tmp_path.iterdir()) == []  # nothing written
