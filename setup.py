@@ -31,6 +31,8 @@ INSTALL_REQUIRES = [
 ]
 
 TUNE_REQUIRES = ["optuna==5.0.0", "sqlalchemy==2.1.9", "alembic==1.20.1"]
+# suite_atari: the Arcade Learning Environment; its wheels ship the ROMs.
+ATARI_REQUIRES = ["ale-py==0.12.1"]
 
 setup(
     name="rlrun",
@@ -47,7 +49,8 @@ setup(
     extras_require={
         # `rlrun tune`: Optuna and its storage (SQLite here; an RDB URL for shared studies).
         "tune": TUNE_REQUIRES,
-        "test": ["pytest==9.2.0"] + TUNE_REQUIRES,
+        "atari": ATARI_REQUIRES,
+        "test": ["pytest==9.2.0"] + TUNE_REQUIRES + ATARI_REQUIRES,
     },
     entry_points={"console_scripts": ["rlrun=rlrun.cli:main"]},
 )

@@ -25,7 +25,7 @@ _KNOWN_MODULES = {"tf", "gin"}
 CONFIGURABLE_MODULES = (
     "rlrun.utils.gin_externals", "rlrun.utils.losses", "rlrun.utils.schedules",
     "rlrun.environments.suite_gym", "rlrun.environments.suite_pybullet",
-    "rlrun.environments.suite_gymnasium",
+    "rlrun.environments.suite_gymnasium", "rlrun.environments.suite_atari",
     "rlrun.networks.q_network", "rlrun.networks.encoding_network",
     "rlrun.agents.dqn_agent", "rlrun.agents.sac_agent", "rlrun.agents.td3_agent",
     "rlrun.networks.critic_network", "rlrun.networks.actor_network",

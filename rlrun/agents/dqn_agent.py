@@ -49,6 +49,8 @@ class DqnAgent(TFAgent):
     td_errors_loss_fn: element-wise loss of (td_targets, q_values); default Huber.
     gamma: discount factor applied on top of the environment's discounts.
     reward_scale_factor: multiplies rewards.
+    reward_clipping: clips (scaled) rewards to [-reward_clipping, reward_clipping] in the
+      loss (Atari's 1.0); None: no clipping. Returns reported by metrics are unclipped.
     gradient_clipping: clip gradients to this global norm (None: no clipping).
     double_q: pick the bootstrap action with the online network (Double DQN).
     train_step_counter: an int64 variable incremented by `train`.
@@ -61,7 +63,8 @@ class DqnAgent(TFAgent):
                target_update_period: int = 1, td_errors_loss_fn: Optional[Callable] = None,
                gamma: float = 1.0, reward_scale_factor: float = 1.0,
                gradient_clipping: Optional[float] = None, double_q: bool = False,
-               train_step_counter: Optional[tf.Variable] = None, name: str = "DqnAgent"):
+               train_step_counter: Optional[tf.Variable] = None, name: str = "DqnAgent",
+               reward_clipping: Optional[float] = None):
     num_actions_of(action_spec)  # Raises with the spec when it is not a scalar discrete one.
     if n_step_update < 1:
       raise ValueError(f"n_step_update must be >= 1, got {n_step_update}")
@@ -69,6 +72,8 @@ class DqnAgent(TFAgent):
       raise ValueError(f"target_update_tau must be in (0, 1], got {target_update_tau}")
     if target_update_period < 1:
       raise ValueError(f"target_update_period must be >= 1, got {target_update_period}")
+    if reward_clipping is not None and not reward_clipping > 0:
+      raise ValueError(f"reward_clipping must be > 0 or None, got {reward_clipping}")
     if optimizer is None:
       raise ValueError("DqnAgent needs an optimizer, e.g. DqnAgent.optimizer = "
                        "@tf.keras.optimizers.Adam() in gin")
@@ -101,6 +106,7 @@ class DqnAgent(TFAgent):
     self._td_errors_loss_fn = td_errors_loss_fn or losses.element_wise_huber_loss
     self._gamma = check_number("DqnAgent", "gamma", gamma, 0.0, 1.0)
     self._reward_scale_factor = reward_scale_factor
+    self._reward_clipping = reward_clipping
     self._gradient_clipping = gradient_clipping
     self._double_q = double_q
     self._action_offset = int(action_offset(self.action_spec))
@@ -149,6 +155,8 @@ class DqnAgent(TFAgent):
     bootstrap them from; the return is cut at the end of the episode."""
     n = self._n_step_update
     rewards = self._reward_scale_factor * experience.reward[:, :n]
+    if self._reward_clipping is not None:
+      rewards = tf.clip_by_value(rewards, -self._reward_clipping, self._reward_clipping)
     discounts = experience.discount[:, :n]
     ended = tf.cast(tf.equal(experience.next_step_type[:, :n], StepType.LAST), tf.float32)
     # Step k counts only while no earlier step of the item ended the episode.

@@ -7,7 +7,8 @@ The runner never branches on the algorithm. It asks the builder for:
     max_times_sampled, from `replay.make_table`'s gin bindings unless the builder
     fixes them;
   * how experience is written (`make_writer`): items of `sequence_length` steps
-    every `stride` steps;
+    every `stride` steps (with `frame_stack`, each frame of stacked-frame observations
+    stored once: see replay_buffers/frame_stacking.py);
   * how it is read (`make_dataset`): sampled batches of sequences, or one pass over a
     rollout;
   * the loop kind (`loop_kind`) and how many train steps make one iteration
@@ -25,8 +26,10 @@ import tensorflow as tf
 
 from rlrun.policies.greedy_policy import GreedyPolicy
 from rlrun.replay_buffers import reverb_utils
+from rlrun.replay_buffers.frame_stacking import FrameStacking
 from rlrun.replay_buffers.local_replay import LocalReplay
 from rlrun.replay_buffers.packing import PackedCodec
+from rlrun.replay_buffers.reverb_replay_buffer import ReverbReplayBuffer
 
 TABLE_NAME = "uniform_table"
 
@@ -44,15 +47,21 @@ class Builder:
 
   Args:
     stride: environment steps between the starts of consecutive replay items.
+    frame_stack: observations stack this many frames on their last axis (Atari's 4):
+      the replay stores each frame once and rebuilds the stacks when sampling; 1: the
+      replay stores observations as they are.
   """
 
   loop_kind = LoopKind.OFF_POLICY
   table_name = TABLE_NAME
 
-  def __init__(self, stride: int = 1):
+  def __init__(self, stride: int = 1, frame_stack: int = 1):
     if stride < 1:
       raise ValueError(f"{type(self).__name__}.stride must be >= 1, got {stride}")
+    if frame_stack < 1:
+      raise ValueError(f"{type(self).__name__}.frame_stack must be >= 1, got {frame_stack}")
     self.stride = stride
+    self.frame_stack = frame_stack
 
   @property
   def name(self) -> str:
@@ -105,17 +114,51 @@ class Builder:
 
   # ---- replay ----------------------------------------------------------------------
 
+  def frame_stacking(self, agent) -> Optional[FrameStacking]:
+    """How stacked frames are stored, or None (frame_stack = 1).
+
+    Raises:
+      ValueError: (one line) when the observations do not stack frame_stack frames.
+    """
+    if self.frame_stack == 1:
+      return None
+    return FrameStacking(agent.collect_data_spec, self.frame_stack)
+
+  def replay_spec(self, agent) -> Any:
+    """The spec of one stored step: the agent's collect_data_spec, or one frame of it."""
+    stacking = self.frame_stacking(agent)
+    return stacking.stored_spec if stacking else agent.collect_data_spec
+
+  def replay_length(self, agent) -> int:
+    """Stored steps per replay item: sequence_length, plus frame_stack - 1."""
+    return self.sequence_length(agent) + self.frame_stack - 1
+
   def make_table(self, agent, **overrides) -> reverb.Table:
     """The replay table (replay.make_table's gin bindings, then `overrides`)."""
-    return reverb_utils.make_table(self.table_name, agent.collect_data_spec,
-                                   self.sequence_length(agent), **overrides)
+    return reverb_utils.make_table(self.table_name, self.replay_spec(agent),
+                                   self.replay_length(agent), **overrides)
+
+  def make_replay_buffer(self, agent, **server) -> ReverbReplayBuffer:
+    """The table as a ReverbReplayBuffer (`server`: server_address= or local_server=)."""
+    return ReverbReplayBuffer(self.replay_spec(agent), self.table_name,
+                              self.replay_length(agent), **server)
 
   def make_writer(self, client: reverb.Client, agent, packed: bool,
                   timeout_s: Optional[float] = None):
     """The observer that writes collected Trajectories into the table."""
-    return reverb_utils.ReverbAddTrajectoryObserver(
-        client, self.table_name, self.sequence_length(agent), stride_length=self.stride,
-        codec=PackedCodec(agent.collect_data_spec) if packed else None, timeout_s=timeout_s)
+    spec = self.replay_spec(agent)
+    return self.stacked_writer(agent, reverb_utils.ReverbAddTrajectoryObserver(
+        client, self.table_name, self.replay_length(agent), stride_length=self.stride,
+        codec=PackedCodec(spec) if packed else None, timeout_s=timeout_s))
+
+  def stacked_writer(self, agent, observer):
+    """`observer` (items of replay_length steps), fed one frame per step when stacking."""
+    stacking = self.frame_stacking(agent)
+    return stacking.writer(observer) if stacking else observer
+
+  def _unstack(self, agent) -> Callable[[Any], Any]:
+    stacking = self.frame_stacking(agent)
+    return stacking.unstack if stacking else lambda stored: stored
 
   def make_local_replay(self, agent, table: reverb.Table, seed: int) -> LocalReplay:
     """The in-process table with `table`'s capacity (train.Experiment.replay = 'local').
@@ -128,18 +171,22 @@ class Builder:
       raise ValueError(f"train.Experiment.replay = 'local' (and deterministic mode) samples "
                        f"uniformly, but replay.make_table.sampler is {sampler!r}; use "
                        "sampler = 'uniform' or replay = 'reverb'")
-    return LocalReplay(agent.collect_data_spec, self.sequence_length(agent), table.info.max_size,
+    return LocalReplay(self.replay_spec(agent), self.replay_length(agent), table.info.max_size,
                        seed=[seed, 1], stride=self.stride)
 
-  def make_sampler(self, replay: LocalReplay, settings) -> Callable[[int], Any]:
+  def make_sampler(self, replay: LocalReplay, agent, settings) -> Callable[[int], Any]:
     """The learner's experience from a LocalReplay: count -> `count` stacked batches."""
-    return lambda count: replay.sample(settings.batch_size, count)
+    unstack = self._unstack(agent)
+    return lambda count: unstack(replay.sample(settings.batch_size, count))
 
   def make_dataset(self, replay_buffer, agent, settings) -> tf.data.Dataset:
     """The learner's experience: batches of sequences sampled from the table."""
     # Room for two learner calls' worth of batches, so sampling keeps going while the
     # actor collects instead of stalling on a full buffer.
     prefetch = 2 * settings.iterations_per_call * self.train_steps_per_iteration(settings) + 2
-    return replay_buffer.as_dataset(sample_batch_size=settings.batch_size,
-                                    num_steps=self.sequence_length(agent),
-                                    num_workers=2).prefetch(prefetch)
+    dataset = replay_buffer.as_dataset(sample_batch_size=settings.batch_size,
+                                       num_steps=self.replay_length(agent), num_workers=2)
+    if self.frame_stack > 1:
+      unstack = self._unstack(agent)
+      dataset = dataset.map(lambda data, info: (unstack(data), info))
+    return dataset.prefetch(prefetch)

@@ -32,13 +32,16 @@ class OffPolicyBuilder(Builder):
   Args:
     agent_fn: (time_step_spec, action_spec, train_step_counter) -> TFAgent.
     stride: environment steps between the starts of consecutive replay items.
+    frame_stack: frames stacked on the observations' last axis, each stored once in
+      replay (see Builder); 1: observations stored as they are.
   """
 
   # Whether the agent needs discrete (True) or continuous (False) actions; None: either.
   discrete_actions = None
 
-  def __init__(self, agent_fn: Callable[..., Any] = gin.REQUIRED, stride: int = 1):
-    super().__init__(stride)
+  def __init__(self, agent_fn: Callable[..., Any] = gin.REQUIRED, stride: int = 1,
+               frame_stack: int = 1):
+    super().__init__(stride, frame_stack)
     self.agent_fn = agent_fn
 
   def make_agent(self, time_step_spec, action_spec, train_step: tf.Variable, seed: int = 0):
@@ -66,8 +69,9 @@ class DqnBuilder(OffPolicyBuilder):
 
   discrete_actions = True
 
-  def __init__(self, agent_fn: Callable[..., Any] = create_dqn_agent, stride: int = 1):
-    super().__init__(agent_fn, stride)
+  def __init__(self, agent_fn: Callable[..., Any] = create_dqn_agent, stride: int = 1,
+               frame_stack: int = 1):
+    super().__init__(agent_fn, stride, frame_stack)
 
 
 @gin.configurable(module="builders")
@@ -76,8 +80,9 @@ class C51Builder(OffPolicyBuilder):
 
   discrete_actions = True
 
-  def __init__(self, agent_fn: Callable[..., Any] = create_c51_agent, stride: int = 1):
-    super().__init__(agent_fn, stride)
+  def __init__(self, agent_fn: Callable[..., Any] = create_c51_agent, stride: int = 1,
+               frame_stack: int = 1):
+    super().__init__(agent_fn, stride, frame_stack)
 
 
 @gin.configurable(module="builders")
@@ -86,8 +91,9 @@ class SacBuilder(OffPolicyBuilder):
 
   discrete_actions = False
 
-  def __init__(self, agent_fn: Callable[..., Any] = create_sac_agent, stride: int = 1):
-    super().__init__(agent_fn, stride)
+  def __init__(self, agent_fn: Callable[..., Any] = create_sac_agent, stride: int = 1,
+               frame_stack: int = 1):
+    super().__init__(agent_fn, stride, frame_stack)
 
 
 @gin.configurable(module="builders")
@@ -96,8 +102,9 @@ class Td3Builder(OffPolicyBuilder):
 
   discrete_actions = False
 
-  def __init__(self, agent_fn: Callable[..., Any] = create_td3_agent, stride: int = 1):
-    super().__init__(agent_fn, stride)
+  def __init__(self, agent_fn: Callable[..., Any] = create_td3_agent, stride: int = 1,
+               frame_stack: int = 1):
+    super().__init__(agent_fn, stride, frame_stack)
 
   def check(self, settings) -> None:
     super().check(settings)

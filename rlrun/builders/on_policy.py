@@ -110,7 +110,7 @@ class PpoBuilder(Builder):
     return LocalRollouts(agent.collect_data_spec, self._envs, self._rollout_length,
                          capacity=table.info.max_size)
 
-  def make_sampler(self, replay: LocalRollouts, settings) -> Callable[[int], Any]:
+  def make_sampler(self, replay: LocalRollouts, agent, settings) -> Callable[[int], Any]:
     del settings
     return replay.sample
 

@@ -66,16 +66,37 @@ def _networks(agent) -> List[Dict[str, Any]]:
     for net in (value if isinstance(value, (list, tuple)) else [value]):
       if isinstance(net, Network) and id(net) not in seen:
         seen.add(id(net))
-        kernels = [list(v.shape) for v in net.trainable_variables if len(v.shape) == 2]
         found.append({"name": net.name, "class": type(net).__name__,
                       "parameters": int(sum(np.prod(v.shape) for v in net.trainable_variables)),
-                      "layers": " -> ".join([str(kernels[0][0])] + [str(k[1]) for k in kernels])
-                                if kernels else ""})
+                      "layers": _layers_text(net.trainable_variables)})
   return found
 
 
-def _table(table, item_bytes: int) -> Dict[str, Any]:
+def _layers_text(variables) -> str:
+  """'conv 8x8x4->32 -> ... -> 3136 -> 512 -> 6': conv kernels, then dense widths."""
+  convs = [f"conv {k[0]}x{k[1]}x{k[2]}->{k[3]}" for k in (list(v.shape) for v in variables)
+           if len(k) == 4]
+  dense = [list(v.shape) for v in variables if len(v.shape) == 2]
+  widths = [str(dense[0][0])] + [str(k[1]) for k in dense] if dense else []
+  return " -> ".join(convs + widths)
+
+
+def _env_id(env) -> Optional[str]:
+  """The gym/Gymnasium id, 'Atari <game>' for suite_atari, or None (a custom env)."""
+  env = getattr(env, "envs", [env])[0]
+  spec = getattr(getattr(env, "gym", None), "spec", None)
+  if spec is not None:
+    return spec.id
+  game = getattr(env, "game", None)
+  return f"Atari {game}" if isinstance(game, str) else None
+
+
+def _table(table, step_bytes: int, length: int, stride: int, backend: str) -> Dict[str, Any]:
+  """The table's settings and sizes: an item as sampled is `length` steps; Reverb stores
+  a step once however many items share it, the local replay copies every item."""
   info = table.info
+  item_bytes = step_bytes * length
+  per_item = step_bytes * min(stride, length) if backend == "reverb" else item_bytes
   limiter = info.rate_limiter_info
   unlimited = 1e300
   return {"name": table.name, "capacity": int(info.max_size),
@@ -85,7 +106,7 @@ def _table(table, item_bytes: int) -> Dict[str, Any]:
           "min_size_to_sample": int(limiter.min_size_to_sample),
           "samples_per_insert": (float(limiter.samples_per_insert)
                                  if abs(limiter.max_diff) < unlimited else None),
-          "item_bytes": item_bytes, "bytes_at_capacity": item_bytes * int(info.max_size)}
+          "item_bytes": item_bytes, "bytes_at_capacity": per_item * int(info.max_size)}
 
 
 def report(config: str, bindings: Sequence[str]) -> Dict[str, Any]:
@@ -103,12 +124,11 @@ def report(config: str, bindings: Sequence[str]) -> Dict[str, Any]:
     try:
       parts, settings = experiment.parts, experiment.settings
       builder, agent, env = parts.builder, parts.agent, parts.env
-      sequence = builder.sequence_length(agent)
-      gym_env = getattr(env, "gym", None)
+      sequence = builder.replay_length(agent)
       return {
           "config": str(config_path), "bindings": list(bindings),
           "environment": {
-              "id": getattr(getattr(gym_env, "spec", None), "id", None),
+              "id": _env_id(env),
               "observation_spec": _spec_text(env.observation_spec()),
               "action_spec": _spec_text(env.action_spec()),
               "episode_step_limit": _step_limit(env)},
@@ -117,8 +137,10 @@ def report(config: str, bindings: Sequence[str]) -> Dict[str, Any]:
           "loop": {name: getattr(settings, name) for name in _LOOP_FIELDS
                    if hasattr(settings, name)},
           "replay": _table(experiment._table,  # pylint: disable=protected-access
-                           _spec_bytes(agent.collect_data_spec) * sequence) | {
-                               "sequence_length": sequence, "backend": settings.replay},
+                           _spec_bytes(builder.replay_spec(agent)), sequence, builder.stride,
+                           settings.replay) | {
+                               "sequence_length": sequence, "backend": settings.replay,
+                               "frame_stack": builder.frame_stack},
           "train_command": " ".join(["rlrun", "train", "--config", shlex.quote(config)] + [
               f"--gin-param {shlex.quote(b)}" for b in bindings]),
       }
@@ -144,12 +166,15 @@ def text_lines(found: Dict[str, Any]) -> List[str]:
   lines.append("loop: " + ", ".join(f"{k} {v}" for k, v in loop.items()))
   limiter = (f"samples per insert {replay['samples_per_insert']}"
              if replay["samples_per_insert"] is not None else "no rate limit")
+  stacking = (f" (one frame per step; stacks of {replay['frame_stack']} rebuilt when sampled)"
+              if replay.get("frame_stack", 1) > 1 else "")
+  shared = " (a step shared by items is stored once)" if replay["backend"] == "reverb" else ""
   lines += [f"replay: {replay['backend']} table '{replay['name']}', capacity "
             f"{replay['capacity']:,}, sampler {replay['sampler']}, remover {replay['remover']}, "
             f"sequences of {replay['sequence_length']}, {limiter}, sampling from "
             f"{replay['min_size_to_sample']} items",
-            f"  item: {replay['item_bytes']:,} bytes uncompressed; at capacity "
-            f"{_mib(replay['bytes_at_capacity'])}",
+            f"  item: {replay['item_bytes']:,} bytes uncompressed{stacking}; at capacity "
+            f"{_mib(replay['bytes_at_capacity'])}{shared}",
             f"train: {found['train_command']}"]
   return lines
 

@@ -13,7 +13,6 @@ from rlrun.distributed.policy_weights import PolicyWeights
 from rlrun.distributed.settings import VARIABLE_TABLE, Settings
 from rlrun.distributed.status import StatusWriter
 from rlrun.distributed.variable_container import VariableContainer
-from rlrun.replay_buffers.reverb_replay_buffer import ReverbReplayBuffer
 from rlrun.train.checkpointer import make_checkpointer
 from rlrun.train.learner import Learner
 from rlrun.train.parts import AgentParts
@@ -50,9 +49,7 @@ class DistributedLearner:
                                         "training").start()
     self.parts = parts = AgentParts.build(self.run_settings, collecting=False)
     builder, agent = parts.builder, parts.agent
-    replay_buffer = ReverbReplayBuffer(agent.collect_data_spec, builder.table_name,
-                                       builder.sequence_length(agent),
-                                       server_address=self.replay_address)
+    replay_buffer = builder.make_replay_buffer(agent, server_address=self.replay_address)
     self.weights = PolicyWeights(VariableContainer(self.client, VARIABLE_TABLE,
                                                    timeout_s=self.settings.rpc_timeout_s),
                                  agent, parts.iteration, self.settings.server_grace_s)

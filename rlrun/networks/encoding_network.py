@@ -30,6 +30,8 @@ class EncodingNetwork(Network):
     fc_layer_params: units per Dense layer.
     activation_fn: activation of every hidden layer.
     kernel_initializer: initializer of hidden kernels (default: He truncated normal).
+    input_scale: multiplies the observation after the cast to `dtype` (1/255 for uint8
+      pixels, so the replay keeps bytes and the network sees [0, 1]); None: no scaling.
     batch_squash: unused outer dims beyond the batch are folded in (time-major inputs).
     dtype: computation dtype.
     name: the network's name.
@@ -40,7 +42,8 @@ class EncodingNetwork(Network):
                fc_layer_params: Optional[Sequence[int]] = None,
                activation_fn: Callable = tf.keras.activations.relu,
                kernel_initializer: Optional[tf.keras.initializers.Initializer] = None,
-               dtype: tf.DType = tf.float32, name: str = "EncodingNetwork"):
+               dtype: tf.DType = tf.float32, input_scale: Optional[float] = None,
+               name: str = "EncodingNetwork"):
     super().__init__(input_tensor_spec=input_tensor_spec, name=name)
     if len(tf.nest.flatten(self.input_tensor_spec)) != 1:
       raise ValueError(f"{name}: expected a single input tensor spec, got "
@@ -56,6 +59,11 @@ class EncodingNetwork(Network):
       self._encoding_layers.append(tf.keras.layers.Dense(
           units, activation=activation_fn, kernel_initializer=make_init(), dtype=dtype))
     self._cast_dtype = dtype
+    self._input_scale = input_scale
+
+  @property
+  def input_scale(self) -> Optional[float]:
+    return self._input_scale
 
   @property
   def encoding_layers(self):
@@ -65,6 +73,8 @@ class EncodingNetwork(Network):
     del step_type
     spec = tf.nest.flatten(self.input_tensor_spec)[0]
     x = tf.cast(tf.nest.flatten(observation)[0], self._cast_dtype)
+    if self._input_scale is not None:
+      x = x * tf.constant(self._input_scale, self._cast_dtype)
     # Fold any outer dims beyond the batch (e.g. [B, T, ...]) into the batch.
     outer_shape = tf.shape(x)[:tf.rank(x) - spec.shape.rank]
     x = tf.reshape(x, tf.concat([[-1], tf.shape(x)[tf.rank(x) - spec.shape.rank:]], 0))

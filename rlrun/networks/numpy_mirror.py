@@ -25,7 +25,10 @@ _ACTIVATIONS: Dict[str, Callable[[np.ndarray], np.ndarray]] = {
 
 
 def _flat_layers(network) -> Optional[List[tf.keras.layers.Layer]]:
-  """The network's layers in order, or None when its structure is not known."""
+  """The network's layers in order, or None when its structure is not known (or it
+  scales its input, which the mirror does not)."""
+  if getattr(network, "input_scale", None) is not None:
+    return None
   if hasattr(network, "layers_in_order"):
     nested = network.layers_in_order
   elif hasattr(network, "encoding_layers"):

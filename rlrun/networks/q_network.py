@@ -38,6 +38,7 @@ class QNetwork(Network):
     last_kernel_initializer: initializer of the Q-value layer's kernel
       (default uniform in [-0.03, 0.03]).
     last_bias_initializer: initializer of the Q-value layer's bias (default -0.2).
+    input_scale: multiplies observations once cast to float32 (1/255 for uint8 pixels).
     name: the network's name.
   """
 
@@ -48,12 +49,13 @@ class QNetwork(Network):
                kernel_initializer: Optional[tf.keras.initializers.Initializer] = None,
                last_kernel_initializer: Optional[tf.keras.initializers.Initializer] = None,
                last_bias_initializer: Optional[tf.keras.initializers.Initializer] = None,
-               name: str = "QNetwork"):
+               input_scale: Optional[float] = None, name: str = "QNetwork"):
     super().__init__(input_tensor_spec=input_tensor_spec, name=name)
     self._num_actions = num_actions_of(action_spec)
     self._encoder = EncodingNetwork(input_tensor_spec, conv_layer_params=conv_layer_params,
                                     fc_layer_params=fc_layer_params, activation_fn=activation_fn,
-                                    kernel_initializer=kernel_initializer)
+                                    kernel_initializer=kernel_initializer,
+                                    input_scale=input_scale)
     self._q_value_layer = tf.keras.layers.Dense(
         self._num_actions, activation=None,
         kernel_initializer=clone_initializer(last_kernel_initializer) or
@@ -64,6 +66,10 @@ class QNetwork(Network):
   @property
   def num_actions(self) -> int:
     return self._num_actions
+
+  @property
+  def input_scale(self) -> Optional[float]:
+    return self._encoder.input_scale
 
   @property
   def layers_in_order(self):

@@ -59,6 +59,11 @@ class LocalReplay:
   def capacity(self) -> int:
     return self._capacity
 
+  @property
+  def steps_in_episode(self) -> int:
+    """Steps written since the episode began (0 after a boundary step or reset)."""
+    return self._steps_in_episode
+
   def num_frames(self) -> int:
     """Items held (the name ReverbReplayBuffer uses)."""
     return self._size

@@ -297,6 +297,11 @@ class ReverbAddTrajectoryObserver:
     self._items_since_flush = 0
     self._episode_ended = False  # the writer's end_episode is still to run
 
+  @property
+  def steps_in_episode(self) -> int:
+    """Steps appended since the episode began (0 after a boundary step or reset)."""
+    return self._steps_in_episode
+
   def __call__(self, trajectory) -> None:
     self._settle(everything=False)
     data = self._codec.encode(trajectory) if self._codec else trajectory

@@ -13,7 +13,6 @@ from typing import Any, Dict, List, Optional
 from rlrun.builders.builder import TABLE_NAME
 from rlrun.errors import UserError
 from rlrun.replay_buffers import local_replay, reverb_utils
-from rlrun.replay_buffers.reverb_replay_buffer import ReverbReplayBuffer
 from rlrun.train import evaluation
 from rlrun.train.checkpointer import make_checkpointer, replay_server_start
 from rlrun.train.collector import Collector
@@ -77,15 +76,13 @@ class Experiment:
     checkpointer.set_aside_skipped()
     selection = checkpointer.select()
     if settings.replay == "local":
-      self.replay_buffer = self.observer = builder.make_local_replay(agent, self._table,
-                                                                    settings.seed)
+      self.replay_buffer = builder.make_local_replay(agent, self._table, settings.seed)
+      self.observer = builder.stacked_writer(agent, self.replay_buffer)
     else:
       self.replay_server = reverb_utils.ReplayServer(
           [self._table], checkpoint_dir=os.path.join(self.root_dir, "replay"),
           **replay_server_start(selection))
-      self.replay_buffer = ReverbReplayBuffer(agent.collect_data_spec, builder.table_name,
-                                              builder.sequence_length(agent),
-                                              local_server=self.replay_server)
+      self.replay_buffer = builder.make_replay_buffer(agent, local_server=self.replay_server)
       self.observer = builder.make_writer(self.replay_buffer.py_client, agent,
                                           packed=self.replay_buffer.codec is not None)
     self.collector = Collector(self.parts, self.observer, settings.collect_steps_per_iteration,

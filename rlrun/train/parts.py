@@ -91,7 +91,7 @@ def collect_metrics() -> List[py_metrics.PyStepMetric]:
 
 # The environment loaders a saved policy may name: eval imports nothing else from metadata.
 ENV_LOADERS = ("rlrun.environments.suite_gym.load", "rlrun.environments.suite_pybullet.load",
-               "rlrun.environments.suite_gymnasium.load")
+               "rlrun.environments.suite_gymnasium.load", "rlrun.environments.suite_atari.load")
 _PLAIN = (str, int, float, bool, type(None))
 
 

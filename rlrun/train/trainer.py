@@ -65,7 +65,7 @@ class Trainer:
     self.learner = Learner(
         root_dir, parts.train_step, parts.agent,
         None if local else lambda: builder.make_dataset(replay_buffer, parts.agent, settings),
-        sample_fn=builder.make_sampler(replay_buffer, settings) if local else None,
+        sample_fn=builder.make_sampler(replay_buffer, parts.agent, settings) if local else None,
         summary_interval=settings.summary_interval, use_xla=settings.use_xla,
         max_iterations_per_call=settings.iterations_per_call * self.train_steps_per_iteration,
         priority_update_fn=replay_buffer.update_priorities if prioritized else None,

@@ -81,6 +81,16 @@ def test_loss_uses_generic_q_values_and_huber():
   np.testing.assert_allclose(agent.loss(experience(**BATCH)).loss.numpy(), huber.mean(), rtol=1e-5)
 
 
+def test_reward_clipping_bounds_the_rewards_in_the_loss():
+  clipped = make_agent(gamma=0.9, reward_clipping=1.0)
+  batch = dict(BATCH, reward=[[5.0, 0.0], [-3.0, 0.0], [7.0, 0.0], [0.5, 0.0]])
+  same = dict(BATCH, reward=[[1.0, 0.0], [-1.0, 0.0], [1.0, 0.0], [0.5, 0.0]])
+  np.testing.assert_allclose(clipped.loss(experience(**batch)).extra.td_error.numpy(),
+                             make_agent(gamma=0.9).loss(experience(**same)).extra.td_error.numpy())
+  with pytest.raises(ValueError, match="reward_clipping must be > 0"):
+    make_agent(reward_clipping=0.0)
+
+
 def test_n_step_returns_stop_at_episode_end():
   agent = make_agent(gamma=0.5, n_step_update=2)
   assert agent.train_sequence_length == 3

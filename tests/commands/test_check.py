@@ -36,7 +36,8 @@ def test_dqn_cartpole_report_matches_hand_computed_numbers(capsys):
   replay = found["replay"]
   assert (replay["capacity"], replay["sampler"], replay["remover"]) == (100000, "uniform", "fifo")
   assert replay["sequence_length"] == 2 and replay["item_bytes"] == 80
-  assert replay["bytes_at_capacity"] == 8_000_000 and replay["samples_per_insert"] is None
+  # Reverb stores each step once, however many items share it: 40 bytes per item.
+  assert replay["bytes_at_capacity"] == 4_000_000 and replay["samples_per_insert"] is None
   assert found["loop"]["num_iterations"] == 20000 and found["loop"]["batch_size"] == 64
   assert found["train_command"] == "rlrun train --config dqn_cartpole.gin"
 
@@ -49,11 +50,26 @@ def test_td3_report_in_text_with_bindings(capsys):
   assert "3 -> 400 -> 300 -> 1, 122,201 parameters" in out
   assert out.count("4 -> 400 -> 300 -> 1, 122,601 parameters") == 4  # 2 critics, 2 targets
   # A step: step_type 4 + observation 3 float32 12 + action 1 float32 4 + next_step_type 4 +
-  # reward 4 + discount 4 = 32 bytes, sequences of 2; capacity 200000 -> 12.2 MiB.
-  assert "item: 64 bytes uncompressed; at capacity 12.2 MiB" in out
+  # reward 4 + discount 4 = 32 bytes, sequences of 2; capacity 200000 steps -> 6.1 MiB.
+  assert "item: 64 bytes uncompressed; at capacity 6.1 MiB" in out
   assert "num_iterations 500" in out and "seed 4" in out
   assert ("train: rlrun train --config td3_pendulum.gin --gin-param "
           "train.Experiment.num_iterations=500 --gin-param 'train.Experiment.seed = 4'") in out
+
+
+def test_atari_report_counts_the_nature_torso_and_one_frame_per_step(capsys):
+  found = json.loads(_check(capsys, "--config", "dqn_atari100k.gin", "--json"))
+  assert found["environment"]["id"] == "Atari Pong"
+  assert found["environment"]["episode_step_limit"] == 27000  # 108k frames / 4
+  # conv 8x8x4->32: 2048*4+32 = 8224; 4x4x32->64: 32832; 3x3x64->64: 36928;
+  # 7*7*64 = 3136 -> 512: 1606144; 512 -> 6 actions: 3078. Total 1,687,206.
+  layers = "conv 8x8x4->32 -> conv 4x4x32->64 -> conv 3x3x64->64 -> 3136 -> 512 -> 6"
+  assert [(n["layers"], n["parameters"]) for n in found["networks"]] == [(layers, 1687206)] * 2
+  # A stored step keeps one 84x84 frame: 4 + 7056 + 8 + 4 + 4 + 4 = 7080 bytes; items of
+  # 10-step returns span 11 steps + 3 for the stack = 14; Reverb keeps each step once.
+  replay = found["replay"]
+  assert (replay["frame_stack"], replay["sequence_length"]) == (4, 14)
+  assert replay["item_bytes"] == 7080 * 14 and replay["bytes_at_capacity"] == 7080 * 100000
 
 
 @pytest.mark.parametrize("name", SHIPPED)

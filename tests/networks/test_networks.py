@@ -130,3 +130,24 @@ def test_numpy_mirror_rejects_conv_networks():
                     tf.keras.layers.Dense(2)], input_spec=tf.TensorSpec((5, 5, 1), tf.float32))
   seq.create_variables()
   assert NumpyMirror.of(seq) is None
+
+
+def test_uint8_pixels_are_cast_and_scaled_inside_the_network():
+  spec = tf.TensorSpec((6, 6, 2), tf.uint8)
+  scaled = QNetwork(spec, ACTION_SPEC, conv_layer_params=[(2, 3, 1)], fc_layer_params=(4,),
+                    input_scale=1 / 255)
+  plain = QNetwork(tf.TensorSpec((6, 6, 2), tf.float32), ACTION_SPEC,
+                   conv_layer_params=[(2, 3, 1)], fc_layer_params=(4,))
+  scaled.create_variables()
+  plain.create_variables()
+  plain.set_weights(scaled.get_weights())
+  pixels = np.random.default_rng(0).integers(0, 256, (3, 6, 6, 2)).astype(np.uint8)
+  np.testing.assert_allclose(scaled(tf.constant(pixels))[0].numpy(),
+                             plain(tf.constant(pixels / 255.0, tf.float32))[0].numpy(), rtol=1e-5)
+  assert scaled.input_scale == pytest.approx(1 / 255)
+
+
+def test_numpy_mirror_declines_a_network_that_scales_its_input():
+  net = QNetwork(OBS_SPEC, ACTION_SPEC, fc_layer_params=(4,), input_scale=0.5)
+  net.create_variables()
+  assert NumpyMirror.of(net) is None
