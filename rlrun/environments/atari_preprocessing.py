@@ -37,12 +37,19 @@ class AreaResize:
 
 
 class FrameStack:
-  """The last `depth` frames along the last axis; zeros before an episode's first frame."""
+  """The last `depth` frames, oldest first, on the first axis ([depth, H, W]); zeros before
+  an episode's first frame.
+
+  Frames first, not channels last: a replay that stores each frame once rebuilds a stack
+  by copying whole frames (see replay_buffers/frame_stacking.py), ~20x faster than
+  interleaving them byte by byte; the network transposes the few stacks it reads
+  (networks.QNetwork.channels_first).
+  """
 
   def __init__(self, frame_shape: Tuple[int, int], depth: int):
     if depth < 1:
       raise ValueError(f"frame_stack must be >= 1, got {depth}")
-    self._frames = np.zeros(tuple(frame_shape) + (depth,), np.uint8)
+    self._frames = np.zeros((depth,) + tuple(frame_shape), np.uint8)
 
   def reset(self, frame: np.ndarray) -> np.ndarray:
     self._frames.fill(0)
@@ -50,6 +57,6 @@ class FrameStack:
 
   def push(self, frame: np.ndarray) -> np.ndarray:
     """Drops the oldest frame, appends `frame`; returns a copy of the stack."""
-    self._frames[..., :-1] = self._frames[..., 1:]
-    self._frames[..., -1] = frame
+    self._frames[:-1] = self._frames[1:]
+    self._frames[-1] = frame
     return self._frames.copy()

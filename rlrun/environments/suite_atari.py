@@ -6,8 +6,8 @@ per agent step with the reward summed and the last two frames max-pooled, 84x84
 grayscale by area averaging, the last 4 of those stacked (zeros before the episode's
 first), at most 108k frames (27k agent steps) per episode as a truncation, the minimal
 action set unless `full_action_space`, and a lost life is not the end of an episode
-unless `terminal_on_life_loss`. Observations are uint8 [84, 84, 4]; networks cast and
-scale them (networks.QNetwork.input_scale).
+unless `terminal_on_life_loss`. Observations are uint8 [4, 84, 84], oldest frame first;
+networks transpose, cast and scale them (networks.QNetwork.channels_first, input_scale).
 """
 
 import difflib
@@ -106,7 +106,7 @@ class AtariEnv(py_environment.PyEnvironment):
     self._resize = AreaResize((height, width), (screen_size, screen_size))
     self._stack = FrameStack((screen_size, screen_size), frame_stack)
     self._observation_spec = array_spec.BoundedArraySpec(
-        (screen_size, screen_size, frame_stack), np.uint8, 0, 255, name="observation")
+        (frame_stack, screen_size, screen_size), np.uint8, 0, 255, name="observation")
     self._action_spec = array_spec.BoundedArraySpec((), np.int64, 0, len(self._actions) - 1,
                                                     name="action")
     self._lives = 0
@@ -187,7 +187,7 @@ def load(game: str, sticky_action_probability: float = 0.25, frame_skip: int = 4
     sticky_action_probability: the chance each frame repeats the previous action.
     frame_skip: emulator frames per agent step.
     screen_size: observations are screen_size x screen_size grayscale.
-    frame_stack: frames per observation (its last axis).
+    frame_stack: frames per observation (its first axis).
     full_action_space: the 18 actions rather than the game's minimal set.
     terminal_on_life_loss: a lost life ends the episode.
     max_episode_frames: the episode limit in emulator frames (a truncation).

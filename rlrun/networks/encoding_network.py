@@ -32,6 +32,8 @@ class EncodingNetwork(Network):
     kernel_initializer: initializer of hidden kernels (default: He truncated normal).
     input_scale: multiplies the observation after the cast to `dtype` (1/255 for uint8
       pixels, so the replay keeps bytes and the network sees [0, 1]); None: no scaling.
+    channels_first: observations are [channels, height, width] (Atari's stacked frames);
+      they are transposed to channels-last for the conv layers.
     batch_squash: unused outer dims beyond the batch are folded in (time-major inputs).
     dtype: computation dtype.
     name: the network's name.
@@ -43,7 +45,7 @@ class EncodingNetwork(Network):
                activation_fn: Callable = tf.keras.activations.relu,
                kernel_initializer: Optional[tf.keras.initializers.Initializer] = None,
                dtype: tf.DType = tf.float32, input_scale: Optional[float] = None,
-               name: str = "EncodingNetwork"):
+               channels_first: bool = False, name: str = "EncodingNetwork"):
     super().__init__(input_tensor_spec=input_tensor_spec, name=name)
     if len(tf.nest.flatten(self.input_tensor_spec)) != 1:
       raise ValueError(f"{name}: expected a single input tensor spec, got "
@@ -60,10 +62,18 @@ class EncodingNetwork(Network):
           units, activation=activation_fn, kernel_initializer=make_init(), dtype=dtype))
     self._cast_dtype = dtype
     self._input_scale = input_scale
+    if channels_first and tf.nest.flatten(self.input_tensor_spec)[0].shape.rank != 3:
+      raise ValueError(f"{name}: channels_first needs [channels, height, width] observations, "
+                       f"got {self.input_tensor_spec}")
+    self._channels_first = channels_first
 
   @property
   def input_scale(self) -> Optional[float]:
     return self._input_scale
+
+  @property
+  def channels_first(self) -> bool:
+    return self._channels_first
 
   @property
   def encoding_layers(self):
@@ -72,12 +82,15 @@ class EncodingNetwork(Network):
   def call(self, observation, step_type=None, network_state=(), training=False):
     del step_type
     spec = tf.nest.flatten(self.input_tensor_spec)[0]
-    x = tf.cast(tf.nest.flatten(observation)[0], self._cast_dtype)
-    if self._input_scale is not None:
-      x = x * tf.constant(self._input_scale, self._cast_dtype)
+    x = tf.nest.flatten(observation)[0]
     # Fold any outer dims beyond the batch (e.g. [B, T, ...]) into the batch.
     outer_shape = tf.shape(x)[:tf.rank(x) - spec.shape.rank]
     x = tf.reshape(x, tf.concat([[-1], tf.shape(x)[tf.rank(x) - spec.shape.rank:]], 0))
+    if self._channels_first:
+      x = tf.transpose(x, [0, 2, 3, 1])  # before the cast: 1 byte per pixel to move
+    x = tf.cast(x, self._cast_dtype)
+    if self._input_scale is not None:
+      x = x * tf.constant(self._input_scale, self._cast_dtype)
     if spec.shape.rank == 0:
       x = x[:, None]
     for layer in self._encoding_layers:

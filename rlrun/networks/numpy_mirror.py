@@ -26,8 +26,8 @@ _ACTIVATIONS: Dict[str, Callable[[np.ndarray], np.ndarray]] = {
 
 def _flat_layers(network) -> Optional[List[tf.keras.layers.Layer]]:
   """The network's layers in order, or None when its structure is not known (or it
-  scales its input, which the mirror does not)."""
-  if getattr(network, "input_scale", None) is not None:
+  scales or transposes its input, which the mirror does not)."""
+  if getattr(network, "input_scale", None) is not None or getattr(network, "channels_first", False):
     return None
   if hasattr(network, "layers_in_order"):
     nested = network.layers_in_order

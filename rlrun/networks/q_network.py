@@ -39,6 +39,8 @@ class QNetwork(Network):
       (default uniform in [-0.03, 0.03]).
     last_bias_initializer: initializer of the Q-value layer's bias (default -0.2).
     input_scale: multiplies observations once cast to float32 (1/255 for uint8 pixels).
+    channels_first: observations are [channels, height, width] (Atari's stacked frames),
+      transposed for the conv layers.
     name: the network's name.
   """
 
@@ -49,13 +51,14 @@ class QNetwork(Network):
                kernel_initializer: Optional[tf.keras.initializers.Initializer] = None,
                last_kernel_initializer: Optional[tf.keras.initializers.Initializer] = None,
                last_bias_initializer: Optional[tf.keras.initializers.Initializer] = None,
-               input_scale: Optional[float] = None, name: str = "QNetwork"):
+               input_scale: Optional[float] = None, channels_first: bool = False,
+               name: str = "QNetwork"):
     super().__init__(input_tensor_spec=input_tensor_spec, name=name)
     self._num_actions = num_actions_of(action_spec)
     self._encoder = EncodingNetwork(input_tensor_spec, conv_layer_params=conv_layer_params,
                                     fc_layer_params=fc_layer_params, activation_fn=activation_fn,
                                     kernel_initializer=kernel_initializer,
-                                    input_scale=input_scale)
+                                    input_scale=input_scale, channels_first=channels_first)
     self._q_value_layer = tf.keras.layers.Dense(
         self._num_actions, activation=None,
         kernel_initializer=clone_initializer(last_kernel_initializer) or
@@ -70,6 +73,10 @@ class QNetwork(Network):
   @property
   def input_scale(self) -> Optional[float]:
     return self._encoder.input_scale
+
+  @property
+  def channels_first(self) -> bool:
+    return self._encoder.channels_first
 
   @property
   def layers_in_order(self):

@@ -1,7 +1,8 @@
 """Replay that stores each frame of stacked-frame observations once.
 
-An Atari observation is the last 4 frames; writing it per step stores every frame 4
-times. Instead the writer keeps only each step's newest frame and pads the start of
+An Atari observation is the last 4 frames ([4, 84, 84], oldest first); writing it per step
+stores every frame 4 times. Instead the writer keeps only each step's newest frame and pads
+the start of
 every episode with `depth - 1` blank steps, and replay items span `depth - 1` more steps
 than the agent trains on. Reverb stores a step once however many items overlap it, so a
 transition costs about one frame. Sampling rebuilds each observation from `depth`
@@ -22,8 +23,8 @@ class FrameStacking:
   """The stored form of stacked-frame Trajectories and the way back.
 
   Args:
-    data_spec: the agent's collect_data_spec; its observation is one array whose last
-      axis holds `depth` frames.
+    data_spec: the agent's collect_data_spec; its observation is one array whose first
+      axis holds `depth` frames, oldest first.
     depth: frames per observation.
 
   Raises:
@@ -37,13 +38,15 @@ class FrameStacking:
     observation = data_spec.observation
     shape = getattr(observation, "shape", None)
     if not isinstance(observation, tf.TensorSpec) or shape.rank is None or shape.rank < 1 or \
-        shape[-1] != depth:
-      raise ValueError(f"frame_stack = {depth} needs an observation whose last axis holds "
+        shape[0] != depth:
+      raise ValueError(f"frame_stack = {depth} needs an observation whose first axis holds "
                        f"{depth} frames, got {observation}; set the builder's frame_stack to "
                        "its depth, or 1")
     self.depth = depth
     self.data_spec = data_spec
-    frame = tf.TensorSpec(shape[:-1].concatenate([1]), observation.dtype, observation.name)
+    self._rank = shape.rank
+    frame = tf.TensorSpec(tf.TensorShape([1]).concatenate(shape[1:]), observation.dtype,
+                          observation.name)
     self.stored_spec = data_spec._replace(observation=frame)
 
   def stored_length(self, sequence_length: int) -> int:
@@ -51,17 +54,21 @@ class FrameStacking:
     return sequence_length + self.depth - 1
 
   def writer(self, observer) -> "FrameWriter":
-    return FrameWriter(observer, self.depth)
+    return FrameWriter(observer, self.depth, self._rank)
 
   def unstack(self, stored: Any) -> Any:
-    """Stored items [..., L + depth - 1, ...] -> Trajectories [..., L, ...] (TF or numpy)."""
+    """Stored items [..., L + depth - 1, ...] -> Trajectories [..., L, ...] (TF or numpy).
+
+    Observation t of an item is frames t .. t + depth - 1, joined on the frame axis:
+    whole-frame copies.
+    """
     frames, extra = stored.observation, self.depth - 1
-    axis = len(frames.shape) - len(self.stored_spec.observation.shape) - 1  # the time axis
+    axis = len(frames.shape) - self._rank - 1  # the time axis
     length = frames.shape[axis] - extra
     take = lambda x, start, size: x[(slice(None),) * axis + (slice(start, start + size),)]
     parts = [take(frames, i, length) for i in range(self.depth)]
     concat = tf.concat if isinstance(frames, tf.Tensor) else np.concatenate
-    observation = concat(parts, -1)
+    observation = concat(parts, axis + 1)
     rest = tree.map_structure(lambda x: take(x, extra, length), stored._replace(observation=()))
     return rest._replace(observation=observation)
 
@@ -76,9 +83,10 @@ class FrameWriter:
   LocalReplay mid-episode goes on without blanks. Other attributes are `observer`'s.
   """
 
-  def __init__(self, observer, depth: int):
+  def __init__(self, observer, depth: int, rank: int):
     self._observer = observer
     self._depth = depth
+    self._rank = rank  # of one observation; the frame axis is its first
 
   @property
   def observer(self):
@@ -88,7 +96,9 @@ class FrameWriter:
     return getattr(self.__dict__["_observer"], name)
 
   def __call__(self, trajectory) -> None:
-    frame = trajectory.observation[..., -1:]
+    observation = trajectory.observation
+    outer = np.ndim(observation) - self._rank
+    frame = observation[(slice(None),) * outer + (slice(-1, None),)]
     if self._observer.steps_in_episode < self._depth - 1:
       blank = trajectory._replace(observation=np.zeros_like(frame))
       while self._observer.steps_in_episode < self._depth - 1:

@@ -58,7 +58,7 @@ def test_the_saved_policy_takes_uint8_frames(pong_run):
   import tensorflow as tf
   root, _ = pong_run
   action = tf.saved_model.load(str(root / "policies" / "policy")).signatures["action"]
-  frames = np.random.default_rng(0).integers(0, 256, (3, 84, 84, 4)).astype(np.uint8)
+  frames = np.random.default_rng(0).integers(0, 256, (3, 4, 84, 84)).astype(np.uint8)
   actions = action(step_type=tf.zeros([3], tf.int32), reward=tf.zeros([3]),
                    discount=tf.ones([3]), observation=tf.constant(frames))["action"].numpy()
   assert actions.shape == (3,) and ((0 <= actions) & (actions <= 5)).all()
@@ -78,7 +78,7 @@ def test_a_rerun_with_more_iterations_resumes_with_its_replay(pong_run, tmp_path
 
 @pytest.mark.parametrize("binding, message", [
     ("GAME='Pongg'", r"unknown Atari game 'Pongg'; close matches: Pong"),
-    ("builders.DqnBuilder.frame_stack=3", r"frame_stack = 3 needs an observation whose last "
+    ("builders.DqnBuilder.frame_stack=3", r"frame_stack = 3 needs an observation whose first "
                                           r"axis holds 3 frames"),
     ("suite_atari.load.sticky_action_probability=1.5", r"sticky_action_probability must be in"),
 ])

@@ -40,13 +40,13 @@ def test_resize_of_an_atari_screen_keeps_a_flat_frame_and_a_sharp_edge():
 def test_frame_stack_starts_from_zeros_and_keeps_the_newest_last():
   stack = FrameStack((2, 2), depth=3)
   first = stack.reset(np.full((2, 2), 1, np.uint8))
-  assert first.shape == (2, 2, 3) and first[0, 0].tolist() == [0, 0, 1]
+  assert first.shape == (3, 2, 2) and first[:, 0, 0].tolist() == [0, 0, 1]
   stack.push(np.full((2, 2), 2, np.uint8))
   third = stack.push(np.full((2, 2), 3, np.uint8))
-  assert third[1, 1].tolist() == [1, 2, 3]
+  assert third[:, 1, 1].tolist() == [1, 2, 3]
   fourth = stack.push(np.full((2, 2), 4, np.uint8))
-  assert fourth[0, 1].tolist() == [2, 3, 4] and third[0, 0].tolist() == [1, 2, 3]  # copies
-  assert stack.reset(np.full((2, 2), 9, np.uint8))[0, 0].tolist() == [0, 0, 9]
+  assert fourth[:, 0, 1].tolist() == [2, 3, 4] and third[:, 0, 0].tolist() == [1, 2, 3]  # copies
+  assert stack.reset(np.full((2, 2), 9, np.uint8))[:, 0, 0].tolist() == [0, 0, 9]
 
 
 def test_frame_stack_depth_must_be_positive():

@@ -70,8 +70,8 @@ def _no_rom_reload(monkeypatch):
 def test_a_step_is_four_frames_summed_and_the_last_two_max_pooled():
   env = scripted()
   first = env.reset()
-  assert first.step_type == StepType.FIRST and first.observation.shape == (84, 84, 4)
-  assert first.observation[..., :3].max() == 0  # zeros before the episode's first frame
+  assert first.step_type == StepType.FIRST and first.observation.shape == (4, 84, 84)
+  assert first.observation[:3].max() == 0  # zeros before the episode's first frame
   step = env.step(np.int64(2))
   assert step.reward == 4.0 and step.discount == 1.0 and env._ale.frame == 4
   screens = []
@@ -82,9 +82,8 @@ def test_a_step_is_four_frames_summed_and_the_last_two_max_pooled():
     screens.append(screen)
   pooled = np.maximum(*screens)
   assert pooled[30:50, :10].min() == 255  # both squares survive the max
-  np.testing.assert_array_equal(step.observation[..., -1],
-                                AreaResize((210, 160), (84, 84))(pooled))
-  np.testing.assert_array_equal(step.observation[..., -2], first.observation[..., -1])
+  np.testing.assert_array_equal(step.observation[-1], AreaResize((210, 160), (84, 84))(pooled))
+  np.testing.assert_array_equal(step.observation[-2], first.observation[-1])
 
 
 def test_the_game_ending_is_a_termination_and_a_lost_life_only_when_asked():
@@ -144,7 +143,7 @@ def test_pong_specs_limit_and_render():
   env = suite_atari.load("Pong", max_episode_steps=5)
   assert isinstance(env, wrappers.TimeLimit) and env.game == "Pong"
   spec = env.observation_spec()
-  assert spec.shape == (84, 84, 4) and spec.dtype == np.uint8
+  assert spec.shape == (4, 84, 84) and spec.dtype == np.uint8
   assert env.action_spec().maximum == 5  # Pong's minimal set: 6 actions
   assert suite_atari.load("Pong", full_action_space=True).action_spec().maximum == 17
   assert suite_atari.load("Breakout").duration == 27000  # 108k frames / 4
@@ -160,7 +159,7 @@ def test_the_same_seed_plays_the_same_game():
     env.seed(seed)
     env.reset()
     rng = np.random.default_rng(0)
-    return np.stack([env.step(np.int64(rng.integers(0, 4))).observation[..., -1]
+    return np.stack([env.step(np.int64(rng.integers(0, 4))).observation[-1]
                      for _ in range(150)])
   first = play(5)
   np.testing.assert_array_equal(first, play(5))

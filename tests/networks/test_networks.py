@@ -132,19 +132,23 @@ def test_numpy_mirror_rejects_conv_networks():
   assert NumpyMirror.of(seq) is None
 
 
-def test_uint8_pixels_are_cast_and_scaled_inside_the_network():
-  spec = tf.TensorSpec((6, 6, 2), tf.uint8)
-  scaled = QNetwork(spec, ACTION_SPEC, conv_layer_params=[(2, 3, 1)], fc_layer_params=(4,),
-                    input_scale=1 / 255)
+def test_uint8_frames_first_are_transposed_cast_and_scaled_inside_the_network():
+  scaled = QNetwork(tf.TensorSpec((2, 6, 6), tf.uint8), ACTION_SPEC, conv_layer_params=[(2, 3, 1)],
+                    fc_layer_params=(4,), input_scale=1 / 255, channels_first=True)
   plain = QNetwork(tf.TensorSpec((6, 6, 2), tf.float32), ACTION_SPEC,
                    conv_layer_params=[(2, 3, 1)], fc_layer_params=(4,))
   scaled.create_variables()
   plain.create_variables()
   plain.set_weights(scaled.get_weights())
-  pixels = np.random.default_rng(0).integers(0, 256, (3, 6, 6, 2)).astype(np.uint8)
+  pixels = np.random.default_rng(0).integers(0, 256, (3, 2, 6, 6)).astype(np.uint8)
+  channels_last = np.transpose(pixels, (0, 2, 3, 1)) / 255.0
   np.testing.assert_allclose(scaled(tf.constant(pixels))[0].numpy(),
-                             plain(tf.constant(pixels / 255.0, tf.float32))[0].numpy(), rtol=1e-5)
-  assert scaled.input_scale == pytest.approx(1 / 255)
+                             plain(tf.constant(channels_last, tf.float32))[0].numpy(), rtol=1e-5)
+  # Outer dims beyond the batch fold in as well: [B, T, 2, 6, 6].
+  assert scaled(tf.constant(pixels[None]))[0].shape == (1, 3, 3)
+  assert scaled.input_scale == pytest.approx(1 / 255) and scaled.channels_first
+  with pytest.raises(ValueError, match="channels_first needs"):
+    QNetwork(OBS_SPEC, ACTION_SPEC, channels_first=True)
 
 
 def test_numpy_mirror_declines_a_network_that_scales_its_input():

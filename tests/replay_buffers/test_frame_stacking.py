@@ -21,7 +21,7 @@ DEPTH, SIDE = 3, 2
 
 def data_spec(side=SIDE, depth=DEPTH):
   return Trajectory(
-      step_type=tf.TensorSpec([], tf.int32), observation=tf.TensorSpec([side, side, depth], tf.uint8),
+      step_type=tf.TensorSpec([], tf.int32), observation=tf.TensorSpec([depth, side, side], tf.uint8),
       action=tf.TensorSpec([], tf.int64), policy_info=(), next_step_type=tf.TensorSpec([], tf.int32),
       reward=tf.TensorSpec([], tf.float32), discount=tf.TensorSpec([], tf.float32))
 
@@ -48,7 +48,7 @@ def episodes(lengths, side=SIDE, depth=DEPTH):
 
 def check_batch(batch, truth, length):
   observation, reward = np.asarray(batch.observation), np.asarray(batch.reward)
-  assert observation.shape[-4:] == (length, SIDE, SIDE, DEPTH)
+  assert observation.shape[-4:] == (length, DEPTH, SIDE, SIDE)
   flat_obs = observation.reshape((-1,) + observation.shape[-3:])
   for obs, index in zip(flat_obs, reward.reshape(-1)):
     np.testing.assert_array_equal(obs, truth[int(index)])
@@ -57,9 +57,9 @@ def check_batch(batch, truth, length):
 
 def test_stored_spec_keeps_one_frame_and_items_grow_by_depth_minus_one():
   stacking = FrameStacking(data_spec(), DEPTH)
-  assert stacking.stored_spec.observation.shape.as_list() == [SIDE, SIDE, 1]
+  assert stacking.stored_spec.observation.shape.as_list() == [1, SIDE, SIDE]
   assert stacking.stored_length(2) == 2 + DEPTH - 1
-  with pytest.raises(ValueError, match="last axis holds 4 frames"):
+  with pytest.raises(ValueError, match="first axis holds 4 frames"):
     FrameStacking(data_spec(), 4)
 
 
@@ -137,6 +137,7 @@ def _rss_bytes() -> int:
 def test_a_transition_costs_about_one_frame_in_reverb():
   """Random (incompressible) 84x84 frames: storing stacks of 4 would take ~4 frames per
   transition; one frame each plus Reverb's bookkeeping stays well under 2."""
+  depth_first = lambda stack, frame: np.concatenate([stack[1:], frame[None]], 0)
   builder = DqnBuilder(frame_stack=4)
   agent = types.SimpleNamespace(collect_data_spec=data_spec(84, 4), train_sequence_length=2)
   server = reverb_utils.ReplayServer([builder.make_table(agent)])
@@ -145,13 +146,13 @@ def test_a_transition_costs_about_one_frame_in_reverb():
     rng = np.random.default_rng(0)
     count = 3000
     frames = rng.integers(0, 256, (count + 3, 84, 84), dtype=np.uint8)
-    stack = np.zeros((84, 84, 4), np.uint8)
+    stack = np.zeros((4, 84, 84), np.uint8)
     for i in range(100):  # warm up the writer's buffers before measuring
       writer(Trajectory(np.int32(1), stack, np.int64(0), (), np.int32(1), np.float32(0), np.float32(1)))
     writer.flush()
     before = _rss_bytes()
     for i in range(count):
-      stack = np.concatenate([stack[..., 1:], frames[i][..., None]], -1)
+      stack = depth_first(stack, frames[i])
       writer(Trajectory(np.int32(1), stack, np.int64(0), (), np.int32(1), np.float32(i),
                         np.float32(1)))
     writer.flush()

@@ -1,0 +1,190 @@
+"""Benchmark: Atari replay memory per transition, and the dqn_atari100k.gin loop's throughput.
+
+  * Replay memory: 100k transitions of Pong (a seeded random policy, recorded once) are
+    written into a Reverb table of 100k items built by DqnBuilder, in a fresh process per
+    run; the resident memory the process gains, divided by the transitions, is the cost of
+    one transition. Rows: `frame_stack = 4` (each frame stored once; rlrun's Atari configs)
+    and, as the reference in the same invocation, `frame_stack = 1` (every step stores its
+    whole [84, 84, 4] observation). The 1M-item figure is the measured cost x 1M.
+  * Throughput: `rlrun train --config dqn_atari100k.gin` on Pong for --iterations
+    iterations (1 agent step + 1 train step of batch 32 each) after its 1600 random steps;
+    agent steps/s and train steps/s of the loop (from its evaluation records: the time
+    between the first and last evaluation, minus the last evaluation), with the same run
+    at `frame_stack = 1` as the reference.
+
+Runs alternate between the rows; medians over --runs. Written to BENCHMARKS.md (sections
+"atari-replay-memory" and "atari-throughput").
+
+Usage:
+  python scripts/bench_atari.py --runs 3 --iterations 1000
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+from typing import Dict, List
+
+from benchmarks_md import replace_section
+
+REPO = Path(__file__).resolve().parent.parent
+FRAME = 84 * 84
+
+RECORD = textwrap.dedent("""
+    import sys, numpy as np
+    from rlrun.environments import suite_atari
+    count, out = int(sys.argv[1]), sys.argv[2]
+    env = suite_atari.load("Pong")
+    env.seed(0)
+    rng = np.random.default_rng(0)
+    frames = np.zeros((count, 84, 84), np.uint8)
+    kinds = np.zeros((count, 3), np.int32)  # step_type, action, next_step_type
+    rewards = np.zeros((count,), np.float32)
+    step = env.reset()
+    for i in range(count):
+      action = int(rng.integers(0, 6))
+      following = env.step(np.int64(action))
+      frames[i] = step.observation[..., -1]
+      kinds[i] = (int(step.step_type), action, int(following.step_type))
+      rewards[i] = following.reward
+      step = following
+    np.savez(out, frames=frames, kinds=kinds, rewards=rewards)
+""")
+
+FILL = textwrap.dedent("""
+    import json, sys, types, numpy as np, tensorflow as tf
+    from rlrun.builders.off_policy import DqnBuilder
+    from rlrun.replay_buffers import reverb_utils
+    from rlrun.trajectories.trajectory import Trajectory
+    data, depth = np.load(sys.argv[1]), int(sys.argv[2])
+    frames, kinds, rewards = data["frames"], data["kinds"], data["rewards"]
+    spec = Trajectory(tf.TensorSpec([], tf.int32), tf.TensorSpec([84, 84, 4], tf.uint8),
+                      tf.TensorSpec([], tf.int64), (), tf.TensorSpec([], tf.int32),
+                      tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.float32))
+    builder = DqnBuilder(frame_stack=depth)
+    agent = types.SimpleNamespace(collect_data_spec=spec, train_sequence_length=2)
+    server = reverb_utils.ReplayServer([builder.make_table(agent, max_size=len(frames))])
+    writer = builder.make_writer(server.client, agent, packed=True)
+    def rss():
+      with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096
+    stack = np.zeros((84, 84, 4), np.uint8)
+    def write(i):
+      global stack
+      if kinds[i][0] == 0:
+        stack = np.zeros((84, 84, 4), np.uint8)
+      stack = np.concatenate([stack[..., 1:], frames[i][..., None]], -1)
+      writer(Trajectory(np.int32(kinds[i][0]), stack, np.int64(kinds[i][1]), (),
+                        np.int32(kinds[i][2]), rewards[i], np.float32(1.0)))
+    warm = 500
+    for i in range(warm):
+      write(i)
+    writer.flush()
+    before = rss()
+    for i in range(warm, len(frames)):
+      write(i)
+    writer.flush()
+    size = server.client.server_info()[builder.table_name].current_size
+    print(json.dumps({"bytes_per_transition": (rss() - before) / (len(frames) - warm),
+                      "items": int(size)}))
+""")
+
+
+def record(count: int, path: Path) -> None:
+  subprocess.run([sys.executable, "-c", RECORD, str(count), str(path)], check=True)
+
+
+def fill(path: Path, depth: int) -> Dict[str, float]:
+  out = subprocess.run([sys.executable, "-c", FILL, str(path), str(depth)], check=True,
+                       capture_output=True, text=True)
+  return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def train(workdir: Path, iterations: int, depth: int, run: int) -> Dict[str, float]:
+  root = workdir / f"train-depth{depth}-run{run}"
+  bindings = [f"train.Experiment.num_iterations={iterations}",
+              f"train.Experiment.eval_interval={iterations}",
+              f"train.Experiment.checkpoint_interval={iterations}",
+              f"train.Experiment.policy_save_interval={iterations}",
+              "train.Experiment.num_eval_episodes=1",
+              f"builders.DqnBuilder.frame_stack={depth}"]
+  command = [sys.executable, "-m", "rlrun", "train", "--config", "dqn_atari100k.gin",
+             "--root-dir", str(root)]
+  for binding in bindings:
+    command += ["--gin-param", binding]
+  subprocess.run(command, check=True, capture_output=True, text=True, cwd=workdir)
+  evals = [json.loads(l) for l in (root / "eval" / "results.jsonl").read_text().splitlines()]
+  seconds = evals[-1]["wall_time"] - evals[0]["wall_time"] - evals[-1]["eval_seconds"]
+  return {"agent_steps_per_s": iterations / seconds}
+
+
+def main() -> None:
+  parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+  parser.add_argument("--runs", type=int, default=3)
+  parser.add_argument("--transitions", type=int, default=100000)
+  parser.add_argument("--iterations", type=int, default=1000)
+  parser.add_argument("--skip-throughput", action="store_true")
+  parser.add_argument("--output", type=Path, default=REPO / "BENCHMARKS.md")
+  args = parser.parse_args()
+  machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+  date = time.strftime("%Y-%m-%d")
+  with tempfile.TemporaryDirectory(prefix="rlrun-bench-atari-") as tmp:
+    workdir = Path(tmp)
+    frames = workdir / "pong.npz"
+    record(args.transitions, frames)
+    memory: Dict[int, List[float]] = {4: [], 1: []}
+    for _ in range(args.runs):
+      for depth in memory:
+        memory[depth].append(fill(frames, depth)["bytes_per_transition"])
+        print(f"memory frame_stack={depth}: {memory[depth][-1]:.0f} B", flush=True)
+    reference = statistics.median(memory[1])
+    lines = [
+        "## Atari replay memory per transition (issue 12; `scripts/bench_atari.py`)", "",
+        f"{date}, {machine}. {args.transitions:,} transitions of Pong (seeded random play) "
+        "written into a Reverb table of as many items (DqnBuilder, items of 2 steps, packed), "
+        "one fresh process per run; the resident memory gained / transitions. One 84x84 "
+        f"frame is {FRAME:,} bytes. Runs alternate; the median is bold.", "",
+        "| replay | runs (bytes/transition) | median | frames per transition | vs whole stacks "
+        "| 1M transitions |", "|---|---|---|---|---|---|"]
+    for depth, label in ((4, "frame_stack = 4 (each frame once)"),
+                         (1, "frame_stack = 1 (whole [84,84,4] stacks; reference)")):
+      median = statistics.median(memory[depth])
+      lines.append(f"| {label} | {', '.join(f'{v:,.0f}' for v in memory[depth])} | "
+                   f"**{median:,.0f}** | {median / FRAME:.3f} | {median / reference:.2f}x | "
+                   f"{median * 1e6 / 2**30:.2f} GiB |")
+    lines += ["", "Reverb compresses each chunk of steps, so a transition of real frames costs "
+              "less than one raw frame; the target was at most 1.25 frames."]
+    replace_section(args.output, "atari-replay-memory", lines)
+    if args.skip_throughput:
+      return
+    speed: Dict[int, List[Dict[str, float]]] = {4: [], 1: []}
+    for run in range(args.runs):
+      for depth in speed:
+        speed[depth].append(train(workdir, args.iterations, depth, run))
+        print(f"train frame_stack={depth}: {speed[depth][-1]}", flush=True)
+    base = statistics.median(r["agent_steps_per_s"] for r in speed[1])
+    lines = [
+        "## Atari throughput, dqn_atari100k.gin (issue 12; `scripts/bench_atari.py`)", "",
+        f"{date}, {machine}. `rlrun train --config dqn_atari100k.gin` on Pong: "
+        f"{args.iterations:,} iterations (1 agent step + 1 train step of batch 32, 10-step "
+        "double-Q items, Nature CNN) after 1600 random steps; the loop's rate from the "
+        "evaluation records (last evaluation excluded). Runs alternate; the median is bold.", "",
+        "| replay | agent steps/s (= train steps/s) per run | median | vs reference |",
+        "|---|---|---|---|"]
+    for depth, label in ((4, "frame_stack = 4"), (1, "frame_stack = 1 (reference)")):
+      values = [r["agent_steps_per_s"] for r in speed[depth]]
+      median = statistics.median(values)
+      lines.append(f"| {label} | {', '.join(f'{v:.1f}' for v in values)} | **{median:.1f}** | "
+                   f"{median / base:.2f}x |")
+    replace_section(args.output, "atari-throughput", lines)
+
+
+if __name__ == "__main__":
+  main()
