@@ -5,7 +5,7 @@
     run; the resident memory the process gains, divided by the transitions, is the cost of
     one transition. Rows: `frame_stack = 4` (each frame stored once; rlrun's Atari configs)
     and, as the reference in the same invocation, `frame_stack = 1` (every step stores its
-    whole [84, 84, 4] observation). The 1M-item figure is the measured cost x 1M.
+    whole [4, 84, 84] observation). The 1M-item figure is the measured cost x 1M.
   * Throughput: `rlrun train --config dqn_atari100k.gin` on Pong for --iterations
     iterations (1 agent step + 1 train step of batch 32 each) after its 1600 random steps;
     agent steps/s and train steps/s of the loop (from its evaluation records: the time
@@ -51,7 +51,7 @@ RECORD = textwrap.dedent("""
     for i in range(count):
       action = int(rng.integers(0, 6))
       following = env.step(np.int64(action))
-      frames[i] = step.observation[..., -1]
+      frames[i] = step.observation[-1]  # frames first: the newest is last
       kinds[i] = (int(step.step_type), action, int(following.step_type))
       rewards[i] = following.reward
       step = following
@@ -65,7 +65,7 @@ FILL = textwrap.dedent("""
     from rlrun.trajectories.trajectory import Trajectory
     data, depth = np.load(sys.argv[1]), int(sys.argv[2])
     frames, kinds, rewards = data["frames"], data["kinds"], data["rewards"]
-    spec = Trajectory(tf.TensorSpec([], tf.int32), tf.TensorSpec([84, 84, 4], tf.uint8),
+    spec = Trajectory(tf.TensorSpec([], tf.int32), tf.TensorSpec([4, 84, 84], tf.uint8),
                       tf.TensorSpec([], tf.int64), (), tf.TensorSpec([], tf.int32),
                       tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.float32))
     builder = DqnBuilder(frame_stack=depth)
@@ -75,12 +75,12 @@ FILL = textwrap.dedent("""
     def rss():
       with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * 4096
-    stack = np.zeros((84, 84, 4), np.uint8)
+    stack = np.zeros((4, 84, 84), np.uint8)
     def write(i):
       global stack
       if kinds[i][0] == 0:
-        stack = np.zeros((84, 84, 4), np.uint8)
-      stack = np.concatenate([stack[..., 1:], frames[i][..., None]], -1)
+        stack = np.zeros((4, 84, 84), np.uint8)
+      stack = np.concatenate([stack[1:], frames[i][None]], 0)
       writer(Trajectory(np.int32(kinds[i][0]), stack, np.int64(kinds[i][1]), (),
                         np.int32(kinds[i][2]), rewards[i], np.float32(1.0)))
     warm = 500
@@ -154,7 +154,7 @@ def main() -> None:
         "| replay | runs (bytes/transition) | median | frames per transition | vs whole stacks "
         "| 1M transitions |", "|---|---|---|---|---|---|"]
     for depth, label in ((4, "frame_stack = 4 (each frame once)"),
-                         (1, "frame_stack = 1 (whole [84,84,4] stacks; reference)")):
+                         (1, "frame_stack = 1 (whole [4, 84, 84] stacks; reference)")):
       median = statistics.median(memory[depth])
       lines.append(f"| {label} | {', '.join(f'{v:,.0f}' for v in memory[depth])} | "
                    f"**{median:,.0f}** | {median / FRAME:.3f} | {median / reference:.2f}x | "
