@@ -54,6 +54,8 @@ class LocalReplay:
     self._rng = np.random.default_rng(seed)
     self._window = collections.deque(maxlen=sequence_length)
     self._steps_in_episode = 0
+    self._inserted = 0  # items created and sampled by this process (replay diagnostics)
+    self._sampled = 0
 
   @property
   def capacity(self) -> int:
@@ -82,6 +84,7 @@ class LocalReplay:
           storage[row, t] = step[i]
       self._next = (row + 1) % self._capacity
       self._size = min(self._size + 1, self._capacity)
+      self._inserted += 1
     if bool(np.all(trajectory.is_boundary())):
       self.reset()
 
@@ -103,7 +106,13 @@ class LocalReplay:
     if self._size == 0:
       raise ValueError("the local replay table is empty: collect before sampling")
     index = self._rng.integers(0, self._size, size=(count, batch_size))
+    self._sampled += count * batch_size
     return tree.unflatten_as(self._spec, [storage[index] for storage in self._items])
+
+  def counters(self) -> Dict[str, float]:
+    """size, capacity, and the items this process inserted and sampled (see diagnostics.py)."""
+    return {"size": float(self._size), "capacity": float(self._capacity),
+            "inserts": float(self._inserted), "samples": float(self._sampled)}
 
   # ---- state -------------------------------------------------------------------------
 

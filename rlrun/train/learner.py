@@ -20,6 +20,22 @@ def _has_sample_info(spec: Any) -> bool:
   return isinstance(spec, tuple) and len(spec) == 2 and _is_sample_info(spec[1])
 
 
+def sample_stats(info, prioritized: bool) -> Dict[str, tf.Tensor]:
+  """How often the sampled items had been sampled before (mean, max) and, for a
+  prioritized table, their priorities (min, mean, max) and the effective sample size of
+  the batch (sum(w)^2 / sum(w^2) over the inverse sampling probabilities, / batch)."""
+  times = tf.cast(info.times_sampled, tf.float32)
+  stats = {"times_sampled_mean": tf.reduce_mean(times), "times_sampled_max": tf.reduce_max(times)}
+  if prioritized:
+    priority = tf.cast(info.priority, tf.float32)
+    inverse = 1.0 / tf.cast(info.probability, tf.float32)
+    stats.update(priority_min=tf.reduce_min(priority), priority_mean=tf.reduce_mean(priority),
+                 priority_max=tf.reduce_max(priority),
+                 effective_sample_size=tf.square(tf.reduce_sum(inverse)) /
+                 tf.reduce_sum(tf.square(inverse)) / tf.cast(tf.size(inverse), tf.float32))
+  return stats
+
+
 def importance_weights(probability: tf.Tensor, table_size: tf.Tensor,
                        exponent: float) -> tf.Tensor:
   """(N * P(i))^-exponent, normalised by the batch maximum (Schaul et al. 2016)."""
@@ -123,6 +139,8 @@ class Learner:
     self._unrolled_gets = 0  # get_next calls traced on the iterator (see _UNROLLED_GETS)
     self._last_summary_step = int(self._summary_step.numpy())
     self.last_loss: Optional[LossInfo] = None
+    # What the last sampled batches say of their items (see sample_stats); {} when unknown.
+    self.last_sample_stats: Dict[str, tf.Tensor] = {}
     self._priority_update_fn = priority_update_fn
     self._importance_exponent = importance_exponent
     self._priority_epsilon = priority_epsilon
@@ -177,13 +195,14 @@ class Learner:
       def run(iterator):
         elements = read(iterator, count)
         stacked, info = elements if self._strip_info else (elements, ())
+        stats = sample_stats(info, self._priority_update_fn is not None) if info else {}
         if self._priority_update_fn is None:
           loss_info, _ = self._train_many(stacked)
-          return loss_info, (), ()
+          return loss_info, (), (), stats
         weights = importance_weights(info.probability, info.table_size,
                                      self._importance_exponent)
         loss_info, td_errors = self._train_many(stacked, weights)
-        return loss_info, info.key, td_errors
+        return loss_info, info.key, td_errors, stats
       self._run_fns[count] = tf.function(run, autograph=False)
     return self._run_fns[count]
 
@@ -265,7 +284,8 @@ class Learner:
       remaining -= count
     while remaining > 0:
       count = min(remaining, self._max_per_call)
-      self.last_loss, keys, td_errors = self._run_fn(count)(self._iterator)
+      self.last_loss, keys, td_errors, stats = self._run_fn(count)(self._iterator)
+      self.last_sample_stats = stats
       if self._priority_update_fn is not None:
         self._priority_update_fn(keys.numpy().reshape(-1),
                                  td_errors.numpy().reshape(-1) + self._priority_epsilon)
@@ -290,6 +310,15 @@ class Learner:
       extra = self.last_loss.extra
       for name, value in (extra._asdict().items() if hasattr(extra, "_asdict") else ()):
         tf.summary.scalar(f"losses/{name}", tf.reduce_mean(value))
+    self._writer.flush()
+
+  def write_scalars(self, prefix: str, values: Dict[str, float]) -> None:
+    """Writes `values` as `prefix/name` summaries at the summary step."""
+    if not values:
+      return
+    with self._writer.as_default(step=self.summary_step_numpy):
+      for name, value in values.items():
+        tf.summary.scalar(f"{prefix}/{name}", value)
     self._writer.flush()
 
   @staticmethod

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Optional
 
 from rlrun.builders.builder import LoopKind
+from rlrun.replay_buffers.diagnostics import ReplayDiagnostics, reverb_counters
 from rlrun.replay_buffers.reverb_replay_buffer import ReverbReplayBuffer
 from rlrun.train import evaluation, policy_snapshots
 from rlrun.train.checkpointer import Checkpointer
@@ -27,6 +28,15 @@ from rlrun.train.triggers import IntervalTrigger, PolicySavedModelTrigger, StepP
 def is_prioritized(replay_buffer, table_name: str) -> bool:
   info = replay_buffer.py_client.server_info()[table_name]
   return info.sampler_options.WhichOneof("distribution") == "prioritized"
+
+
+def _replay_diagnostics(replay_buffer, table_name: str,
+                        local: bool) -> Optional[ReplayDiagnostics]:
+  """The replay/ summaries of the table (None for a replay that keeps no counters)."""
+  if not local:
+    return ReplayDiagnostics(lambda: reverb_counters(replay_buffer.py_client, table_name))
+  counters = getattr(replay_buffer, "counters", None)
+  return ReplayDiagnostics(counters) if counters is not None else None
 
 
 class Trainer:
@@ -71,6 +81,7 @@ class Trainer:
         priority_update_fn=replay_buffer.update_priorities if prioritized else None,
         importance_exponent=settings.importance_exponent, strategy=parts.strategy,
         summary_step=parts.iteration)
+    self.replay_diagnostics = _replay_diagnostics(replay_buffer, builder.table_name, local)
     self.checkpointer = checkpointer
     self.policy_trigger = PolicySavedModelTrigger(os.path.join(root_dir, "policies"),
                                                   parts.policy_exports(),
@@ -150,6 +161,10 @@ class Trainer:
 
   def write_summaries(self) -> None:
     self.learner.write_loss_summaries()
+    if self.replay_diagnostics is not None:
+      values = self.replay_diagnostics.measure()
+      values.update({k: float(v) for k, v in self.learner.last_sample_stats.items()})
+      self.learner.write_scalars("replay", values)
     if self.collector is not None:
       self.collector.write_summaries()
 

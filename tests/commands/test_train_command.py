@@ -37,7 +37,10 @@ def test_smoke_run_writes_a_complete_run_directory(smoke_run):
 def test_summaries_are_namespaced_per_train_and_eval(smoke_run):
   root, _ = smoke_run
   assert {"losses/loss", "losses/td_loss", "charts/steps_per_sec", "metrics/EnvironmentSteps",
-          "metrics/NumberOfEpisodes", "metrics/AverageReturn"} <= tags(root / "train")
+          "metrics/NumberOfEpisodes", "metrics/AverageReturn", "replay/size", "replay/fill",
+          "replay/samples_per_insert", "replay/inserts_per_second",
+          "replay/samples_per_second", "replay/times_sampled_mean",
+          "replay/times_sampled_max"} <= tags(root / "train")
   assert {"metrics/AverageReturn", "metrics/AverageEpisodeLength"} <= tags(root / "eval")
 
 

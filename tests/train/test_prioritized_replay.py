@@ -50,3 +50,20 @@ def test_learner_writes_td_errors_back_as_priorities(prioritized_experiment):
   assert overlap
   for key in overlap:
     assert seen[key] == pytest.approx(written[key], rel=1e-5)
+
+
+def test_the_summaries_describe_the_sampled_priorities(prioritized_experiment):
+  experiment = prioritized_experiment
+  experiment.initial_collect()
+  for _ in range(5):  # past the prefetched batches, sampled before priorities changed
+    experiment.learner.run(iterations=8)
+  stats = {k: float(v) for k, v in experiment.learner.last_sample_stats.items()}
+  assert 0 < stats["priority_min"] <= stats["priority_mean"] <= stats["priority_max"]
+  assert stats["priority_min"] < stats["priority_max"]
+  assert 0 < stats["effective_sample_size"] <= 1 and stats["times_sampled_max"] >= 1
+  experiment.trainer.write_summaries()
+  from rlrun.analysis.event_files import read_scalars
+  from pathlib import Path
+  tags = read_scalars(Path(experiment.root_dir) / "train")
+  assert {"replay/priority_mean", "replay/effective_sample_size", "replay/size",
+          "replay/fill"} <= set(tags)
