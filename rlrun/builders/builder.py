@@ -19,6 +19,7 @@ roles all call the same methods.
 """
 
 import enum
+import sys
 from typing import Any, Callable, Dict, Optional
 
 import reverb
@@ -32,6 +33,8 @@ from rlrun.replay_buffers.packing import PackedCodec
 from rlrun.replay_buffers.reverb_replay_buffer import ReverbReplayBuffer
 
 TABLE_NAME = "uniform_table"
+# A local replay that will grow past this when full gets a warning (it copies each item).
+_LOCAL_REPLAY_WARN_BYTES = 4 * 2**30
 
 
 class LoopKind(enum.Enum):
@@ -47,7 +50,7 @@ class Builder:
 
   Args:
     stride: environment steps between the starts of consecutive replay items.
-    frame_stack: observations stack this many frames on their last axis (Atari's 4):
+    frame_stack: observations stack this many frames on their first axis (Atari's 4):
       the replay stores each frame once and rebuilds the stacks when sampling; 1: the
       replay stores observations as they are.
   """
@@ -171,8 +174,14 @@ class Builder:
       raise ValueError(f"train.Experiment.replay = 'local' (and deterministic mode) samples "
                        f"uniformly, but replay.make_table.sampler is {sampler!r}; use "
                        "sampler = 'uniform' or replay = 'reverb'")
-    return LocalReplay(self.replay_spec(agent), self.replay_length(agent), table.info.max_size,
-                       seed=[seed, 1], stride=self.stride)
+    replay = LocalReplay(self.replay_spec(agent), self.replay_length(agent), table.info.max_size,
+                         seed=[seed, 1], stride=self.stride)
+    if replay.bytes_at_capacity > _LOCAL_REPLAY_WARN_BYTES:
+      sys.stderr.write(
+          f"rlrun: warning: the local replay copies every item ({self.replay_length(agent)} "
+          f"steps): {replay.bytes_at_capacity / 2**30:.1f} GiB at its {table.info.max_size:,} "
+          "items; replay = 'reverb' stores each step once, or lower replay.make_table.max_size\n")
+    return replay
 
   def make_sampler(self, replay: LocalReplay, agent, settings) -> Callable[[int], Any]:
     """The learner's experience from a LocalReplay: count -> `count` stacked batches."""

@@ -32,7 +32,7 @@ class OffPolicyBuilder(Builder):
   Args:
     agent_fn: (time_step_spec, action_spec, train_step_counter) -> TFAgent.
     stride: environment steps between the starts of consecutive replay items.
-    frame_stack: frames stacked on the observations' last axis, each stored once in
+    frame_stack: frames stacked on the observations' first axis, each stored once in
       replay (see Builder); 1: observations stored as they are.
   """
 

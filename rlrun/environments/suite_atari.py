@@ -5,8 +5,9 @@ drawn from the env's seeded generator; a reset starts from NOOP), 4 frames
 per agent step with the reward summed and the last two frames max-pooled, 84x84
 grayscale by area averaging, the last 4 of those stacked (zeros before the episode's
 first), at most 108k frames (27k agent steps) per episode as a truncation, the minimal
-action set unless `full_action_space`, and a lost life is not the end of an episode
-unless `terminal_on_life_loss`. Observations are uint8 [4, 84, 84], oldest frame first;
+action set unless `full_action_space`; with `terminal_on_life_loss`, a lost life is a
+discount-0 step (learning does not bootstrap across it) inside an episode that goes on to
+game over, so returns, in training and evaluation alike, are whole games. Observations are uint8 [4, 84, 84], oldest frame first;
 networks transpose, cast and scale them (networks.QNetwork.channels_first, input_scale).
 """
 
@@ -74,7 +75,7 @@ class AtariEnv(py_environment.PyEnvironment):
     screen_size: the side of the square grayscale observation.
     frame_stack: observations are the last `frame_stack` preprocessed frames.
     full_action_space: all 18 actions instead of the game's minimal set.
-    terminal_on_life_loss: end the episode (discount 0) when a life is lost.
+    terminal_on_life_loss: a lost life gives discount 0 (not the end of the episode).
   """
 
   def __init__(self, game: str, sticky_action_probability: float = 0.25, frame_skip: int = 4,
@@ -145,27 +146,30 @@ class AtariEnv(py_environment.PyEnvironment):
 
   def _step(self, action) -> ts.TimeStep:
     ale_action = self._actions[int(action)]
-    reward, terminal = 0.0, False
+    reward, terminal, life_lost = 0.0, False, False
     sticks = self._rng.random(self._frame_skip) < self._sticky
     for i in range(self._frame_skip):
       if not sticks[i]:
         self._previous = ale_action
       reward += self._ale.act(self._previous)
       lives = self._ale.lives()
-      lost_life = lives < self._lives
-      self._lives = lives
-      terminal = self._ale.game_over(with_truncation=False) or (
-          self._terminal_on_life_loss and lost_life)
+      lost_life, self._lives = lives < self._lives, lives
+      terminal = self._ale.game_over(with_truncation=False)
+      life_lost = life_lost or lost_life
       if terminal:
         break
       if i >= self._frame_skip - 2:
         self._ale.getScreenGrayscale(self._screens[i - (self._frame_skip - 2)])
-    if self._frame_skip == 1:
-      self._screens[1] = self._screens[0]
+    if self._frame_skip == 1:  # the one frame went to _screens[1]: nothing to pool with
+      self._screens[0] = self._screens[1]
     observation = self._stack.push(self._frame())
     reward = np.asarray(reward, np.float32)
     if terminal:
       return ts.termination(observation, reward)
+    if self._terminal_on_life_loss and life_lost:
+      # Terminal for learning (nothing bootstraps across it), not the end of the game:
+      # the episode, and the return evaluation reports, go on to game over.
+      return ts.transition(observation, reward, np.float32(0.0))
     return ts.transition(observation, reward, np.float32(1.0))
 
   def render(self, mode: str = "rgb_array") -> np.ndarray:
@@ -189,7 +193,8 @@ def load(game: str, sticky_action_probability: float = 0.25, frame_skip: int = 4
     screen_size: observations are screen_size x screen_size grayscale.
     frame_stack: frames per observation (its first axis).
     full_action_space: the 18 actions rather than the game's minimal set.
-    terminal_on_life_loss: a lost life ends the episode.
+    terminal_on_life_loss: a lost life is terminal for learning (discount 0); the
+      episode goes on to game over.
     max_episode_frames: the episode limit in emulator frames (a truncation).
     max_episode_steps: the limit in agent steps instead (None: max_episode_frames /
       frame_skip, rounded up; 0: none of the suite's own).

@@ -12,7 +12,7 @@ report the same way:
 
 and, from the last sampled batches (rlrun.train.learner.sample_stats; Reverb tables):
 
-  replay/times_sampled_mean, _max     how often those items had been sampled before
+  replay/times_sampled_mean, _max     times those items have been sampled, this one included
   replay/priority_min, _mean, _max    their priorities (prioritized tables)
   replay/effective_sample_size        of the batch's importance weights, / batch size
 """

@@ -17,6 +17,7 @@ import tensorflow as tf
 import tree
 
 from rlrun.specs import tensor_spec
+from rlrun.trajectories.time_step import StepType
 
 
 class FrameStacking:
@@ -80,7 +81,9 @@ class FrameWriter:
   is writing (`steps_in_episode`) and ends an episode on a boundary step; this one puts
   `depth - 1` blank steps before every episode's first. It keeps no state of its own,
   so a call that raised (e.g. a WriteTimeout) can be made again, and a restored
-  LocalReplay mid-episode goes on without blanks. Other attributes are `observer`'s.
+  LocalReplay mid-episode goes on without blanks (when the environment's state was
+  restored with it; otherwise the run resets the writer). Other attributes are
+  `observer`'s.
   """
 
   def __init__(self, observer, depth: int, rank: int):
@@ -100,7 +103,11 @@ class FrameWriter:
     outer = np.ndim(observation) - self._rank
     frame = observation[(slice(None),) * outer + (slice(-1, None),)]
     if self._observer.steps_in_episode < self._depth - 1:
-      blank = trajectory._replace(observation=np.zeros_like(frame))
+      # Blanks are mid-episode steps (never a boundary, which would end the episode
+      # they pad); only their frame is ever read back.
+      mid = np.full_like(trajectory.step_type, StepType.MID)
+      blank = trajectory._replace(observation=np.zeros_like(frame), step_type=mid,
+                                  next_step_type=mid)
       while self._observer.steps_in_episode < self._depth - 1:
         self._observer(blank)
     self._observer(trajectory._replace(observation=frame))

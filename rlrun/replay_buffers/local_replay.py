@@ -62,6 +62,11 @@ class LocalReplay:
     return self._capacity
 
   @property
+  def bytes_at_capacity(self) -> int:
+    """What the items take once the table is full (the arrays fill as items arrive)."""
+    return int(sum(storage.nbytes for storage in self._items))
+
+  @property
   def steps_in_episode(self) -> int:
     """Steps written since the episode began (0 after a boundary step or reset)."""
     return self._steps_in_episode

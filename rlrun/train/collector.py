@@ -68,8 +68,12 @@ class Collector:
       actor.run(steps=piece)
       taken += piece
       self.initial_steps += piece
-    # The collect policy starts its own episode: the random one's may be half done.
+    # The collect policy starts its own episode: the random one's may be half done, and
+    # the replay writer drops it (no item may span the two).
     self.actor.reset()
+    reset = getattr(self.observer, "reset", None)
+    if reset is not None:
+      reset()
     return taken
 
   def run(self, steps: Optional[int] = None, pull_weights: bool = True) -> None:

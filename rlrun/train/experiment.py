@@ -110,6 +110,9 @@ class Experiment:
     if self.settings.deterministic and os.path.isfile(snapshot):
       with open(snapshot, "rb") as f:
         self.collector.restore_snapshot(f.read())
+    else:
+      # The environment starts a new episode: the saved partial one ends here.
+      self.replay_buffer.reset()
 
   def _checkpoint_replay(self):
     if self.settings.replay != "local":

@@ -21,9 +21,10 @@ def _has_sample_info(spec: Any) -> bool:
 
 
 def sample_stats(info, prioritized: bool) -> Dict[str, tf.Tensor]:
-  """How often the sampled items had been sampled before (mean, max) and, for a
-  prioritized table, their priorities (min, mean, max) and the effective sample size of
-  the batch (sum(w)^2 / sum(w^2) over the inverse sampling probabilities, / batch)."""
+  """How many times the sampled items have been sampled, this time included (mean, max),
+  and, for a prioritized table, their priorities (min, mean, max) and the effective
+  sample size of the batch (sum(w)^2 / sum(w^2) over the inverse sampling probabilities,
+  divided by the batch size)."""
   times = tf.cast(info.times_sampled, tf.float32)
   stats = {"times_sampled_mean": tf.reduce_mean(times), "times_sampled_max": tf.reduce_max(times)}
   if prioritized:

@@ -95,12 +95,16 @@ def test_the_game_ending_is_a_termination_and_a_lost_life_only_when_asked():
 
   keeps_going = scripted(life_frames=6)
   keeps_going.reset()
-  assert all(keeps_going.step(np.int64(0)).step_type == StepType.MID for _ in range(5))
-  ends = scripted(life_frames=6, life_loss=True)
-  ends.reset()
-  ends.step(np.int64(0))
-  second = ends.step(np.int64(0))  # frame 6 loses a life
-  assert second.step_type == StepType.LAST and second.discount == 0.0
+  steps = [keeps_going.step(np.int64(0)) for _ in range(5)]
+  assert all(s.step_type == StepType.MID and s.discount == 1.0 for s in steps)
+  # With terminal_on_life_loss a lost life is a discount-0 step of the same game: the
+  # emulator is not reset and the episode goes on to game over.
+  cut = scripted(life_frames=6, life_loss=True, game_frames=20)
+  cut.reset()
+  steps = [cut.step(np.int64(0)) for _ in range(5)]
+  assert [s.discount for s in steps] == [1.0, 0.0, 0.0, 1.0, 0.0]  # lives lost at 6, 12, 18
+  assert [s.step_type for s in steps] == [StepType.MID] * 4 + [StepType.LAST]
+  assert cut._ale.frame == 20 and sum(s.reward for s in steps) == 20.0
 
 
 def test_sticky_actions_repeat_the_previous_frames_action_at_the_configured_rate():
@@ -125,6 +129,16 @@ def test_sticky_actions_repeat_the_previous_frames_action_at_the_configured_rate
   for _ in range(5000):
     replay.step(np.int64(int(rng.integers(0, 6))))
   assert replay._ale.applied == applied
+
+
+def test_one_frame_per_step_shows_the_new_frame():
+  env = scripted(frame_skip=1)
+  env.reset()
+  for frame in (1, 2):
+    step = env.step(np.int64(0))
+    screen = np.zeros((210, 160), np.uint8)
+    env._ale.getScreenGrayscale(screen)  # the emulator's current (frame `frame`) screen
+    np.testing.assert_array_equal(step.observation[-1], AreaResize((210, 160), (84, 84))(screen))
 
 
 def test_no_sticky_actions_apply_every_action_at_once():

@@ -67,3 +67,4 @@ def test_the_summaries_describe_the_sampled_priorities(prioritized_experiment):
   tags = read_scalars(Path(experiment.root_dir) / "train")
   assert {"replay/priority_mean", "replay/effective_sample_size", "replay/size",
           "replay/fill"} <= set(tags)
+

@@ -1,0 +1,33 @@
+"""Collector: initial random collection hands over to the collect policy cleanly."""
+
+import numpy as np
+import pytest
+
+from rlrun import configs
+
+
+@pytest.mark.parametrize("replay", ["local", "reverb"])
+def test_no_item_spans_the_random_episode_and_the_first_collected_one(tmp_path, replay):
+  """Initial collection ends mid-episode; the collect policy starts a new one, and the
+  writer drops the random episode's tail instead of joining the two in one item."""
+  from rlrun.train.experiment import Experiment
+  configs.parse(configs.resolve("dqn_cartpole"), [
+      f"train.Experiment.replay = '{replay}'", "train.Experiment.initial_collect_steps = 7",
+      "train.Experiment.num_iterations = 64", "train.Experiment.num_eval_episodes = 1"])
+  experiment = Experiment(root_dir=str(tmp_path / "run"))
+  experiment.build()
+  try:
+    experiment.initial_collect()  # 7 steps: CartPole episodes last longer at random
+    experiment.collector.run(steps=5)
+    experiment.observer.flush()
+    if replay == "local":
+      step_types = experiment.replay_buffer.sample(64, count=4).step_type.reshape(-1, 2)
+    else:
+      client = experiment.replay_buffer.py_client
+      codec = experiment.replay_buffer.codec
+      step_types = np.stack([codec.decode_numpy(s.data[0]).step_type for s in client.sample(
+          "uniform_table", num_samples=64, emit_timesteps=False)])
+    assert (step_types[:, 1] != 0).all()  # no item's second step starts an episode
+    assert experiment.replay_buffer.num_frames() == 6 + 4  # 7 - 1 random, 5 - 1 collected
+  finally:
+    experiment.close()
