@@ -3,7 +3,8 @@
 Everything `rlrun train` would refuse at build time is found here, in a scratch directory,
 before anything is written: the report then says what the config builds (environment
 specs and step limit, networks and their parameters, the loop, the replay table and its
-memory at capacity) and the exact `rlrun train` command.
+memory at capacity, what the run will keep on disk: measured from one agent checkpoint and
+one policy export written in the scratch directory) and the exact `rlrun train` command.
 """
 
 import json
@@ -115,6 +116,7 @@ def report(config: str, bindings: Sequence[str]) -> Dict[str, Any]:
   Raises:
     UserError: for everything `rlrun train` would refuse at build time.
   """
+  from rlrun.commands import disk_estimate
   from rlrun.commands.train import _build_experiment, _num_iterations
   config_path = configs.resolve(config)
   configs.parse(config_path, bindings)
@@ -141,6 +143,10 @@ def report(config: str, bindings: Sequence[str]) -> Dict[str, Any]:
                            settings.replay) | {
                                "sequence_length": sequence, "backend": settings.replay,
                                "frame_stack": builder.frame_stack},
+          "disk": disk_estimate.estimate(
+              parts, scratch, _spec_bytes(builder.replay_spec(agent)), sequence, builder.stride,
+              int(experiment._table.info.max_size),  # pylint: disable=protected-access
+              settings.replay),
           "train_command": " ".join(["rlrun", "train", "--config", shlex.quote(config)] + [
               f"--gin-param {shlex.quote(b)}" for b in bindings]),
       }
@@ -149,7 +155,18 @@ def report(config: str, bindings: Sequence[str]) -> Dict[str, Any]:
 
 
 def _mib(count: int) -> str:
-  return f"{count / 2**20:.1f} MiB" if count >= 2**20 else f"{count / 2**10:.1f} KiB"
+  """A byte count in KiB, MiB or GiB."""
+  for unit, size in (("GiB", 2**30), ("MiB", 2**20)):
+    if count >= size:
+      return f"{count / size:.1f} {unit}"
+  return f"{count / 2**10:.1f} KiB"
+
+
+def _disk_line(disk: Dict[str, Any]) -> str:
+  return (f"disk: ~{_mib(disk['total_bytes'])} kept: {disk['checkpoints_kept']} checkpoint(s) of "
+          f"{_mib(disk['agent_checkpoint_bytes'])} agent + {_mib(disk['replay_checkpoint_bytes'])} "
+          f"replay (uncompressed), {disk['policy_copies']} policy exports of "
+          f"{_mib(disk['policy_bytes'])}")
 
 
 def text_lines(found: Dict[str, Any]) -> List[str]:
@@ -175,6 +192,7 @@ def text_lines(found: Dict[str, Any]) -> List[str]:
             f"{replay['min_size_to_sample']} items",
             f"  item: {replay['item_bytes']:,} bytes uncompressed{stacking}; at capacity "
             f"{_mib(replay['bytes_at_capacity'])}{shared}",
+            _disk_line(found["disk"]),
             f"train: {found['train_command']}"]
   return lines
 

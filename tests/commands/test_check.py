@@ -39,6 +39,16 @@ def test_dqn_cartpole_report_matches_hand_computed_numbers(capsys):
   # Reverb stores each step once, however many items share it: 40 bytes per item.
   assert replay["bytes_at_capacity"] == 4_000_000 and replay["samples_per_insert"] is None
   assert found["loop"]["num_iterations"] == 20000 and found["loop"]["batch_size"] == 64
+  # Disk: checkpoints every 5000 of 20000 iterations, 3 kept; the agent's variables are the
+  # Q-network, its target and Adam's two slots: 4 x 5652 float32 = 90,432 bytes plus the
+  # checkpoint's bookkeeping. The replay holds 100 + 20000 steps of 40 bytes.
+  disk = found["disk"]
+  assert disk["checkpoints_kept"] == 3 and disk["replay_checkpoint_bytes"] == 20100 * 40
+  assert 90432 < disk["agent_checkpoint_bytes"] < 2 * 90432
+  # policy, collect_policy (greedy: the same net) exports, 5 snapshots and the best one.
+  assert disk["policy_copies"] == 2 + 5 + 1 and disk["policy_bytes"] > 5652 * 4
+  assert disk["total_bytes"] == 3 * (disk["agent_checkpoint_bytes"] + 20100 * 40) + \
+      8 * disk["policy_bytes"]
   assert found["train_command"] == "rlrun train --config dqn_cartpole.gin"
 
 
