@@ -33,6 +33,10 @@ INSTALL_REQUIRES = [
 TUNE_REQUIRES = ["optuna==5.0.0", "sqlalchemy==2.1.9", "alembic==1.20.1"]
 # suite_atari: the Arcade Learning Environment; its wheels ship the ROMs.
 ATARI_REQUIRES = ["ale-py==0.12.1"]
+# `rlrun train --actors N --ray ADDRESS`: the newest Ray that installs beside the pinned
+# TensorFlow 2.15 / Reverb 0.14 set (protobuf < 5, numpy 1.26); Ray's dependencies as resolved
+# beside it.
+RAY_REQUIRES = ["ray==2.60.0"]
 
 setup(
     name="rlrun",
@@ -50,7 +54,8 @@ setup(
         # `rlrun tune`: Optuna and its storage (SQLite here; an RDB URL for shared studies).
         "tune": TUNE_REQUIRES,
         "atari": ATARI_REQUIRES,
-        "test": ["pytest==9.2.0"] + TUNE_REQUIRES + ATARI_REQUIRES,
+        "ray": RAY_REQUIRES,
+        "test": ["pytest==9.2.0"] + TUNE_REQUIRES + ATARI_REQUIRES + RAY_REQUIRES,
     },
     entry_points={"console_scripts": ["rlrun=rlrun.cli:main"]},
 )

@@ -62,6 +62,15 @@ def cli() -> None:
 @click.option("--actors", type=int, default=0, metavar="N",
               help="Distribute over processes: a Reverb server, N collecting actors, a learner "
               "and an evaluator, supervised by this command (0: one process) [default: 0].")
+@click.option("--ray", "ray_address", metavar="ADDRESS",
+              help="With --actors: run the roles on a Ray cluster: 'auto' (the cluster this "
+              "machine is a node of, or RAY_ADDRESS; also inside 'ray job submit'), the head "
+              "node's HOST:PORT, or 'local' (a one-machine Ray). Needs pip install "
+              "'rlrun[ray]'. The run directory must be visible on the learner's node.")
+@click.option("--ray-learner-resource", metavar="NAME",
+              help="With --ray: put the replay server, learner and evaluator on the node "
+              "started with this custom resource (ray start --resources '{\"NAME\": 1}') "
+              "[default: this command's node].")
 @click.option("--deterministic", is_flag=True,
               help="Reproducible bit for bit: two runs of the same config, or a run resumed "
               "from any checkpoint, write identical results and checkpoints (in-process seeded "
@@ -76,6 +85,7 @@ def cli() -> None:
 @ALLOW_CHANGE_OPTION
 def train(config: str, root_dir: Optional[str], gin_params: Tuple[str, ...],
           imports: Tuple[str, ...], seed: Optional[int], gpu: bool, actors: int,
+          ray_address: Optional[str], ray_learner_resource: Optional[str],
           deterministic: bool, seeds: Optional[str], jobs: Optional[int],
           allow_config_change: bool) -> None:
   """Train an agent: collect, train, evaluate, checkpoint, export policies.
@@ -86,6 +96,10 @@ def train(config: str, root_dir: Optional[str], gin_params: Tuple[str, ...],
   anything: only train with configs you trust.
   """
   gin_params = with_imports(imports, gin_params)
+  if ray_learner_resource is not None and ray_address is None:
+    raise UserError("--ray-learner-resource places roles on a Ray cluster; add --ray ADDRESS")
+  if ray_address is not None and not actors:
+    raise UserError("--ray runs the roles of a distributed run on a Ray cluster; add --actors N")
   if seeds is not None:
     for flag, given in (("--seed", seed is not None), ("--actors", actors), ("--gpu", gpu)):
       if given:
@@ -97,7 +111,8 @@ def train(config: str, root_dir: Optional[str], gin_params: Tuple[str, ...],
     raise UserError("--jobs sets how many runs of --seeds train at once; add --seeds (e.g. 0-4)")
   from rlrun.commands.train import train as run
   sys.exit(run(config, root_dir, gin_params, seed, gpu=gpu, actors=actors,
-               allow_config_change=allow_config_change, deterministic=deterministic))
+               allow_config_change=allow_config_change, deterministic=deterministic,
+               ray=ray_address, ray_learner_resource=ray_learner_resource))
 
 
 @cli.command(name="eval")

@@ -76,12 +76,14 @@ def bindings_from(gin_params: Sequence[str], seed: Optional[int], gpu: bool = Fa
 
 def train(config: str, root_dir: Optional[str], gin_params: Sequence[str], seed: Optional[int],
           out: TextIO = sys.stdout, gpu: bool = False, actors: int = 0,
-          allow_config_change: bool = False, deterministic: bool = False) -> int:
+          allow_config_change: bool = False, deterministic: bool = False,
+          ray: Optional[str] = None, ray_learner_resource: Optional[str] = None) -> int:
   """Runs `rlrun train`; returns the exit code.
 
   `seed` and `gpu` are shorthands for bindings applied after `gin_params`. With
   `actors` > 0 the run is distributed over processes (see rlrun.distributed.launcher).
-  `allow_config_change` lets a resume change bindings other than num_iterations.
+  `allow_config_change` lets a resume change bindings other than num_iterations. `ray`
+  places the distributed run's processes on a Ray cluster (rlrun.distributed.ray_hosts).
   """
   if actors < 0:
     raise UserError(f"--actors must be >= 0, got {actors}")
@@ -95,7 +97,8 @@ def train(config: str, root_dir: Optional[str], gin_params: Sequence[str], seed:
     bindings.append("train.Experiment.deterministic = True")
   if actors:
     from rlrun.distributed.launcher import launch
-    return launch(config, root_dir, bindings, actors, out, allow_config_change)
+    return launch(config, root_dir, bindings, actors, out, allow_config_change, ray=ray,
+                  ray_learner_resource=ray_learner_resource, gpu=gpu)
   return run_training(config, root_dir, bindings, out, allow_config_change=allow_config_change)
 
 

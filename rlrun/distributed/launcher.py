@@ -5,7 +5,8 @@ processes on a free localhost port, each with the same config and bindings and a
 in <root>/logs/. It shows one progress line (train steps/s from the learner, env
 steps/s summed over the actors), restarts crashed actors, and stops everything in
 order: the learner first (it checkpoints the agent and the replay table), then the
-actors and the evaluator, then the server.
+actors and the evaluator, then the server. With `--ray ADDRESS` the same processes run on
+the nodes of a Ray cluster (rlrun.distributed.ray_hosts) under the same supervision.
 """
 
 import shutil
@@ -56,11 +57,12 @@ class Launcher:
     settings: distributed.Settings.
     num_iterations, log_interval: from train.Experiment, for the progress display.
     out: where progress and messages go.
+    cluster: a ray_hosts.RayCluster to place the processes on (None: this machine).
   """
 
   def __init__(self, config_path: Path, root: RunDirectory, bindings: Sequence[str], actors: int,
                settings: Settings, num_iterations: int, log_interval: int, out: TextIO,
-               allow_config_change: bool = False):
+               allow_config_change: bool = False, cluster=None):
     self.config_path = config_path
     self.root = root
     self.bindings = list(bindings)
@@ -70,8 +72,13 @@ class Launcher:
     self.log_interval = log_interval
     self.out = out
     self.allow_config_change = allow_config_change
-    self.port = free_port()
-    self.address = f"localhost:{self.port}"
+    self.cluster = cluster
+    if cluster is None:
+      self.host, self.port = "127.0.0.1", free_port()
+      self.address = f"localhost:{self.port}"
+    else:
+      self.host, self.port = cluster.server_endpoint(root.root)
+      self.address = f"{self.host}:{self.port}"
     self.actor_names = [f"actor_{i}" for i in range(actors)]
     self.progress: Optional[Progress] = None
     self.env_rate = RateMeter()
@@ -149,19 +156,22 @@ class Launcher:
 
   def run(self) -> int:
     """Starts, supervises and stops every process; returns the exit code."""
+    where = (f"Reverb on port {self.port}" if self.cluster is None else
+             f"on the Ray cluster at {self.cluster.address}; Reverb at {self.address}")
     self.out.write(f"rlrun: training {self.config_path.name} in {self.root.root} with "
-                   f"{self.actors} actors; Reverb on port {self.port} (no authentication, listens "
+                   f"{self.actors} actors; {where} (no authentication, listens "
                    f"on every interface); logs in {self.root.path('logs')}\n")
     self.out.flush()
     sup = Supervisor(max_restarts=self.settings.max_actor_restarts,
                      backoff_s=self.settings.restart_backoff_s,
-                     log_path=self.root.path("logs", "launcher.log"))
+                     log_path=self.root.path("logs", "launcher.log"),
+                     spawn=None if self.cluster is None else self.cluster.spawn)
     with sup, StopRequest() as stop:
       server = self._spec("replay_server", self._argv(
           "replay-server", "--root-dir", str(self.root.root), "--port", self.port),
                           critical=True, stop_stage=2)
       sup.start(server)
-      if not wait_for_port("127.0.0.1", self.port, timeout=SERVER_START_TIMEOUT_S,
+      if not wait_for_port(self.host, self.port, timeout=SERVER_START_TIMEOUT_S,
                            alive=lambda: self._still_running(sup, "replay_server")):
         sup.shutdown()
         error = _last_error(server.log_path)
@@ -264,8 +274,11 @@ class Launcher:
 
 
 def launch(config: str, root_dir: Optional[str], bindings: Sequence[str], actors: int,
-           out: TextIO = sys.stdout, allow_config_change: bool = False) -> int:
-  """`rlrun train --actors N`: checks and locks the run directory, then runs a Launcher."""
+           out: TextIO = sys.stdout, allow_config_change: bool = False,
+           ray: Optional[str] = None, ray_learner_resource: Optional[str] = None,
+           gpu: bool = False) -> int:
+  """`rlrun train --actors N [--ray ADDRESS]`: checks and locks the run directory, then runs
+  a Launcher (on the Ray cluster at `ray` when given)."""
   config_path = configs.resolve(config)
   root = RunDirectory(root_dir or f"runs/{config_path.stem}")
   root.check_can_train(config_path.name)
@@ -280,26 +293,34 @@ def launch(config: str, root_dir: Optional[str], bindings: Sequence[str], actors
   if run_settings.replay != "reverb":
     raise UserError(f"train.Experiment.replay = {run_settings.replay!r} is for single-process "
                     "runs; distributed training (--actors N) replays through Reverb")
+  cluster = None
+  if ray is not None:
+    from rlrun.distributed.ray_hosts import RayCluster
+    cluster = RayCluster(ray, settings, actors, ray_learner_resource, gpu=gpu)
   created = not root.root.exists()
-  root.lock()
   try:
-    return _launch_locked(config_path, root, bindings, actors, out, allow_config_change,
-                          settings, run_settings, created)
+    root.lock()
+    try:
+      return _launch_locked(config_path, root, bindings, actors, out, allow_config_change,
+                            settings, run_settings, created, cluster)
+    finally:
+      root.unlock()
   finally:
-    root.unlock()
+    if cluster is not None:
+      cluster.close()
 
 
 def _launch_locked(config_path: Path, root: RunDirectory, bindings: Sequence[str], actors: int,
                    out: TextIO, allow_config_change: bool, settings: Settings, run_settings,
-                   created: bool) -> int:
+                   created: bool, cluster) -> int:
   finished = root.finished_step(run_settings.num_iterations)
   if finished is not None:
     # Nothing would publish weights, so actors and evaluator would wait for good.
     out.write(root.finished_text(finished, run_settings.num_iterations))
     return 0
-  launcher = Launcher(config_path, root, bindings, actors, settings, run_settings.num_iterations,
-                      run_settings.log_interval, out, allow_config_change)
   try:
+    launcher = Launcher(config_path, root, bindings, actors, settings, run_settings.num_iterations,
+                        run_settings.log_interval, out, allow_config_change, cluster)
     return launcher.run()
   except UserError:
     if created and not root.path("run.json").exists():

@@ -35,6 +35,8 @@ class Settings:
     actor_max_episodes: episodes after which an actor stops (None: no limit).
     status_interval_s: seconds between the status files roles write for the progress
       display.
+    ray_cpus_per_role: with --ray, the CPUs Ray reserves for each role's process (the
+      learner node must have 3 of them for the server, learner and evaluator).
   """
   variable_pull_interval: int = 50
   rpc_timeout_s: float = 10.0
@@ -46,13 +48,14 @@ class Settings:
   actor_max_steps: Optional[int] = None
   actor_max_episodes: Optional[int] = None
   status_interval_s: float = 0.5
+  ray_cpus_per_role: float = 1.0
 
   def __post_init__(self):
     for name in ("variable_pull_interval", "max_actor_restarts"):
       if getattr(self, name) < (1 if name == "variable_pull_interval" else 0):
         raise ValueError(f"distributed.Settings.{name} must be positive, got "
                          f"{getattr(self, name)}")
-    for name in ("rpc_timeout_s", "server_grace_s", "status_interval_s"):
+    for name in ("rpc_timeout_s", "server_grace_s", "status_interval_s", "ray_cpus_per_role"):
       if getattr(self, name) <= 0:
         raise ValueError(f"distributed.Settings.{name} must be > 0, got {getattr(self, name)}")
     if self.samples_per_insert is not None and self.samples_per_insert < 0:

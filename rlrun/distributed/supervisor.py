@@ -14,6 +14,10 @@ the *thread* that started a child exits, so start children from one long-lived t
 Typical use (see rlrun.distributed.launcher): start ChildSpecs, call poll() in a loop
 to restart crashed children, and leave the `with Supervisor() as sup:` block (or call
 shutdown) to stop them stage by stage, lowest ChildSpec.stop_stage first.
+
+Children are local processes by default; a `spawn` function can start them elsewhere (a
+Ray actor hosting the process on another node, see rlrun.distributed.ray_hosts) behind
+the same three operations: `pid`, `exit_code()` and `signal(sig)`.
 """
 
 import dataclasses
@@ -26,7 +30,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Union
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Protocol, Sequence, Union
 
 from rlrun.distributed.process_groups import describe_exit, pdeathsig_preexec, signal_group
 
@@ -101,11 +105,66 @@ class Event:
     return self.message
 
 
+class Process(Protocol):
+  """A started child, wherever it runs."""
+  pid: int
+  where: str  # "" for this machine, else e.g. " on node 10.0.0.2"
+
+  def exit_code(self) -> Optional[int]:
+    """Its exit code once it has exited (reaping it), else None; negative: a signal."""
+
+  def signal(self, sig: int) -> None:
+    """Sends `sig` to its process group."""
+
+
+class LocalProcess:
+  """A child process of this one, in a session (process group) of its own."""
+  where = ""
+
+  def __init__(self, spec: ChildSpec, header: str):
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env.update(spec.env or {})
+    Path(spec.log_path).parent.mkdir(parents=True, exist_ok=True)
+    with open(spec.log_path, "a", buffering=1, encoding="utf-8") as log:
+      log.write(header)
+      log.flush()
+      self._popen = subprocess.Popen(
+          list(spec.argv), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+          env=env, cwd=spec.cwd, start_new_session=True, preexec_fn=pdeathsig_preexec())
+    self.pid = self._popen.pid
+
+  def exit_code(self) -> Optional[int]:
+    proc = self._popen
+    if proc.returncode is not None:
+      return proc.returncode
+    if _HAS_WAITID:
+      try:  # look without reaping, so the pid (and its process group id) stays ours
+        exited = os.waitid(os.P_PID, proc.pid,
+                           os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+      except ChildProcessError:
+        exited = True
+      if not exited:
+        return None
+      signal_group(proc.pid, signal.SIGKILL)  # helpers it left in its group
+      return proc.wait()
+    return proc.poll()
+
+  def signal(self, sig: int) -> None:
+    if self._popen.returncode is None:
+      signal_group(self._popen.pid, sig)
+
+
+def start_header(spec: ChildSpec, restart: str) -> str:
+  """The line a child's log gets before each start."""
+  command = shlex.join(spec.argv).replace("\n", "\\n")  # the header is one line
+  return f"==== {_now()} start {spec.name}{restart}: {command}\n"
+
+
 @dataclasses.dataclass
 class _Child:
   spec: ChildSpec
   max_restarts: int
-  proc: Optional[subprocess.Popen] = None
+  proc: Optional[Process] = None
   state: State = State.RUNNING
   restarts: int = 0
   restart_at: float = 0.0
@@ -129,12 +188,15 @@ class Supervisor:
     stop_timeout: default seconds between SIGTERM and SIGKILL in stop().
     log_path: the supervisor's own log (None: none).
     on_event: called with every Event as it happens.
+    spawn: starts a child from its spec and its log header line; raises OSError when
+      it cannot (None: LocalProcess).
   """
 
   def __init__(self, max_restarts: int = 5, backoff_s: float = 1.0,
                backoff_factor: float = 2.0, max_backoff_s: float = 30.0,
                stop_timeout: float = 10.0, log_path: Optional[Path] = None,
-               on_event: Optional[Callable[[Event], None]] = None):
+               on_event: Optional[Callable[[Event], None]] = None,
+               spawn: Optional[Callable[[ChildSpec, str], Process]] = None):
     if max_restarts < 0 or backoff_s < 0 or backoff_factor < 1 or stop_timeout < 0:
       raise ValueError("max_restarts, backoff_s and stop_timeout must be >= 0 and "
                        "backoff_factor >= 1")
@@ -145,6 +207,7 @@ class Supervisor:
     self._stop_timeout = stop_timeout
     self._log_path = Path(log_path) if log_path is not None else None
     self._on_event = on_event
+    self._spawner = spawn or LocalProcess
     self._children: Dict[str, _Child] = {}
     self._events: List[Event] = []
     self._unreported: List[Event] = []
@@ -203,7 +266,7 @@ class Supervisor:
     child = _Child(spec=spec, max_restarts=limit)
     self._spawn(child)  # raises OSError (e.g. no such program) before registering
     self._children[spec.name] = child
-    self._emit(child, EventKind.STARTED, f"{spec.name} started (pid {child.proc.pid})")
+    self._emit(child, EventKind.STARTED, f"{spec.name} started (pid {child.proc.pid}{child.proc.where})")
     return child.proc.pid
 
   def poll(self) -> List[Event]:
@@ -265,7 +328,7 @@ class Supervisor:
         if code is not None:  # exited on its own before we asked
           self._on_exit(child, code, may_restart=False)
           continue
-        signal_group(child.proc.pid, sig)
+        child.proc.signal(sig)
         wait_s = timeout if timeout is not None else (
             child.spec.stop_timeout if child.spec.stop_timeout is not None
             else self._stop_timeout)
@@ -279,7 +342,7 @@ class Supervisor:
           self._on_stopped(child, code, f"{child.spec.name} stopped "
                            f"({describe_exit(code)}) after {time.monotonic() - sent:.1f} s")
         elif time.monotonic() - sent >= wait_s:
-          signal_group(child.proc.pid, signal.SIGKILL)
+          child.proc.signal(signal.SIGKILL)
           killed.append((child, wait_s))
         else:
           waiting.append((child, sent, wait_s))
@@ -330,18 +393,8 @@ class Supervisor:
   # Internals.
 
   def _spawn(self, child: _Child) -> None:
-    spec = child.spec
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    env.update(spec.env or {})
     restart = f" (restart {child.restarts}/{child.max_restarts})" if child.restarts else ""
-    Path(spec.log_path).parent.mkdir(parents=True, exist_ok=True)
-    with open(spec.log_path, "a", buffering=1, encoding="utf-8") as log:
-      command = shlex.join(spec.argv).replace("\n", "\\n")  # the header is one line
-      log.write(f"==== {_now()} start {spec.name}{restart}: {command}\n")
-      log.flush()
-      child.proc = subprocess.Popen(
-          list(spec.argv), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-          env=env, cwd=spec.cwd, start_new_session=True, preexec_fn=pdeathsig_preexec())
+    child.proc = self._spawner(child.spec, start_header(child.spec, restart))
     child.state = State.RUNNING
     child.returncode = None
 
@@ -352,7 +405,7 @@ class Supervisor:
     except OSError as e:
       self._on_exit(child, None, may_restart=True, reason=f"could not be restarted ({e})")
       return
-    self._emit(child, EventKind.STARTED, f"{name} restarted (pid {child.proc.pid}, "
+    self._emit(child, EventKind.STARTED, f"{name} restarted (pid {child.proc.pid}{child.proc.where}, "
                f"restart {child.restarts}/{child.max_restarts})")
 
   def _on_exit(self, child: _Child, code: Optional[int], may_restart: bool,
@@ -389,20 +442,7 @@ class Supervisor:
 
   def _exit_code(self, child: _Child) -> Optional[int]:
     """The exit code once the child has exited (reaping it), else None."""
-    proc = child.proc
-    if proc.returncode is not None:
-      return proc.returncode
-    if _HAS_WAITID:
-      try:  # look without reaping, so the pid (and its process group id) stays ours
-        exited = os.waitid(os.P_PID, proc.pid,
-                           os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
-      except ChildProcessError:
-        exited = True
-      if not exited:
-        return None
-      signal_group(proc.pid, signal.SIGKILL)  # helpers it left in its group
-      return proc.wait()
-    return proc.poll()
+    return child.proc.exit_code()
 
   def _wait_exit(self, child: _Child, timeout: float) -> Optional[int]:
     deadline = time.monotonic() + timeout
@@ -417,8 +457,8 @@ class Supervisor:
     for child in self._children.values():
       if child.state is State.WAITING:
         child.state = State.STOPPED
-      elif child.state is State.RUNNING and child.proc.returncode is None:
-        signal_group(child.proc.pid, signal.SIGKILL)
+      elif child.state is State.RUNNING:
+        child.proc.signal(signal.SIGKILL)
     for child in self._children.values():
       if child.state is State.RUNNING:
         code = self._wait_exit(child, _KILL_WAIT_S)

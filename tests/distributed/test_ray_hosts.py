@@ -1,0 +1,180 @@
+"""`rlrun train --actors N --ray ADDRESS` on a multi-node Ray cluster on this machine."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cli_helpers import gin, popen, rlrun
+from commands.test_user_errors import assert_one_line_error, run_in_process
+from distributed.test_distributed_training import (QUICK, alive, checkpoint_steps, eval_returns,
+                                                   started_pids, status, wait_until)
+
+from ray.cluster_utils import Cluster  # Ray is in the 'test' extra
+
+LEARNER_RESOURCE = "rlrun_learner"
+
+
+@pytest.fixture(scope="module")
+def cluster():
+  """A head node marked for the learner and two worker nodes, each its own raylet."""
+  nodes = Cluster(initialize_head=True, head_node_args={
+      "num_cpus": 3, "resources": {LEARNER_RESOURCE: 1}})
+  workers = [nodes.add_node(num_cpus=2) for _ in range(2)]
+  nodes.wait_for_nodes()
+  yield nodes, workers
+  nodes.shutdown()
+
+
+def ray_args(cluster_address: str, root, steps: int, *extra):
+  return ["train", "--config", "dqn_cartpole.gin", "--actors", "2", "--root-dir", str(root),
+          "--ray", cluster_address, "--ray-learner-resource", LEARNER_RESOURCE,
+          *gin(f"train.Experiment.num_iterations={steps}"), *QUICK, *extra]
+
+
+def leftovers():
+  """Role processes (`python -m rlrun.cli <role>`) and Ray actors hosting them still alive."""
+  found = []
+  for pattern in ("rlrun.cli (actor|learner|evaluator|replay-server)", "ray::RoleHost"):
+    out = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout
+    found += [int(p) for p in out.split()]
+  return found
+
+
+def parent(pid: int) -> int:
+  return int(Path(f"/proc/{pid}/stat").read_text().split(") ")[-1].split()[1])
+
+
+def node_running(pid: int, candidates):
+  """The node (of `candidates`) whose raylet started the Ray worker that is pid's parent."""
+  raylet = parent(parent(pid))
+  return next(n for n in candidates if n.all_processes["raylet"][0].process.pid == raylet)
+
+
+@pytest.mark.slow
+def test_two_actors_on_three_nodes_learn_cartpole_through_an_actor_kill_and_a_node_loss(
+    tmp_path, cluster):
+  nodes, workers = cluster
+  root = tmp_path / "run"
+  steps = 10000
+  run = popen(*ray_args(nodes.address, root, steps, "--seed", "0",
+                        *gin("train.Experiment.checkpoint_interval=2000")))
+  wait_until(lambda: status(root, "learner").get("step", 0) >= 1500 and
+             "pid" in status(root, "actor_0"), run, "the learner to pass step 1500")
+  os.kill(status(root, "actor_0")["pid"], signal.SIGKILL)
+  wait_until(lambda: len(started_pids(root).get("actor_0", [])) == 2, run,
+             "actor_0's restart")
+  # Remove the worker node holding actor_1: it comes back on a node left.
+  wait_until(lambda: status(root, "actor_1").get("env_steps", 0) > 0, run, "actor_1 to run")
+  lost = node_running(status(root, "actor_1")["pid"], workers)
+  nodes.remove_node(lost)
+  wait_until(lambda: len(started_pids(root).get("actor_1", [])) == 2, run,
+             "actor_1's restart")
+  out, err = run.communicate(timeout=900)
+  assert run.returncode == 0, out + err
+
+  assert re.search(r"actor_0 exited with code -9 \(SIGKILL\); restarting", out), out
+  assert re.search(r"actor_1 exited with code -9 \(SIGKILL\); restarting", out), out
+  assert "on node" in (root / "logs" / "launcher.log").read_text()
+  assert f"finished at step {steps}" in out
+  assert checkpoint_steps(root)[-1] == steps  # the learner stopped at exactly num_iterations
+  assert re.search(r"\d+ env steps/s \(2 actors\)", out)
+  assert (root / "policies" / "policy" / "saved_model.pb").is_file()
+  assert not leftovers()
+  workers[workers.index(lost)] = nodes.add_node(num_cpus=2)  # two worker nodes again
+  nodes.wait_for_nodes()
+
+  # Learning: as in the local launcher's test (DQN with the tutorial's gamma 1.0 is unstable),
+  # a second seed runs, without faults, only when the first misses; a broken setup fails both.
+  returns = eval_returns(root)
+  if max(returns) < 195:
+    retry_root = tmp_path / "seed1"
+    retry = rlrun(*ray_args(nodes.address, retry_root, steps, "--seed", "1",
+                            *gin("train.Experiment.checkpoint_interval=2000")), timeout=900)
+    assert retry.returncode == 0, retry.stdout + retry.stderr
+    returns = eval_returns(retry_root)
+  assert max(returns) >= 195, returns
+
+
+@pytest.mark.slow
+def test_a_killed_learner_stops_the_ray_run_and_a_rerun_resumes_with_its_replay(
+    tmp_path, cluster):
+  nodes, _ = cluster
+  root = tmp_path / "run"
+  args = ray_args(nodes.address, root, 1500, *gin("train.Experiment.checkpoint_interval=300"),
+                  *gin("train.Experiment.eval_interval=1500"))
+  first = popen(*args)
+  wait_until(lambda: any(s > 0 for s in checkpoint_steps(root)), first, "a checkpoint")
+  os.kill(started_pids(root)["learner"][0], signal.SIGKILL)
+  out, err = first.communicate(timeout=300)
+  assert first.returncode == 1, out + err
+  assert "rlrun: the learner crashed" in out and "run the same command to resume" in out, out
+  assert not any(alive(p) for pids in started_pids(root).values() for p in pids)
+  last = checkpoint_steps(root)[-1]
+
+  second = rlrun(*args, timeout=600)
+  assert second.returncode == 0, second.stdout + second.stderr
+  resumed = re.search(r"resuming from step (\d+) of 1500 \((\d+) replay items restored\)",
+                      second.stdout)
+  assert resumed and int(resumed.group(1)) == last, second.stdout
+  assert int(resumed.group(2)) > 0
+  assert "finished at step 1500" in second.stdout
+  assert not leftovers()
+
+
+def test_a_resource_no_node_has_is_one_line_and_writes_nothing(tmp_path, cluster):
+  nodes, _ = cluster
+  root = tmp_path / "run"
+  result = rlrun("train", "--config", "dqn_cartpole.gin", "--actors", "1", "--root-dir",
+                 str(root), "--ray", nodes.address, "--ray-learner-resource", "tpu_pod")
+  assert result.returncode == 2, result.stdout + result.stderr
+  assert result.stderr.strip() == (
+      "rlrun: error: --ray-learner-resource tpu_pod: no node of the Ray cluster has the "
+      "resource 'tpu_pod'; start the learner's node with ray start --resources "
+      "'{\"tpu_pod\": 1}'")
+  assert not root.exists()
+  result = rlrun("train", "--config", "dqn_cartpole.gin", "--actors", "1", "--root-dir",
+                 str(root), "--ray", nodes.address, "--ray-learner-resource", LEARNER_RESOURCE,
+                 *gin("distributed.Settings.ray_cpus_per_role=8"))
+  assert result.returncode == 2, result.stdout + result.stderr
+  assert "learner node" in result.stderr and "ray_cpus_per_role=8" in result.stderr
+  assert len(result.stderr.strip().splitlines()) == 1
+  assert not root.exists()
+
+
+def test_an_unreachable_cluster_fails_within_the_rpc_timeout(tmp_path):
+  root = tmp_path / "run"
+  result = rlrun("train", "--config", "dqn_cartpole.gin", "--actors", "1", "--root-dir",
+                 str(root), "--ray", "127.0.0.1:9", *gin("distributed.Settings.rpc_timeout_s=3"),
+                 timeout=120)  # a hang guard
+  assert result.returncode == 2, result.stdout + result.stderr
+  assert re.fullmatch(r"rlrun: error: --ray 127\.0\.0\.1:9: no Ray head node answers there "
+                      r"\(.+\); check the address \(ray status on the head prints it\)",
+                      result.stderr.strip()), result.stderr
+  assert not root.exists()
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["--actors", "1", "--ray", "nowhere"], ["--ray nowhere: expected 'auto', 'local' or the "
+                                            "head node's HOST:PORT"]),
+    (["--ray", "auto"], ["--ray runs the roles", "add --actors N"]),
+    (["--actors", "1", "--ray-learner-resource", "x"], ["add --ray ADDRESS"]),
+])
+def test_ray_option_mistakes(capsys, tmp_path, args, fragments):
+  root = tmp_path / "run"
+  assert_one_line_error(*run_in_process(capsys, "train", "--config", "dqn_cartpole.gin",
+                                        "--root-dir", str(root), *args), *fragments)
+  assert not root.exists()
+
+
+def test_ray_not_installed_names_the_pip_command(capsys, tmp_path, monkeypatch):
+  monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
+  root = tmp_path / "run"
+  assert_one_line_error(*run_in_process(capsys, "train", "--config", "dqn_cartpole.gin",
+                                        "--root-dir", str(root), "--actors", "1", "--ray",
+                                        "auto"), "pip install 'rlrun[ray]'")
+  assert not root.exists()
