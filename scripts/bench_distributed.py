@@ -31,7 +31,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 from benchmarks_md import replace_section
 
@@ -57,12 +57,16 @@ def read_json(path: Path) -> dict:
 
 
 class Run:
-  """One `rlrun train` process and what can be read from it while it runs."""
+  """One `rlrun train` process and what can be read from it while it runs.
 
-  def __init__(self, actors: int, args: argparse.Namespace, workdir: Path):
+  `extra`: more arguments (e.g. --ray ADDRESS or bindings) after the benchmark's own.
+  """
+
+  def __init__(self, actors: int, args: argparse.Namespace, workdir: Path,
+               config: str = "sac_minitaur.gin", extra: Sequence[str] = ()):
     self.actors = actors
     self.root = workdir / (f"actors{actors}" if actors else "single")
-    argv = [sys.executable, "-m", "rlrun", "train", "--config", "sac_minitaur.gin",
+    argv = [sys.executable, "-m", "rlrun", "train", "--config", config,
             "--root-dir", str(self.root)]
     for binding in ("train.Experiment.num_iterations=1000000",
                     f"train.Experiment.initial_collect_steps={args.initial_collect_steps}",
@@ -72,6 +76,7 @@ class Run:
       argv += ["--gin-param", binding]
     if actors:
       argv += ["--actors", str(actors)]
+    argv += list(extra)
     self.process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                     text=True, cwd=tempfile.gettempdir(),
                                     env=dict(os.environ, PYTHONUNBUFFERED="1"))
@@ -103,7 +108,7 @@ class Run:
     log = self.root / "logs" / "launcher.log"
     pids = {"launcher": self.process.pid}
     if log.is_file():
-      for name, pid in re.findall(r"(\S+) started \(pid (\d+)\)", log.read_text()):
+      for name, pid in re.findall(r"(\S+) (?:re)?started \(pid (\d+)", log.read_text()):
         pids[name] = int(pid)  # the latest start of each
     return pids
 
@@ -129,16 +134,19 @@ def _wait_for_training(run: Run, timeout: float) -> None:
   raise RuntimeError(f"training did not start within {timeout} s")
 
 
-def measure(actors: int, args: argparse.Namespace) -> dict:
+def measure(actors: int, args: argparse.Namespace, config: str = "sac_minitaur.gin",
+            extra: Sequence[str] = (), during=None) -> dict:
+  """Throughput and cores of one run; `during(run)` is called inside the window."""
   with tempfile.TemporaryDirectory(prefix="bench-distributed-") as workdir:
-    run = Run(actors, args, Path(workdir))
+    run = Run(actors, args, Path(workdir), config, extra)
     try:
       _wait_for_training(run, timeout=600)
       time.sleep(args.warmup)
       pids = run.pids()
       t0, step0, env0 = time.time(), run.step(), run.env_steps()
       cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
-      time.sleep(args.window)
+      extras = during(run) if during is not None else {}
+      time.sleep(max(0.0, t0 + args.window - time.time()))
       t1, step1, env1 = time.time(), run.step(), run.env_steps()
       cpu1 = {name: cpu_seconds(pid) for name, pid in pids.items()}
     finally:
@@ -148,7 +156,7 @@ def measure(actors: int, args: argparse.Namespace) -> dict:
            if cpu0[name] is not None and cpu1[name] is not None}
   return {"actors": actors, "train_steps_per_s": (step1 - step0) / seconds,
           "env_steps_per_s": (env1 - env0) / seconds, "cores": cores,
-          "cores_total": sum(cores.values()), "loadavg": os.getloadavg()[0]}
+          "cores_total": sum(cores.values()), "loadavg": os.getloadavg()[0], **extras}
 
 
 def _label(actors: int) -> str:

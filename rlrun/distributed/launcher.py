@@ -118,6 +118,8 @@ class Launcher:
 
   def _show(self) -> None:
     statuses = read_statuses(str(self.root.root))
+    if self.cluster is not None:
+      statuses.update(self.cluster.remote_statuses(self.root.root))
     learner = statuses.get("learner")
     if learner is None or "step" not in learner:
       return

@@ -19,6 +19,7 @@ exiting with SIGKILL, and the supervisor starts a new host, which Ray places on 
 node. Ray is imported only here, so runs without --ray never load it.
 """
 
+import json
 import math
 import os
 import signal
@@ -50,9 +51,17 @@ class RoleHost:
   def __init__(self, spec: ChildSpec, header: str):
     self._proc = LocalProcess(spec, header)
 
-  def where(self) -> Tuple[int, str]:
+  def where(self) -> Tuple[int, str, str]:
     import ray  # pylint: disable=import-outside-toplevel
-    return self._proc.pid, ray.util.get_node_ip_address()
+    return (self._proc.pid, ray.util.get_node_ip_address(),
+            ray.get_runtime_context().get_node_id())
+
+  def status(self, path: str) -> Optional[Dict]:
+    """The role's status file on this node (see rlrun.distributed.status), or None."""
+    try:
+      return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+      return None
 
   def exit_code(self) -> Optional[int]:
     return self._proc.exit_code()
@@ -80,7 +89,7 @@ class RayProcess:
     self._code: Optional[int] = None
     self._host = host_class.options(**options).remote(spec, header)
     try:
-      self.pid, ip = ray.get(self._host.where.remote(), timeout=PLACEMENT_TIMEOUT_S)
+      self.pid, ip, self.node = ray.get(self._host.where.remote(), timeout=PLACEMENT_TIMEOUT_S)
     except ray.exceptions.GetTimeoutError as e:
       ray.kill(self._host)
       raise OSError(f"Ray placed no node for {spec.name} within {PLACEMENT_TIMEOUT_S:.0f} s "
@@ -108,6 +117,14 @@ class RayProcess:
   def signal(self, sig: int) -> None:
     if self._code is None:
       self._host.signal.remote(sig)
+
+  @property
+  def running(self) -> bool:
+    return self._code is None
+
+  def status(self, path: Path):
+    """A future of the role's status file as its node sees it."""
+    return self._host.status.remote(str(path))
 
   def close(self) -> None:
     try:
@@ -159,6 +176,7 @@ class RayCluster:
     self.learner_node, self.learner_ip = self._learner_node(nodes, learner_resource)
     self._check_resources(nodes, actors)
     self._processes: List[RayProcess] = []
+    self._latest: Dict[str, RayProcess] = {}
 
   def _learner_node(self, nodes: List[Dict], resource: Optional[str]) -> Tuple[str, str]:
     if resource is None:
@@ -237,7 +255,32 @@ class RayCluster:
     process = RayProcess(self.ray, self._host_class, spec, header, self.options(spec.name),
                          self.settings.rpc_timeout_s)
     self._processes.append(process)
+    self._latest[spec.name] = process
     return process
+
+  def remote_statuses(self, root: Path, timeout_s: float = 1.0) -> Dict[str, Dict]:
+    """The status files of running roles off the learner node, read on their nodes (so the
+    progress line counts their env steps without a shared filesystem)."""
+    names, calls = [], []
+    for name, process in self._latest.items():
+      if process.running and process.node != self.learner_node:
+        names.append(name)
+        calls.append(process.status(root / "status" / f"{name}.json"))
+    if not calls:
+      return {}
+    ready, _ = self.ray.wait(calls, num_returns=len(calls), timeout=timeout_s)
+    ready = {r.hex() for r in ready}
+    statuses = {}
+    for name, call in zip(names, calls):
+      if call.hex() not in ready:
+        continue  # slow: the next poll asks again
+      try:
+        status = self.ray.get(call)
+      except self.ray.exceptions.RayError:
+        continue  # its host is gone; the supervisor hears of it
+      if status is not None:
+        statuses[name] = status
+    return statuses
 
   def close(self) -> None:
     """Kills every host left (their processes die with them) and disconnects."""

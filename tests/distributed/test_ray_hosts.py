@@ -5,12 +5,16 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from cli_helpers import gin, popen, rlrun
 from commands.test_user_errors import assert_one_line_error, run_in_process
+from rlrun.distributed.ray_hosts import LOST, RayCluster
+from rlrun.distributed.settings import Settings
+from rlrun.distributed.supervisor import ChildSpec
 from distributed.test_distributed_training import (QUICK, alive, checkpoint_steps, eval_returns,
                                                    started_pids, status, wait_until)
 
@@ -53,6 +57,41 @@ def node_running(pid: int, candidates):
   """The node (of `candidates`) whose raylet started the Ray worker that is pid's parent."""
   raylet = parent(parent(pid))
   return next(n for n in candidates if n.all_processes["raylet"][0].process.pid == raylet)
+
+
+def test_a_hosted_process_reports_its_status_exit_and_a_lost_host(tmp_path, cluster):
+  nodes, _ = cluster
+  hosts = RayCluster(nodes.address, Settings(), actors=2, learner_resource=LEARNER_RESOURCE)
+  try:
+    status_file = tmp_path / "status" / "actor_0.json"
+    writer = ("import json, pathlib, time; p = pathlib.Path(%r); p.parent.mkdir(); "
+              "p.write_text(json.dumps({'env_steps': 7})); time.sleep(60)" % str(status_file))
+    first = hosts.spawn(ChildSpec("actor_0", [sys.executable, "-c", writer],
+                                  tmp_path / "actor_0.log"), "==== start\n")
+    assert first.node != hosts.learner_node  # actors go to the worker nodes
+    assert first.exit_code() is None
+    deadline = time.monotonic() + 60  # a hang guard
+    while hosts.remote_statuses(tmp_path) != {"actor_0": {"env_steps": 7}}:
+      assert time.monotonic() < deadline, hosts.remote_statuses(tmp_path)
+      time.sleep(0.1)
+    first.signal(signal.SIGTERM)
+    while first.exit_code() is None:
+      assert time.monotonic() < deadline
+      time.sleep(0.05)
+    assert first.exit_code() == -signal.SIGTERM
+    assert hosts.remote_statuses(tmp_path) == {}  # only running roles are asked
+
+    second = hosts.spawn(ChildSpec("actor_1", [sys.executable, "-c", "import time; "
+                                               "time.sleep(60)"], tmp_path / "actor_1.log"), "")
+    os.kill(parent(second.pid), signal.SIGKILL)  # the host dies; its process goes with it
+    while second.exit_code() is None:
+      assert time.monotonic() < deadline
+      time.sleep(0.05)
+    assert second.exit_code() == LOST
+    assert (tmp_path / "actor_0.log").read_text().startswith("==== start\n")
+  finally:
+    hosts.close()
+  assert not leftovers()
 
 
 @pytest.mark.slow
