@@ -98,6 +98,9 @@ def train(config: str, root_dir: Optional[str], gin_params: Tuple[str, ...],
   gin_params = with_imports(imports, gin_params)
   if ray_learner_resource is not None and ray_address is None:
     raise UserError("--ray-learner-resource places roles on a Ray cluster; add --ray ADDRESS")
+  for flag, given in (("--seeds", seeds is not None), ("--deterministic", deterministic)):
+    if given and ray_address is not None:
+      raise UserError(f"{flag} trains in one process per run; drop --ray")
   if ray_address is not None and not actors:
     raise UserError("--ray runs the roles of a distributed run on a Ray cluster; add --actors N")
   if seeds is not None:

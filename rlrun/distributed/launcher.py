@@ -172,7 +172,7 @@ class Launcher:
       server = self._spec("replay_server", self._argv(
           "replay-server", "--root-dir", str(self.root.root), "--port", self.port),
                           critical=True, stop_stage=2)
-      sup.start(server)
+      self._start(sup, server)
       if not wait_for_port(self.host, self.port, timeout=SERVER_START_TIMEOUT_S,
                            alive=lambda: self._still_running(sup, "replay_server")):
         sup.shutdown()
@@ -186,13 +186,21 @@ class Launcher:
         if stale.name != "replay_server.json":
           stale.unlink()
       for spec in self.specs():
-        sup.start(spec)
+        self._start(sup, spec)
       code = self._supervise(sup, stop)
       sup.shutdown(order=["learner", ["evaluator"] + self.actor_names, "replay_server"])
     self._show()
     if self.progress is not None:
       self.progress.close()
     return code
+
+  @staticmethod
+  def _start(sup: Supervisor, spec: ChildSpec) -> None:
+    """Starts a child; one that cannot start (no node for it, no program) stops the run."""
+    try:
+      sup.start(spec)
+    except OSError as e:
+      raise UserError(f"could not start the {spec.name.replace('_', ' ')}: {e}") from e
 
   @staticmethod
   def _still_running(sup: Supervisor, name: str) -> bool:

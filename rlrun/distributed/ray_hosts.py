@@ -19,11 +19,15 @@ exiting with SIGKILL, and the supervisor starts a new host, which Ray places on 
 node. Ray is imported only here, so runs without --ray never load it.
 """
 
+import dataclasses
 import json
 import math
 import os
 import signal
 import socket
+import sys
+import tempfile
+import threading
 import uuid
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
@@ -46,10 +50,26 @@ def import_ray():
 
 
 class RoleHost:
-  """A Ray actor that runs one role's process on its node (made remote in RayCluster)."""
+  """A Ray actor that runs one role's process on its node (made remote in RayCluster).
 
-  def __init__(self, spec: ChildSpec, header: str):
-    self._proc = LocalProcess(spec, header)
+  The process runs with this node's Python (where rlrun is installed) and, when
+  `config_text` is given, a copy of the driver's config file written on this node, so
+  neither needs to exist at the driver's paths here.
+  """
+
+  def __init__(self, spec: ChildSpec, header: str, config_text: Optional[str] = None):
+    # A sync Ray actor runs __init__ on its worker's main thread, which lives as long as
+    # the worker: the process's PR_SET_PDEATHSIG (it dies with this host) holds.
+    assert threading.current_thread() is threading.main_thread()
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # exit codes must be reapable here
+    os.environ.pop("OMP_NUM_THREADS", None)  # Ray's worker setting, not the role's
+    argv = [sys.executable] + list(spec.argv[1:])
+    if config_text is not None and "--config" in argv:
+      at = argv.index("--config") + 1
+      copy = Path(tempfile.mkdtemp(prefix="rlrun-config-"), Path(argv[at]).name)
+      copy.write_text(config_text)
+      argv[at] = str(copy)
+    self._proc = LocalProcess(dataclasses.replace(spec, argv=argv), header)
 
   def where(self) -> Tuple[int, str, str]:
     import ray  # pylint: disable=import-outside-toplevel
@@ -83,11 +103,11 @@ class RayProcess:
   """The supervisor's view of a process hosted by a RoleHost somewhere on the cluster."""
 
   def __init__(self, ray, host_class, spec: ChildSpec, header: str, options: Dict,
-               rpc_timeout_s: float):
+               config_text: Optional[str] = None):
     self._ray = ray
-    self._timeout = rpc_timeout_s
     self._code: Optional[int] = None
-    self._host = host_class.options(**options).remote(spec, header)
+    self._pending = None  # the exit_code call in flight
+    self._host = host_class.options(**options).remote(spec, header, config_text)
     try:
       self.pid, ip, self.node = ray.get(self._host.where.remote(), timeout=PLACEMENT_TIMEOUT_S)
     except ray.exceptions.GetTimeoutError as e:
@@ -100,13 +120,20 @@ class RayProcess:
     self.where = f" on node {ip}"
 
   def exit_code(self) -> Optional[int]:
+    """Never blocks: one call is in flight at a time, and an unanswered one means running."""
     if self._code is not None:
       return self._code
     ray = self._ray
-    try:
-      code = ray.get(self._host.exit_code.remote(), timeout=self._timeout)
-    except ray.exceptions.GetTimeoutError:
+    if self._pending is None:
+      self._pending = self._host.exit_code.remote()
+    ready, _ = ray.wait([self._pending], timeout=0)
+    if not ready:
       return None  # a slow answer is not an exit
+    call, self._pending = self._pending, None
+    try:
+      code = ray.get(call)
+    except ray.exceptions.ActorUnavailableError:
+      return None  # unreachable for now (a network blip), not dead: ask again
     except ray.exceptions.RayActorError:
       code = LOST  # the host died: its process was killed or its node is gone
     if code is not None:
@@ -164,19 +191,23 @@ class RayCluster:
       local = {"num_cpus": max(os.cpu_count() or 1,
                                math.ceil((len(CORE_ROLES) + actors) * settings.ray_cpus_per_role))}
     try:
-      ray.init(address=None if address == "local" else address, logging_level="ERROR",
-               log_to_driver=False, include_dashboard=False, **local)
+      ray.init(address=address, logging_level="ERROR", log_to_driver=False,
+               include_dashboard=False, **local)
     except (ConnectionError, RuntimeError, ValueError) as e:
       raise UserError(f"--ray {address}: cannot connect to a Ray cluster ("
                       f"{str(e).splitlines()[0] if str(e) else type(e).__name__}); start one "
                       "with 'ray start --head' or give its head's HOST:PORT") from e
     self._host_class = ray.remote(max_restarts=0)(RoleHost)
     self._gpu = gpu
-    nodes = [n for n in ray.nodes() if n.get("Alive")]
-    self.learner_node, self.learner_ip = self._learner_node(nodes, learner_resource)
-    self._check_resources(nodes, actors)
     self._processes: List[RayProcess] = []
     self._latest: Dict[str, RayProcess] = {}
+    try:
+      nodes = [n for n in ray.nodes() if n.get("Alive")]
+      self.learner_node, self.learner_ip = self._learner_node(nodes, learner_resource)
+      self._check_resources(nodes, actors)
+    except BaseException:
+      ray.shutdown()
+      raise
 
   def _learner_node(self, nodes: List[Dict], resource: Optional[str]) -> Tuple[str, str]:
     if resource is None:
@@ -234,9 +265,12 @@ class RayCluster:
         raise UserError(f"the run directory {run_dir} is not visible on the learner node "
                         f"({self.learner_ip}); put it on a filesystem both share, or run "
                         "rlrun train on that node")
+      return self.learner_ip, self._on_learner_node(_free_port)
+    except self.ray.exceptions.RayError as e:
+      raise UserError(f"the learner node ({self.learner_ip}) of the Ray cluster did not "
+                      f"answer ({str(e).splitlines()[0]}); check it with ray status") from e
     finally:
       marker.unlink()
-    return self.learner_ip, self._on_learner_node(_free_port)
 
   def options(self, name: str) -> Dict:
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
@@ -252,11 +286,20 @@ class RayCluster:
 
   def spawn(self, spec: ChildSpec, header: str) -> RayProcess:
     """The supervisor's spawn function: hosts the child on the node Ray picks."""
+    if self._gpu and spec.name != "learner":  # Ray does not hide the learner's GPU from them
+      spec = dataclasses.replace(spec, env={**(spec.env or {}), "CUDA_VISIBLE_DEVICES": ""})
     process = RayProcess(self.ray, self._host_class, spec, header, self.options(spec.name),
-                         self.settings.rpc_timeout_s)
+                         self._config_text(spec))
     self._processes.append(process)
     self._latest[spec.name] = process
     return process
+
+  @staticmethod
+  def _config_text(spec: ChildSpec) -> Optional[str]:
+    argv = list(spec.argv)
+    if "--config" not in argv:
+      return None
+    return Path(argv[argv.index("--config") + 1]).read_text()
 
   def remote_statuses(self, root: Path, timeout_s: float = 1.0) -> Dict[str, Dict]:
     """The status files of running roles off the learner node, read on their nodes (so the
@@ -291,7 +334,11 @@ class RayCluster:
 
 def _check_reachable(address: str, timeout: float) -> None:
   """An unreachable HOST:PORT fails in `timeout` seconds, not after Ray's long retries."""
-  if address in ("auto", "local") or address.startswith("ray://"):
+  if address.startswith("ray://"):
+    raise UserError(f"--ray {address}: Ray Client addresses are not supported (the launcher "
+                    "must run on a node of the cluster); use ray job submit -- rlrun train "
+                    "... --ray auto, or run it on the head node")
+  if address in ("auto", "local"):
     return
   host, _, port = address.rpartition(":")
   if not host or not port.isdigit():

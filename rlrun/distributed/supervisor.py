@@ -106,7 +106,7 @@ class Event:
 
 
 class Process(Protocol):
-  """A started child, wherever it runs."""
+  """A started child, wherever it runs (a remote child's pid is on its own node)."""
   pid: int
   where: str  # "" for this machine, else e.g. " on node 10.0.0.2"
 
@@ -352,7 +352,8 @@ class Supervisor:
     for child, wait_s in killed:
       code = self._wait_exit(child, _KILL_WAIT_S)
       if code is None:
-        message = f"{child.spec.name} (pid {child.proc.pid}) survived SIGKILL; abandoned"
+        message = (f"{child.spec.name} (pid {child.proc.pid}{child.proc.where}) survived "
+                   "SIGKILL; abandoned")
       else:
         message = (f"{child.spec.name} did not stop within {wait_s:.1f} s; "
                    f"killed ({describe_exit(code)})")

@@ -254,15 +254,17 @@ def test_an_actor_whose_server_dies_retries_for_the_grace_period_then_exits_3(tm
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("victim", ["replay_server", "learner"])
-def test_a_crashed_server_or_learner_stops_the_run_and_a_rerun_resumes(tmp_path, victim):
+def test_a_crashed_server_stops_the_run_and_a_rerun_resumes(tmp_path):
+  # A crashed learner: tests/distributed/test_ray_hosts.py, the same launcher code with its
+  # processes on a Ray cluster.
+  victim = "replay_server"
   root = tmp_path / "run"
   args, first = started_until_a_checkpoint(root, actors=1, steps=1500, eval_interval=1500)
   os.kill(started_pids(root)[victim][0], signal.SIGKILL)
   out, err = first.communicate(timeout=300)
   assert first.returncode == 1, out + err
-  role = "replay server" if victim == "replay_server" else "learner"
-  assert f"rlrun: the {role} crashed" in out and "run the same command to resume" in out, out
+  assert "rlrun: the replay server crashed" in out, out
+  assert "run the same command to resume" in out, out
   assert not any(alive(p) for pids in started_pids(root).values() for p in pids)
   last = checkpoint_steps(root)[-1]
 

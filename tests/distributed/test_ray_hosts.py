@@ -64,16 +64,25 @@ def test_a_hosted_process_reports_its_status_exit_and_a_lost_host(tmp_path, clus
   hosts = RayCluster(nodes.address, Settings(), actors=2, learner_resource=LEARNER_RESOURCE)
   try:
     status_file = tmp_path / "status" / "actor_0.json"
-    writer = ("import json, pathlib, time; p = pathlib.Path(%r); p.parent.mkdir(); "
-              "p.write_text(json.dumps({'env_steps': 7})); time.sleep(60)" % str(status_file))
-    first = hosts.spawn(ChildSpec("actor_0", [sys.executable, "-c", writer],
-                                  tmp_path / "actor_0.log"), "==== start\n")
-    assert first.node != hosts.learner_node  # actors go to the worker nodes
+    config = tmp_path / "mine.gin"
+    config.write_text("train.Experiment.num_iterations = 7\n")
+    # The process reports the config it was given: a copy written on its node.
+    writer = ("import json, pathlib, sys, time; p = pathlib.Path(%r); p.parent.mkdir(); "
+              "c = pathlib.Path(sys.argv[2]); p.write_text(json.dumps({'env_steps': 7, "
+              "'config': [c.name, c.read_text(), str(c.parent)]})); time.sleep(60)"
+              % str(status_file))
+    first = hosts.spawn(ChildSpec("actor_0", ["/no/such/python", "-c", writer, "--config",
+                                              str(config)], tmp_path / "actor_0.log"),
+                        "==== start\n")  # the host runs it with its own Python
+    hosts.learner_node = "elsewhere"  # wherever Ray put it, it is read through its host
     assert first.exit_code() is None
     deadline = time.monotonic() + 60  # a hang guard
-    while hosts.remote_statuses(tmp_path) != {"actor_0": {"env_steps": 7}}:
+    expected = {"env_steps": 7, "config": ["mine.gin", config.read_text()]}
+    while {k: v[:2] if k == "config" else v
+           for k, v in hosts.remote_statuses(tmp_path).get("actor_0", {}).items()} != expected:
       assert time.monotonic() < deadline, hosts.remote_statuses(tmp_path)
       time.sleep(0.1)
+    assert hosts.remote_statuses(tmp_path)["actor_0"]["config"][2] != str(tmp_path)
     first.signal(signal.SIGTERM)
     while first.exit_code() is None:
       assert time.monotonic() < deadline
@@ -202,6 +211,11 @@ def test_an_unreachable_cluster_fails_within_the_rpc_timeout(tmp_path):
                                             "head node's HOST:PORT"]),
     (["--ray", "auto"], ["--ray runs the roles", "add --actors N"]),
     (["--actors", "1", "--ray-learner-resource", "x"], ["add --ray ADDRESS"]),
+    (["--actors", "1", "--ray", "ray://head:10001"], ["Ray Client addresses are not "
+                                                      "supported", "ray job submit"]),
+    (["--seeds", "0-1", "--ray", "auto"], ["--seeds trains in one process per run; drop --ray"]),
+    (["--deterministic", "--ray", "auto"], ["--deterministic trains in one process per run; "
+                                            "drop --ray"]),
 ])
 def test_ray_option_mistakes(capsys, tmp_path, args, fragments):
   root = tmp_path / "run"
@@ -217,3 +231,10 @@ def test_ray_not_installed_names_the_pip_command(capsys, tmp_path, monkeypatch):
                                         "--root-dir", str(root), "--actors", "1", "--ray",
                                         "auto"), "pip install 'rlrun[ray]'")
   assert not root.exists()
+
+
+def test_without_ray_option_ray_is_never_imported():
+  code = ("import sys; import rlrun.cli, rlrun.commands.train, rlrun.distributed.launcher; "
+          "print('ray' in sys.modules)")
+  out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+  assert out.stdout.strip() == "False"
