@@ -11,7 +11,8 @@ and actor's rates are read), giving per unit of work:
   * the bytes of one step and of one sampled batch (`rlrun check --json`: item bytes,
     sequence length, batch size).
 Then Ray's cost per role on a three-node Ray cluster on this machine (ray.cluster_utils):
-the seconds to place a role's host and start its process, and one status poll's latency.
+the seconds to place a role's host and start its process, and the launcher's CPU cost of one
+(non-blocking) exit poll of a host.
 From these the model gives, per config, a learner's train steps/s on one core, the actors
 that keep it busy, the server cores and the network bytes/s at that rate, and the
 samples_per_insert that N actors support. One point anchors the model: `--actors 2 --ray`
@@ -76,7 +77,7 @@ def parts(config: str, args: argparse.Namespace) -> dict:
 
 
 def ray_overhead(address: str, runs: int) -> dict:
-  """Seconds to place a host and start a process in it, and a status poll's latency."""
+  """Seconds to place a host and start a process in it; the launcher's time per exit poll."""
   from rlrun.distributed.ray_hosts import RayCluster
   from rlrun.distributed.settings import Settings
   from rlrun.distributed.supervisor import ChildSpec
@@ -163,8 +164,9 @@ def write_report(path: Path, args, measured: List[dict], overhead: dict, anchor_
                  f"{_si(p['batch_bytes'])} |")
   lines += [
       "", f"Ray, three nodes on this machine: placing a role's host and starting its process "
-      f"takes {overhead['start_s']:.2f} s (median of {len(overhead['starts'])}); a status poll "
-      f"of a host {overhead['poll_s'] * 1e3:.2f} ms. The launcher polls each role every "
+      f"takes {overhead['start_s']:.2f} s (median of {len(overhead['starts'])}); one "
+      f"non-blocking exit poll of a host costs the launcher {overhead['poll_s'] * 1e3:.2f} ms "
+      "(median of 250). The launcher polls each role every "
       "0.25 s, so 64 actors cost it "
       f"~{64 * overhead['poll_s'] / 0.25 * 100:.0f}% of a core.", "",
       "The model, per learner on one dedicated core (a GPU learner raises `learner train "

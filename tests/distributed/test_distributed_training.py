@@ -60,13 +60,14 @@ def checkpoint_steps(root) -> list:
   return committed_numbers(str(root / "checkpoints"))
 
 
-def started_until_a_checkpoint(root: Path, actors: int, steps: int, eval_interval: int):
-  """Starts `rlrun train --actors N` (checkpoints every 300 steps) and waits for a checkpoint
-  after step 0; returns (its arguments, its process)."""
+def started_until_a_checkpoint(root: Path, actors: int, steps: int, eval_interval: int,
+                               extra=()):
+  """Starts `rlrun train --actors N [extra]` (checkpoints every 300 steps) and waits for a
+  checkpoint after step 0; returns (its arguments, its process)."""
   args = ["train", "--config", "dqn_cartpole.gin", "--actors", str(actors), "--root-dir",
           str(root), *gin(f"train.Experiment.num_iterations={steps}"),
           *gin("train.Experiment.checkpoint_interval=300"),
-          *gin(f"train.Experiment.eval_interval={eval_interval}"), *QUICK]
+          *gin(f"train.Experiment.eval_interval={eval_interval}"), *QUICK, *extra]
   process = popen(*args)
   wait_until(lambda: any(s > 0 for s in checkpoint_steps(root)), process, "a checkpoint")
   return args, process
@@ -253,17 +254,13 @@ def test_an_actor_whose_server_dies_retries_for_the_grace_period_then_exits_3(tm
                       r"`rlrun replay-server` still running\?", message), out + err
 
 
-@pytest.mark.slow
-def test_a_crashed_server_stops_the_run_and_a_rerun_resumes(tmp_path):
-  # A crashed learner: tests/distributed/test_ray_hosts.py, the same launcher code with its
-  # processes on a Ray cluster.
-  victim = "replay_server"
-  root = tmp_path / "run"
-  args, first = started_until_a_checkpoint(root, actors=1, steps=1500, eval_interval=1500)
+def crash_stops_the_run_and_a_rerun_resumes(root: Path, args, first, victim: str, role: str):
+  """Kills `victim` of the run `first`; the run must stop keeping its last checkpoint and the
+  same command resume from it with its replay."""
   os.kill(started_pids(root)[victim][0], signal.SIGKILL)
   out, err = first.communicate(timeout=300)
   assert first.returncode == 1, out + err
-  assert "rlrun: the replay server crashed" in out, out
+  assert f"rlrun: the {role} crashed" in out, out
   assert "run the same command to resume" in out, out
   assert not any(alive(p) for pids in started_pids(root).values() for p in pids)
   last = checkpoint_steps(root)[-1]
@@ -275,6 +272,15 @@ def test_a_crashed_server_stops_the_run_and_a_rerun_resumes(tmp_path):
   assert resumed and int(resumed.group(1)) == last, second.stdout
   assert int(resumed.group(2)) > 0
   assert "finished at step 1500" in second.stdout
+
+
+@pytest.mark.slow
+def test_a_crashed_server_stops_the_run_and_a_rerun_resumes(tmp_path):
+  # A crashed learner: tests/distributed/test_ray_hosts.py, the same launcher code with its
+  # processes on a Ray cluster.
+  root = tmp_path / "run"
+  args, first = started_until_a_checkpoint(root, actors=1, steps=1500, eval_interval=1500)
+  crash_stops_the_run_and_a_rerun_resumes(root, args, first, "replay_server", "replay server")
 
 
 @pytest.mark.slow

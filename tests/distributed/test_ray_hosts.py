@@ -15,8 +15,9 @@ from commands.test_user_errors import assert_one_line_error, run_in_process
 from rlrun.distributed.ray_hosts import LOST, RayCluster
 from rlrun.distributed.settings import Settings
 from rlrun.distributed.supervisor import ChildSpec
-from distributed.test_distributed_training import (QUICK, alive, checkpoint_steps, eval_returns,
-                                                   started_pids, status, wait_until)
+from distributed.test_distributed_training import (
+    QUICK, checkpoint_steps, crash_stops_the_run_and_a_rerun_resumes, eval_returns, started_pids,
+    started_until_a_checkpoint, status, wait_until)
 
 from ray.cluster_utils import Cluster  # Ray is in the 'test' extra
 
@@ -153,24 +154,9 @@ def test_a_killed_learner_stops_the_ray_run_and_a_rerun_resumes_with_its_replay(
     tmp_path, cluster):
   nodes, _ = cluster
   root = tmp_path / "run"
-  args = ray_args(nodes.address, root, 1500, *gin("train.Experiment.checkpoint_interval=300"),
-                  *gin("train.Experiment.eval_interval=1500"))
-  first = popen(*args)
-  wait_until(lambda: any(s > 0 for s in checkpoint_steps(root)), first, "a checkpoint")
-  os.kill(started_pids(root)["learner"][0], signal.SIGKILL)
-  out, err = first.communicate(timeout=300)
-  assert first.returncode == 1, out + err
-  assert "rlrun: the learner crashed" in out and "run the same command to resume" in out, out
-  assert not any(alive(p) for pids in started_pids(root).values() for p in pids)
-  last = checkpoint_steps(root)[-1]
-
-  second = rlrun(*args, timeout=600)
-  assert second.returncode == 0, second.stdout + second.stderr
-  resumed = re.search(r"resuming from step (\d+) of 1500 \((\d+) replay items restored\)",
-                      second.stdout)
-  assert resumed and int(resumed.group(1)) == last, second.stdout
-  assert int(resumed.group(2)) > 0
-  assert "finished at step 1500" in second.stdout
+  args, first = started_until_a_checkpoint(root, 2, 1500, 1500, extra=[
+      "--ray", nodes.address, "--ray-learner-resource", LEARNER_RESOURCE])
+  crash_stops_the_run_and_a_rerun_resumes(root, args, first, "learner", "learner")
   assert not leftovers()
 
 
