@@ -23,6 +23,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 import signal
 import socket
 import sys
@@ -60,7 +61,8 @@ class RoleHost:
   def __init__(self, spec: ChildSpec, header: str, config_text: Optional[str] = None):
     # A sync Ray actor runs __init__ on its worker's main thread, which lives as long as
     # the worker: the process's PR_SET_PDEATHSIG (it dies with this host) holds.
-    assert threading.current_thread() is threading.main_thread()
+    if threading.current_thread() is not threading.main_thread():
+      raise RuntimeError("RoleHost must start on its worker's main thread")
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # exit codes must be reapable here
     os.environ.pop("OMP_NUM_THREADS", None)  # Ray's worker setting, not the role's
     argv = [sys.executable] + list(spec.argv[1:])
@@ -116,7 +118,7 @@ class RayProcess:
                     f"(it asks for {_describe(options)})") from e
     except ray.exceptions.RayError as e:
       ray.kill(self._host)
-      raise OSError(f"Ray could not start {spec.name}: {str(e).splitlines()[0]}") from e
+      raise OSError(f"Ray could not start {spec.name}: {_cause(e)}") from e
     self.where = f" on node {ip}"
 
   def exit_code(self) -> Optional[int]:
@@ -136,6 +138,8 @@ class RayProcess:
       return None  # unreachable for now (a network blip), not dead: ask again
     except ray.exceptions.RayActorError:
       code = LOST  # the host died: its process was killed or its node is gone
+    except ray.exceptions.RayError:
+      code = LOST  # the host failed otherwise: its process cannot be watched any more
     if code is not None:
       self._code = code
       self.close()
@@ -158,6 +162,13 @@ class RayProcess:
       self._ray.kill(self._host)
     except Exception:  # pylint: disable=broad-except
       pass  # already gone
+
+
+def _cause(error: BaseException) -> str:
+  """The last line of a Ray error (its innermost cause), without terminal colours."""
+  lines = [l.strip() for l in re.sub(r"\x1b\[[0-9;]*m", "", str(error)).splitlines()
+           if l.strip()]
+  return lines[-1] if lines else type(error).__name__
 
 
 def _describe(options: Dict) -> str:
@@ -202,7 +213,11 @@ class RayCluster:
     self._processes: List[RayProcess] = []
     self._latest: Dict[str, RayProcess] = {}
     try:
-      nodes = [n for n in ray.nodes() if n.get("Alive")]
+      try:
+        nodes = [n for n in ray.nodes() if n.get("Alive")]
+      except ray.exceptions.RayError as e:
+        raise UserError(f"--ray {address}: the cluster did not list its nodes ({_cause(e)})"
+                        ) from e
       self.learner_node, self.learner_ip = self._learner_node(nodes, learner_resource)
       self._check_resources(nodes, actors)
     except BaseException:
@@ -334,8 +349,12 @@ class RayCluster:
 
 def _check_reachable(address: str, timeout: float) -> None:
   """An unreachable HOST:PORT fails in `timeout` seconds, not after Ray's long retries."""
+  label = address
+  if address == "auto" and os.environ.get("RAY_ADDRESS", "").startswith("ray://"):
+    address = os.environ["RAY_ADDRESS"]
+    label = f"auto (RAY_ADDRESS={address})"
   if address.startswith("ray://"):
-    raise UserError(f"--ray {address}: Ray Client addresses are not supported (the launcher "
+    raise UserError(f"--ray {label}: Ray Client addresses are not supported (the launcher "
                     "must run on a node of the cluster); use ray job submit -- rlrun train "
                     "... --ray auto, or run it on the head node")
   if address in ("auto", "local"):

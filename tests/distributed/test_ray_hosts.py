@@ -210,6 +210,16 @@ def test_ray_option_mistakes(capsys, tmp_path, args, fragments):
   assert not root.exists()
 
 
+def test_a_ray_client_address_in_the_environment_is_refused_too(capsys, tmp_path, monkeypatch):
+  monkeypatch.setenv("RAY_ADDRESS", "ray://head:10001")
+  root = tmp_path / "run"
+  assert_one_line_error(*run_in_process(capsys, "train", "--config", "dqn_cartpole.gin",
+                                        "--root-dir", str(root), "--actors", "1", "--ray",
+                                        "auto"),
+                        "--ray auto (RAY_ADDRESS=ray://head:10001): Ray Client addresses")
+  assert not root.exists()
+
+
 def test_ray_not_installed_names_the_pip_command(capsys, tmp_path, monkeypatch):
   monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
   root = tmp_path / "run"
