@@ -109,7 +109,7 @@ def test_two_actors_on_three_nodes_learn_cartpole_through_an_actor_kill_and_a_no
     tmp_path, cluster):
   nodes, workers = cluster
   root = tmp_path / "run"
-  steps = 10000
+  steps = 15000
   run = popen(*ray_args(nodes.address, root, steps, "--seed", "0",
                         *gin("train.Experiment.checkpoint_interval=2000")))
   wait_until(lambda: status(root, "learner").get("step", 0) >= 1500 and
