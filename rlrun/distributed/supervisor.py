@@ -21,22 +21,19 @@ the same three operations: `pid`, `exit_code()` and `signal(sig)`.
 """
 
 import dataclasses
-import datetime
 import enum
-import os
-import shlex
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Mapping, Optional, Protocol, Sequence, Union
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Union
 
-from rlrun.distributed.process_groups import describe_exit, pdeathsig_preexec, signal_group
+# ChildSpec and LocalProcess are imported from here by the launcher and ray_hosts too.
+from rlrun.distributed.child_processes import (ChildSpec, LocalProcess, Process, timestamp,
+                                               start_header)
+from rlrun.distributed.process_groups import describe_exit
 
 _POLL_S = 0.02  # how often blocking waits look at their children
 _KILL_WAIT_S = 5.0  # how long to wait for a child to vanish after SIGKILL
-_HAS_WAITID = sys.platform.startswith("linux") and hasattr(os, "waitid")
 
 
 class EventKind(str, enum.Enum):
@@ -58,36 +55,6 @@ class State(str, enum.Enum):
   STOPPED = "stopped"
 
 
-@dataclasses.dataclass
-class ChildSpec:
-  """How to run one child.
-
-  Args:
-    name: unique name, e.g. "learner", "actor_0".
-    argv: the command line.
-    log_path: the file stdout and stderr are appended to (with a header per start).
-    restart: restart it, after a backoff, when it exits non-zero or by a signal.
-    critical: its non-zero exit is fatal to the run (reported as a FATAL event).
-    env: variables set over the supervisor's environment (None: inherit it).
-      PYTHONUNBUFFERED=1 is set unless `env` sets it, so Python output reaches the log
-      line by line.
-    cwd: working directory (None: the supervisor's).
-    max_restarts: this child's restart limit (None: the supervisor's).
-    stop_timeout: seconds between SIGTERM and SIGKILL in stop() (None: the supervisor's).
-    stop_stage: shutdown() stops children stage by stage, lowest first.
-  """
-  name: str
-  argv: Sequence[str]
-  log_path: Path
-  restart: bool = False
-  critical: bool = False
-  env: Optional[Mapping[str, str]] = None
-  cwd: Optional[str] = None
-  max_restarts: Optional[int] = None
-  stop_timeout: Optional[float] = None
-  stop_stage: int = 0
-
-
 @dataclasses.dataclass(frozen=True)
 class Event:
   """One thing that happened to a child; `message` is a line for humans."""
@@ -103,61 +70,6 @@ class Event:
 
   def __str__(self) -> str:
     return self.message
-
-
-class Process(Protocol):
-  """A started child, wherever it runs (a remote child's pid is on its own node)."""
-  pid: int
-  where: str  # "" for this machine, else e.g. " on node 10.0.0.2"
-
-  def exit_code(self) -> Optional[int]:
-    """Its exit code once it has exited (reaping it), else None; negative: a signal."""
-
-  def signal(self, sig: int) -> None:
-    """Sends `sig` to its process group."""
-
-
-class LocalProcess:
-  """A child process of this one, in a session (process group) of its own."""
-  where = ""
-
-  def __init__(self, spec: ChildSpec, header: str):
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    env.update(spec.env or {})
-    Path(spec.log_path).parent.mkdir(parents=True, exist_ok=True)
-    with open(spec.log_path, "a", buffering=1, encoding="utf-8") as log:
-      log.write(header)
-      log.flush()
-      self._popen = subprocess.Popen(
-          list(spec.argv), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-          env=env, cwd=spec.cwd, start_new_session=True, preexec_fn=pdeathsig_preexec())
-    self.pid = self._popen.pid
-
-  def exit_code(self) -> Optional[int]:
-    proc = self._popen
-    if proc.returncode is not None:
-      return proc.returncode
-    if _HAS_WAITID:
-      try:  # look without reaping, so the pid (and its process group id) stays ours
-        exited = os.waitid(os.P_PID, proc.pid,
-                           os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
-      except ChildProcessError:
-        exited = True
-      if not exited:
-        return None
-      signal_group(proc.pid, signal.SIGKILL)  # helpers it left in its group
-      return proc.wait()
-    return proc.poll()
-
-  def signal(self, sig: int) -> None:
-    if self._popen.returncode is None:
-      signal_group(self._popen.pid, sig)
-
-
-def start_header(spec: ChildSpec, restart: str) -> str:
-  """The line a child's log gets before each start."""
-  command = shlex.join(spec.argv).replace("\n", "\\n")  # the header is one line
-  return f"==== {_now()} start {spec.name}{restart}: {command}\n"
 
 
 @dataclasses.dataclass
@@ -475,12 +387,8 @@ class Supervisor:
     if self._log_path is not None:
       try:
         with open(self._log_path, "a", encoding="utf-8") as log:
-          log.write(f"{_now()} {kind.value:<10} {message}\n")
+          log.write(f"{timestamp()} {kind.value:<10} {message}\n")
       except OSError:
         pass  # a full disk must not stop supervision
     if self._on_event is not None:
       self._on_event(event)
-
-
-def _now() -> str:
-  return datetime.datetime.now().isoformat(sep=" ", timespec="milliseconds")
