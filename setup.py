@@ -37,6 +37,11 @@ ATARI_REQUIRES = ["ale-py==0.12.1"]
 # TensorFlow 2.15 / Reverb 0.14 set (protobuf < 5, numpy 1.26); Ray's dependencies as resolved
 # beside it.
 RAY_REQUIRES = ["ray==2.60.0"]
+# `rlrun export`: the converters (tf2onnx; TFLite's is TensorFlow's own) and the runtimes that
+# check the file without TensorFlow. Newer onnx/onnxruntime need numpy 2 or protobuf 5+,
+# which TensorFlow 2.15 refuses; these are the newest that install beside the pinned set.
+EXPORT_REQUIRES = ["tf2onnx==1.17.0", "onnx==1.17.0", "onnxruntime==1.20.1",
+                   "tflite-runtime==2.14.0"]
 
 setup(
     name="rlrun",
@@ -55,7 +60,9 @@ setup(
         "tune": TUNE_REQUIRES,
         "atari": ATARI_REQUIRES,
         "ray": RAY_REQUIRES,
-        "test": ["pytest==9.2.0"] + TUNE_REQUIRES + ATARI_REQUIRES + RAY_REQUIRES,
+        "export": EXPORT_REQUIRES,
+        "test": (["pytest==9.2.0"] + TUNE_REQUIRES + ATARI_REQUIRES + RAY_REQUIRES
+                 + EXPORT_REQUIRES),
     },
     entry_points={"console_scripts": ["rlrun=rlrun.cli:main"]},
 )

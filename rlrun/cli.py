@@ -161,6 +161,40 @@ def record_video(root_dir: Optional[str], episodes: int, output: Optional[str], 
 
 
 @cli.command()
+@click.option("--root-dir", metavar="DIR", help="A run directory (uses policies/policy).")
+@click.option("--format", "fmt", required=True, metavar="tflite|onnx",
+              help="tflite (run with ai-edge-litert or tflite-runtime) or onnx (onnxruntime).")
+@click.option("--output", metavar="FILE", help="The file to write "
+              "[default: DIR/exports/<policy>-step<N>.<format>].")
+@click.option("--policy", metavar="PATH", help="A SavedModel directory instead of the run's.")
+@STEP_OPTION
+@click.option("--no-verify", is_flag=True, help="Skip running the file with its runtime.")
+@click.option("--runtime-python", metavar="PYTHON", help="The Python that runs the check, "
+              "with the format's runtime installed [default: this one].")
+@click.option("--samples", default=1000, show_default=True,
+              help="Observations drawn from the observation spec for the check.")
+def export(root_dir: Optional[str], fmt: str, output: Optional[str], policy: Optional[str],
+           step: Optional[str], no_verify: bool, runtime_python: Optional[str],
+           samples: int) -> None:
+  """Export a saved greedy policy to a file that runs without TensorFlow.
+
+  The file takes the observation (batch first; named observation, or observation_<key> for
+  nested ones) and returns the action. It is then checked: its own runtime, in a fresh
+  process that imports neither TensorFlow nor rlrun, acts on observations drawn from the
+  observation spec, and the actions must equal the SavedModel's (discrete) or lie within
+  1e-5 of them (continuous). A file that fails the check is not written (exit 1).
+  Needs pip install 'rlrun[export]'.
+  """
+  from rlrun.commands.export import VerificationFailed, export as run
+  try:
+    sys.exit(run(root_dir, policy, step, fmt.lower(), output, verify=not no_verify,
+                 runtime_python=runtime_python, samples=samples))
+  except VerificationFailed as e:
+    click.echo(f"rlrun: export not written: {e}", err=True)
+    sys.exit(1)
+
+
+@cli.command()
 @click.option("--config", required=True, metavar="CONFIG",
               help="A gin file path, or the name of a shipped config.")
 @click.option("--gin-param", "gin_params", multiple=True, metavar="BINDING",

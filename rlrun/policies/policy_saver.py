@@ -21,7 +21,7 @@ from rlrun.policies.py_tf_eager_policy import SPECS_FILE
 from rlrun.specs import spec_codec, tensor_spec
 
 
-def _named_leaves(prefix: str, nest: Any):
+def named_leaves(prefix: str, nest: Any):
   """(name, value) for every leaf, named prefix or prefix_<path> for nested leaves."""
   with_paths = tree.flatten_with_path(nest)
   paths = ["_".join(str(k) for k in path) for path, _ in with_paths]
@@ -64,10 +64,10 @@ class PolicySaver:
       module.action = tf.function(lambda time_step, policy_state=(): policy.action(time_step),
                                   input_signature=[ts_spec], autograph=False)
 
-    ts_names = (_named_leaves("step_type", ts_spec.step_type) + _named_leaves("reward", ts_spec.reward)
-                + _named_leaves("discount", ts_spec.discount)
-                + _named_leaves("observation", ts_spec.observation))
-    state_names = _named_leaves("policy_state", state_spec) if stateful else []
+    ts_names = (named_leaves("step_type", ts_spec.step_type) + named_leaves("reward", ts_spec.reward)
+                + named_leaves("discount", ts_spec.discount)
+                + named_leaves("observation", ts_spec.observation))
+    state_names = named_leaves("policy_state", state_spec) if stateful else []
     flat_signature = [tf.TensorSpec(s.shape, s.dtype, name=n) for n, s in ts_names + state_names]
     num_ts = len(ts_names)
 
@@ -76,9 +76,9 @@ class PolicySaver:
       time_step = tf.nest.pack_sequence_as(ts_spec, list(flat[:num_ts]))
       state = tf.nest.pack_sequence_as(state_spec, list(flat[num_ts:])) if stateful else ()
       step = module.action(time_step, state) if stateful else module.action(time_step)
-      outputs = dict(_named_leaves("action", step.action))
+      outputs = dict(named_leaves("action", step.action))
       if stateful:
-        outputs.update(_named_leaves("policy_state", step.state))
+        outputs.update(named_leaves("policy_state", step.state))
       return outputs
 
     @tf.function(input_signature=[tf.TensorSpec((), tf.int32, name="batch_size")],
@@ -86,7 +86,7 @@ class PolicySaver:
     def get_initial_state(batch_size):
       if not stateful:
         return {}
-      return dict(_named_leaves("policy_state", policy.get_initial_state(batch_size)))
+      return dict(named_leaves("policy_state", policy.get_initial_state(batch_size)))
 
     @tf.function(input_signature=[], autograph=False)
     def get_train_step():

@@ -1,9 +1,11 @@
 """Every shipped config's builder honours the runner's contract.
 
 Build, collect, train one group, checkpoint, restore to the same weights, export the
-policies, and run the exported greedy policy in a process that never imports rlrun.
+policies, run the exported greedy policy in a process that never imports rlrun, and export
+it to TFLite and ONNX files whose runtimes reproduce its actions without TensorFlow.
 """
 
+import io
 import json
 import os
 import subprocess
@@ -16,6 +18,7 @@ import numpy as np
 import pytest
 
 from rlrun import configs
+from rlrun.commands.export import export
 
 SHIPPED = sorted(p.name for p in (Path(__file__).parents[2] / "gin_configs").glob("*.gin"))
 SMALL = ["train.Experiment.initial_collect_steps = 40", "train.Experiment.batch_size = 16",
@@ -89,3 +92,9 @@ def test_the_builder_builds_collects_trains_checkpoints_restores_and_exports(tmp
   out = json.loads(result.stdout.strip().splitlines()[-1])
   assert out["shape"][0] == 3
   assert out["train_step"] == 4 * experiment.settings.train_steps_per_iteration
+  for fmt in ("tflite", "onnx"):
+    report = io.StringIO()
+    export(None, str(root / "policies" / "policy"), None, fmt, str(tmp_path / f"policy.{fmt}"),
+           samples=200, out=report)
+    assert "in a fresh process without TensorFlow or rlrun" in report.getvalue(), report.getvalue()
+    assert (tmp_path / f"policy.{fmt}").stat().st_size > 0
