@@ -202,18 +202,22 @@ def export(root_dir: Optional[str], fmt: str, output: Optional[str], policy: Opt
 @IMPORT_OPTION
 @click.option("--seed", type=int, help="Shorthand for --gin-param 'train.Experiment.seed=N'.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--no-probe", is_flag=True, help="Skip the time estimate (a few iterations of "
+              "the loop, timed after a warm-up; seconds for most configs).")
 def check(config: str, gin_params: Tuple[str, ...], imports: Tuple[str, ...],
-          seed: Optional[int], as_json: bool) -> None:
+          seed: Optional[int], as_json: bool, no_probe: bool) -> None:
   """Build a config without training and report what it would run.
 
   Finds everything 'rlrun train' would refuse at build time (exit 2, one line), writing
   nothing; otherwise prints the environment's specs and step limit, each network's layers
   and parameters, the loop, the replay table (capacity, sampler, remover, rate limit, item
-  bytes and memory at capacity) and the exact 'rlrun train' command.
+  bytes and memory at capacity), the disk the run will keep, a time estimate from a few
+  timed iterations, and the exact 'rlrun train' command.
   """
   from rlrun.commands.check import check as run
   from rlrun.commands.train import bindings_from
-  sys.exit(run(config, bindings_from(with_imports(imports, gin_params), seed), as_json))
+  sys.exit(run(config, bindings_from(with_imports(imports, gin_params), seed), as_json,
+               probe=not no_probe))
 
 
 @cli.group(invoke_without_command=True)

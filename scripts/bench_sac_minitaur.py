@@ -305,7 +305,7 @@ def rlrun_worker(args: argparse.Namespace) -> None:
     experiment.collector.run = timed(experiment.collector.run, "actor")
 
     def advance(step: int) -> int:
-      experiment.trainer._group(ITERATIONS_PER_CALL)  # pylint: disable=protected-access
+      experiment.trainer.run_group(ITERATIONS_PER_CALL)
       return int(experiment.train_step.numpy())
 
     started = time.perf_counter()

@@ -4,7 +4,8 @@ Everything `rlrun train` would refuse at build time is found here, in a scratch 
 before anything is written: the report then says what the config builds (environment
 specs and step limit, networks and their parameters, the loop, the replay table and its
 memory at capacity, what the run will keep on disk: measured from one agent checkpoint and
-one policy export written in the scratch directory) and the exact `rlrun train` command.
+one policy export written in the scratch directory), how long it will take (a few
+iterations of the real loop timed there: time_probe.py) and the exact `rlrun train` command.
 """
 
 import json
@@ -16,7 +17,6 @@ from typing import Any, Dict, List, Optional, Sequence, TextIO
 import numpy as np
 
 from rlrun import configs
-from rlrun.errors import UserError
 from rlrun.run_dir import RunDirectory
 
 _LOOP_FIELDS = ("num_iterations", "initial_collect_steps", "collect_steps_per_iteration",
@@ -110,8 +110,9 @@ def _table(table, step_bytes: int, length: int, stride: int, backend: str) -> Di
           "item_bytes": item_bytes, "bytes_at_capacity": per_item * int(info.max_size)}
 
 
-def report(config: str, bindings: Sequence[str]) -> Dict[str, Any]:
-  """Builds the config in a scratch directory; returns what it holds.
+def report(config: str, bindings: Sequence[str], probe: bool = True) -> Dict[str, Any]:
+  """Builds the config in a scratch directory; returns what it holds (and, with `probe`,
+  the time estimate from a few timed iterations there).
 
   Raises:
     UserError: for everything `rlrun train` would refuse at build time.
@@ -127,7 +128,7 @@ def report(config: str, bindings: Sequence[str]) -> Dict[str, Any]:
       parts, settings = experiment.parts, experiment.settings
       builder, agent, env = parts.builder, parts.agent, parts.env
       sequence = builder.replay_length(agent)
-      return {
+      found = {
           "config": str(config_path), "bindings": list(bindings),
           "environment": {
               "id": _env_id(env),
@@ -150,6 +151,11 @@ def report(config: str, bindings: Sequence[str]) -> Dict[str, Any]:
           "train_command": " ".join(["rlrun", "train", "--config", shlex.quote(config)] + [
               f"--gin-param {shlex.quote(b)}" for b in bindings]),
       }
+      if probe:
+        from rlrun.commands import time_probe
+        found["time"] = time_probe.probe(experiment,
+                                        found["environment"]["episode_step_limit"])
+      return found
     finally:
       experiment.close()
 
@@ -192,15 +198,18 @@ def text_lines(found: Dict[str, Any]) -> List[str]:
             f"{replay['min_size_to_sample']} items",
             f"  item: {replay['item_bytes']:,} bytes uncompressed{stacking}; at capacity "
             f"{_mib(replay['bytes_at_capacity'])}{shared}",
-            _disk_line(found["disk"]),
-            f"train: {found['train_command']}"]
+            _disk_line(found["disk"])]
+  if "time" in found:
+    from rlrun.commands import time_probe
+    lines.append(time_probe.text(found["time"]))
+  lines.append(f"train: {found['train_command']}")
   return lines
 
 
 def check(config: str, bindings: Sequence[str], as_json: bool = False,
-          out: Optional[TextIO] = None) -> int:
+          out: Optional[TextIO] = None, probe: bool = True) -> int:
   """Runs `rlrun check`; returns the exit code (a refused config raises UserError)."""
   out = out or sys.stdout
-  found = report(config, bindings)
+  found = report(config, bindings, probe)
   out.write((json.dumps(found) if as_json else "\n".join(text_lines(found))) + "\n")
   return 0

@@ -1,18 +1,21 @@
 """`rlrun export`: a saved greedy policy as a .tflite or .onnx file, checked against the
 SavedModel by the format's own runtime in a fresh process without TensorFlow or rlrun."""
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Dict, Optional, TextIO
+from typing import Dict, Iterator, Optional, TextIO
 
 import numpy as np
 
 from rlrun.commands import policy_loading
+from rlrun.commands.output_files import checked_output, write_atomically
 from rlrun.errors import UserError
 from rlrun.run_dir import RunDirectory
 
@@ -21,8 +24,17 @@ RUNNER = Path(__file__).resolve().parent.parent / "export" / "run_exported.py"
 # Continuous actions: |file - SavedModel| <= 1e-5 x max(1, the largest |action|) (float32
 # kernels sum in different orders: TD3's (400, 300) actor differed by 8e-6 at bound 2).
 CONTINUOUS_TOLERANCE = 1e-5
-# A hang guard for the runtime's process; a policy of this size runs in well under a second.
-RUNTIME_TIMEOUT_S = 600
+MAX_SAMPLES = 100_000
+# The runtime runs the file on batches of these sizes in turn: one, an odd one, a large one.
+CHECK_BATCHES = "1,7,100"
+RUNTIMES = {"onnx": ("onnxruntime", "onnxruntime==1.20.1"),
+            "tflite": ("ai-edge-litert or tflite-runtime", "tflite-runtime==2.14.0")}
+# Run state an export must not be written into (rlrun replaces or prunes these).
+RUN_STATE = ("policies", "checkpoints", "replay")
+
+
+class VerificationFailed(Exception):
+  """The exported file does not reproduce the SavedModel's actions."""
 
 
 def export(root_dir: Optional[str], policy: Optional[str], step: Optional[str], fmt: str,
@@ -30,54 +42,69 @@ def export(root_dir: Optional[str], policy: Optional[str], step: Optional[str], 
            samples: int = 1000, seed: int = 0, out: TextIO = sys.stdout) -> int:
   if fmt not in FORMATS:
     raise UserError(f"--format {fmt}: use one of {', '.join(FORMATS)}")
-  if samples < 1:
-    raise UserError(f"--samples must be >= 1, got {samples}")
+  if not 1 <= samples <= MAX_SAMPLES:
+    raise UserError(f"--samples must be in [1, {MAX_SAMPLES}], got {samples}")
+  if root_dir and policy:
+    raise UserError("--root-dir and --policy both name a policy; pass one of them")
   path = policy_loading.policy_path(root_dir, policy, step=step)
   if output is None and not root_dir:
     raise UserError(f"pass --output FILE.{fmt} (or --root-dir to write into its exports/)")
   if output is not None:
-    _check_output(Path(output).expanduser(), fmt)
+    _refuse_run_state(checked_output("--output", output, (f".{fmt}",), "policy"), path, root_dir)
   python = _runtime_python(runtime_python) if verify else None
   if python is not None:
     _probe_runtime(python, fmt)
   from rlrun.export import converters
   from rlrun.export.greedy_function import GreedyFunction
-  function = GreedyFunction(path)
-  train_step = function.train_step
-  if output is None:
-    output = str(RunDirectory(root_dir).path("exports", f"{path.name}-step{train_step}.{fmt}"))
-  target = Path(output).expanduser()
-  _check_output(target, fmt)
-  data = (converters.to_tflite(function) if fmt == "tflite"
-          else converters.to_onnx(function).SerializeToString())
-  scratch = Path(tempfile.mkdtemp(prefix="rlrun-export-"))
-  try:
-    model = scratch / f"policy.{fmt}"
-    model.write_bytes(data)
+  with _terminate_as_interrupt():
+    function = GreedyFunction(path)
+    train_step = function.train_step
+    if output is None:
+      stem = path.name if train_step is None else f"{path.name}-step{train_step}"
+      name = f"{stem}.{fmt}"
+      output = str(RunDirectory(root_dir).path("exports", name))
+    target = checked_output("--output", output, (f".{fmt}",), "policy")
+    _refuse_run_state(target, path, root_dir)
+    data = (converters.to_tflite(function) if fmt == "tflite"
+            else converters.to_onnx(function).SerializeToString())
     report = "not verified (--no-verify)"
     if python is not None:
-      report = _verify(function, model, fmt, python, samples, seed, scratch)
-    _install(model, target)
-  finally:
-    shutil.rmtree(scratch, ignore_errors=True)
+      with tempfile.TemporaryDirectory(prefix="rlrun-export-") as scratch:
+        model = Path(scratch) / f"policy.{fmt}"
+        model.write_bytes(data)
+        report = _verify(function, model, fmt, python, samples, seed, Path(scratch))
+    write_atomically(target, lambda partial: partial.write_bytes(data))
   out.write(f"exported {path} (train step {train_step}) to {target} ({fmt}, "
             f"{len(data) / 1024:.1f} KiB)\n{report}\n")
   return 0
 
 
-def _check_output(target: Path, fmt: str) -> None:
-  if target.is_dir():
-    raise UserError(f"--output {target} is a directory; pass a file name such as "
-                    f"{target / ('policy.' + fmt)}")
-  if target.suffix.lower() != f".{fmt}":
-    raise UserError(f"--output {target}: a --format {fmt} file is named *.{fmt}")
-  for parent in target.parents:
-    if parent.exists():
-      if not parent.is_dir():
-        raise UserError(f"--output {target}: {parent} is a file, not a directory")
-      if not os.access(parent, os.W_OK):
-        raise UserError(f"--output {target}: {parent} is not writable; choose another place")
-      break
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+  """SIGTERM stops the export as Ctrl-C does: scratch and partial files are removed."""
+  def interrupt(signum, frame):
+    del signum, frame
+    raise KeyboardInterrupt
+  try:
+    previous = signal.signal(signal.SIGTERM, interrupt)
+  except ValueError:  # not the main thread
+    yield
+    return
+  try:
+    yield
+  finally:
+    signal.signal(signal.SIGTERM, previous)
+
+
+def _refuse_run_state(target: Path, policy: Path, root_dir: Optional[str]) -> None:
+  places = [policy.resolve()]
+  if root_dir:
+    places += [RunDirectory(root_dir).path(name).resolve() for name in RUN_STATE]
+  where = target.resolve()
+  for place in places:
+    if where == place or place in where.parents:
+      raise UserError(f"--output {target} is inside {place}, which rlrun replaces; write the "
+                      "export elsewhere (default: the run's exports/)")
 
 
 def _runtime_python(runtime_python: Optional[str]) -> str:
@@ -90,91 +117,109 @@ def _runtime_python(runtime_python: Optional[str]) -> str:
   return found
 
 
-def _run_runtime(python: str, *args: str) -> subprocess.CompletedProcess:
+def _run_runtime(python: str, timeout: float, *args: str) -> subprocess.CompletedProcess:
   env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-  return subprocess.run([python, "-I", str(RUNNER), *args], capture_output=True, text=True,
-                        env=env, timeout=RUNTIME_TIMEOUT_S, check=False)
+  try:
+    return subprocess.run([python, "-I", str(RUNNER), *args], capture_output=True, text=True,
+                          env=env, stdin=subprocess.DEVNULL, timeout=timeout, check=False)
+  except subprocess.TimeoutExpired:
+    raise VerificationFailed(f"{python} did not finish running the check in {timeout:.0f} s") \
+        from None
+  except OSError as e:
+    raise UserError(f"cannot run {python}: {e.strerror or e}; pass another "
+                    "--runtime-python") from None
+
+
+def _last_json(text: str) -> Optional[dict]:
+  lines = [line for line in text.splitlines() if line.strip()]
+  try:
+    found = json.loads(lines[-1]) if lines else None
+  except ValueError:
+    return None
+  return found if isinstance(found, dict) else None
 
 
 def _probe_runtime(python: str, fmt: str) -> None:
-  try:
-    result = _run_runtime(python, "--format", fmt, "--probe")
-  except OSError as e:
-    raise UserError(f"cannot run {python}: {e.strerror or e}") from None
-  if result.returncode != 0:
-    runtime = "onnxruntime" if fmt == "onnx" else "ai-edge-litert or tflite-runtime"
-    raise UserError(f"verifying a .{fmt} export needs {runtime} in {python}: pip install "
-                    "'rlrun[export]' (or --runtime-python PYTHON, or --no-verify)")
+  result = _run_runtime(python, 120, "--format", fmt, "--probe")
+  facts = _last_json(result.stdout)
+  runtime, pinned = RUNTIMES[fmt]
+  if result.returncode == 3:  # run_exported.MISSING_RUNTIME
+    how = ("pip install 'rlrun[export]'" if python == sys.executable else
+           f"{python} -m pip install {pinned}")
+    raise UserError(f"checking a .{fmt} export needs {runtime} in {python}: {how} (or "
+                    "--no-verify)")
+  if result.returncode != 0 or not facts or not facts.get("ok"):
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    raise UserError(f"--runtime-python {python} cannot run the check "
+                    f"({lines[-1] if lines else 'exit ' + str(result.returncode)}); pass a "
+                    "Python 3 with numpy and the runtime")
 
 
 def _verify(function, model: Path, fmt: str, python: str, samples: int, seed: int,
             scratch: Path) -> str:
   observations = sample_observations(function, samples, seed)
   expected = function(observations)
+  for name, want in expected.items():
+    if np.issubdtype(want.dtype, np.floating) and not np.all(np.isfinite(want)):
+      raise VerificationFailed(f"the SavedModel's {name} is not finite for some sampled "
+                               "observations; nothing to compare the export with")
   np.savez(scratch / "inputs.npz", **observations)
-  result = _run_runtime(python, "--format", fmt, "--model", str(model),
+  # A hang guard, scaled with the work (a CartPole policy checks 1000 samples in ~0.1 s).
+  result = _run_runtime(python, 300 + samples * 0.1, "--format", fmt, "--model", str(model),
                         "--inputs", str(scratch / "inputs.npz"),
-                        "--outputs", str(scratch / "outputs.npz"))
-  if result.returncode != 0:
+                        "--outputs", str(scratch / "outputs.npz"), "--batches", CHECK_BATCHES)
+  facts = _last_json(result.stdout)
+  if result.returncode != 0 or not facts or "runtime" not in facts:
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     raise VerificationFailed(f"the {fmt} runtime could not run the export: "
                              f"{lines[-1] if lines else 'exit ' + str(result.returncode)}")
-  facts = json.loads(result.stdout.strip().splitlines()[-1])
+  imported = [m for m in ("tensorflow", "rlrun") if facts.get(f"{m}_imported")]
+  if imported:
+    raise VerificationFailed(f"the check's process imported {' and '.join(imported)}; pass a "
+                             "--runtime-python whose runtime does not")
   with np.load(scratch / "outputs.npz") as data:
     got = {name: data[name] for name in data.files}
-  parts = []
-  for name, want in expected.items():
-    have = got.get(name)
-    if have is None or have.shape != want.shape:
-      raise VerificationFailed(f"the {fmt} file's output {name} is "
-                               f"{'missing' if have is None else have.shape}, expected "
-                               f"{want.shape}")
-    if np.issubdtype(want.dtype, np.floating):
-      worst = float(np.max(np.abs(have.astype(np.float64) - want))) if want.size else 0.0
-      scale = max(1.0, float(np.max(np.abs(want)))) if want.size else 1.0
-      tolerance = CONTINUOUS_TOLERANCE * scale
-      if not worst <= tolerance:
-        raise VerificationFailed(f"{name} differs from the SavedModel's by up to {worst:.3g} "
-                                 f"(tolerance {tolerance:.3g})")
-      parts.append(f"{name} within {worst:.2g} of the SavedModel's (tolerance {tolerance:.2g})")
-    else:
-      wrong = int(np.sum(np.any((have != want).reshape(len(want), -1), axis=1)))
-      if wrong:
-        raise VerificationFailed(f"{name} differs from the SavedModel's on {wrong} of "
-                                 f"{samples} observations")
-      parts.append(f"{name} identical to the SavedModel's")
-  imported = [m for m in ("tensorflow", "rlrun") if facts.get(f"{m}_imported")]
-  process = ("a fresh process that imported " + " and ".join(imported) if imported else
-             "a fresh process without TensorFlow or rlrun")
-  return (f"verified with {facts['runtime']} in {process}: {samples} observations sampled "
-          f"from the observation spec (seed {seed}), {'; '.join(parts)}")
+  parts = [_compare(name, want, got.get(name), samples) for name, want in expected.items()]
+  return (f"verified with {facts['runtime']} in a fresh process without TensorFlow or rlrun: "
+          f"{samples} observations sampled from the observation spec (seed {seed}), in "
+          f"batches of {CHECK_BATCHES.replace(',', ', ')}; {'; '.join(parts)}")
 
 
-class VerificationFailed(Exception):
-  """The exported file does not reproduce the SavedModel's actions."""
+def _compare(name: str, want: np.ndarray, have: Optional[np.ndarray], samples: int) -> str:
+  if have is None or have.shape != want.shape or have.dtype != want.dtype:
+    found = "missing" if have is None else f"{have.dtype} {have.shape}"
+    raise VerificationFailed(f"the file's output {name} is {found}, the SavedModel's "
+                             f"{want.dtype} {want.shape}")
+  if np.issubdtype(want.dtype, np.floating):
+    worst = float(np.max(np.abs(have.astype(np.float64) - want))) if want.size else 0.0
+    scale = max(1.0, float(np.max(np.abs(want)))) if want.size else 1.0
+    tolerance = CONTINUOUS_TOLERANCE * scale
+    if not worst <= tolerance:
+      raise VerificationFailed(f"{name} differs from the SavedModel's by up to {worst:.3g} "
+                               f"(tolerance {tolerance:.3g})")
+    return f"{name} within {worst:.2g} of the SavedModel's (tolerance {tolerance:.2g})"
+  wrong = int(np.sum(np.any((have != want).reshape(len(want), -1), axis=1)))
+  if wrong:
+    raise VerificationFailed(f"{name} differs from the SavedModel's on {wrong} of {samples} "
+                             "observations")
+  return f"{name} identical to the SavedModel's"
 
 
 def sample_observations(function, samples: int, seed: int) -> Dict[str, np.ndarray]:
   """`samples` observations from the policy's observation spec, by input name."""
   from rlrun.policies.policy_saver import named_leaves
   from rlrun.specs import array_spec, spec_codec
-  spec = function.metadata.get("time_step_spec")
-  rng = np.random.default_rng(seed)
-  if spec is not None:
-    observation_spec = spec_codec.decode(spec).observation
-    drawn = array_spec.sample_spec_nest(observation_spec, rng, outer_dims=(samples,))
-    return dict(named_leaves("observation", drawn))
-  return {name: array_spec.sample_spec_nest(
-      array_spec.ArraySpec(tuple(s.shape[1:]), s.dtype.as_numpy_dtype), rng, (samples,))
-          for name, s in function.input_specs.items()}
-
-
-def _install(model: Path, target: Path) -> None:
-  """Moves the verified file into place atomically (a partial file is never at `target`)."""
-  target.parent.mkdir(parents=True, exist_ok=True)
-  staging = target.with_name(f".{target.name}.tmp-{os.getpid()}")
   try:
-    shutil.copyfile(model, staging)
-    os.replace(staging, target)
-  finally:
-    staging.unlink(missing_ok=True)
+    observation_spec = spec_codec.decode(function.metadata["time_step_spec"]).observation
+  except (KeyError, TypeError, ValueError, AttributeError) as e:
+    raise UserError(f"{function.policy_dir}: the observation spec in its metadata is "
+                    f"unreadable ({e}); export the policy again with rlrun train") from None
+  drawn = dict(named_leaves("observation", array_spec.sample_spec_nest(
+      observation_spec, np.random.default_rng(seed), outer_dims=(samples,))))
+  for name, spec in function.input_specs.items():
+    value = drawn.get(name)
+    if (value is None or value.dtype != spec.dtype.as_numpy_dtype or
+        not spec.shape[1:].is_compatible_with(value.shape[1:])):
+      raise UserError(f"{function.policy_dir}: its metadata's observation spec does not match "
+                      f"the SavedModel's input {name}; export the policy again with rlrun train")
+  return drawn

@@ -35,10 +35,20 @@ def to_tflite(function) -> bytes:
 
 
 def unsupported_tflite_ops(message: str) -> List[str]:
-  """The TF ops a TFLite converter error names as missing (`tf.Name`)."""
-  if "not supported" not in message and "neither a custom op nor a flex op" not in message:
-    return []
-  return sorted(set(re.findall(r"\btf\.([A-Z]\w*)", message)))
+  """The TF ops a TFLite converter error names as missing: `'tf.Name' op is neither a custom
+  op nor a flex op`, or the `tf.Name(...)` lines under `Some ops are not supported`."""
+  ops = set(re.findall(r"'tf\.(\w+)' op is neither a custom op nor a flex op", message))
+  listing = False
+  for line in message.splitlines():
+    if "ops are not supported" in line:
+      listing = True
+      continue
+    found = re.match(r"\s*tf\.([A-Z]\w*)\(", line)
+    if listing and found:
+      ops.add(found.group(1))
+    elif listing and line.strip() and not line.startswith((" ", "\t")):
+      listing = False
+  return sorted(ops)
 
 
 def to_onnx(function):
@@ -108,7 +118,7 @@ def _runnable(node) -> bool:
 
 
 def _rename(graph, old: str, new: str) -> None:
-  for value in list(graph.input) + list(graph.output):
+  for value in list(graph.input) + list(graph.output) + list(graph.value_info):
     if value.name == old:
       value.name = new
   for node in graph.node:

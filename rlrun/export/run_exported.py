@@ -6,7 +6,7 @@ for .onnx, ai-edge-litert or tflite-runtime for .tflite. It is also a small exam
 calling an exported file from plain Python.
 
   run_exported.py --format F --probe                 prints the runtime, exit 3 if missing
-  run_exported.py --format F --model M --inputs IN.npz --outputs OUT.npz [--batch N]
+  run_exported.py --format F --model M --inputs IN.npz --outputs OUT.npz [--batches 1,7,100]
 
 Prints one JSON line: the runtime and whether tensorflow or rlrun were imported.
 """
@@ -52,7 +52,8 @@ def main() -> int:
   parser.add_argument("--model")
   parser.add_argument("--inputs")
   parser.add_argument("--outputs")
-  parser.add_argument("--batch", type=int, default=100)
+  parser.add_argument("--batches", default="100",
+                      help="Batch sizes used in turn, e.g. 1,7,100.")
   args = parser.parse_args()
   if args.probe:
     try:
@@ -72,9 +73,12 @@ def main() -> int:
   with np.load(args.inputs) as data:
     inputs = {name: data[name] for name in data.files}
   count = len(next(iter(inputs.values())))
-  batches = []
-  for start in range(0, count, args.batch):
-    batches.append(run({k: v[start:start + args.batch] for k, v in inputs.items()}))
+  sizes = [int(size) for size in args.batches.split(",")]
+  batches, start = [], 0
+  while start < count:
+    size = sizes[len(batches) % len(sizes)]
+    batches.append(run({k: v[start:start + size] for k, v in inputs.items()}))
+    start += size
   outputs = {name: np.concatenate([b[name] for b in batches]) for name in batches[0]}
   np.savez(args.outputs, **outputs)
   print(json.dumps({"runtime": runtime, "tensorflow_imported": "tensorflow" in sys.modules,

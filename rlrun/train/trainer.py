@@ -178,7 +178,7 @@ class Trainer:
                                      should_stop=lambda: stop.requested)
       self.collector.observer.flush()
 
-  def _group(self, count: int):
+  def run_group(self, count: int):
     """`count` iterations: collect (when this process does), train, publish."""
     steps = count * self.settings.collect_steps_per_iteration
     train_steps = count * self.train_steps_per_iteration
@@ -228,7 +228,7 @@ class Trainer:
       if (not stop.requested and start == 0 and settings.eval_interval and
           self.evaluator is not None and not self.evaluator.results):
         self.evaluate()
-      self.loop.run(start, self._group, self.parts.sync_iteration, stop, Learner.loss_value)
+      self.loop.run(start, self.run_group, self.parts.sync_iteration, stop, Learner.loss_value)
       progress.close()
       self.finish(interrupted=stop.requested)
       return f"interrupted by {stop.signal_name}" if stop.requested else "finished"

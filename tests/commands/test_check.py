@@ -13,9 +13,9 @@ from test_user_errors import assert_one_line_error, run_in_process
 SHIPPED = sorted(p.name for p in (Path(__file__).parents[2] / "gin_configs").glob("*.gin"))
 
 
-def _check(capsys, *args):
+def _check(capsys, *args, probe=False):
   with pytest.raises(SystemExit) as exit_info:
-    cli.main(["check", *args])
+    cli.main(["check", *args] + ([] if probe else ["--no-probe"]))
   captured = capsys.readouterr()
   assert exit_info.value.code == 0, captured.err
   return captured.out
@@ -80,6 +80,26 @@ def test_atari_report_counts_the_nature_torso_and_one_frame_per_step(capsys):
   replay = found["replay"]
   assert (replay["frame_stack"], replay["sequence_length"]) == (4, 14)
   assert replay["item_bytes"] == 7080 * 14 and replay["bytes_at_capacity"] == 7080 * 100000
+
+
+def test_the_time_probe_times_the_loop_and_bounds_the_run(capsys, tmp_path, monkeypatch):
+  monkeypatch.chdir(tmp_path)
+  found = json.loads(_check(capsys, "--config", "dqn_cartpole.gin", "--json",
+                            *gin("train.Experiment.num_iterations=1000"),
+                            *gin("train.Experiment.eval_interval=300"), probe=True))
+  time = found["time"]
+  assert time["iterations_timed"] >= 8 and time["iterations_timed"] % 8 == 0  # whole groups
+  assert time["iteration_seconds"] > 0 and time["random_step_seconds"] > 0
+  assert time["evaluations"] == 5  # steps 0, 300, 600, 900 and the last, 1000
+  assert time["initial_collect_seconds"] == pytest.approx(100 * time["random_step_seconds"])
+  assert time["iterations_seconds"] == pytest.approx(1000 * time["iteration_seconds"])
+  waves = -(-10 // time["eval_envs"])  # 10 episodes, len(envs) at a time, 200 steps at most
+  assert time["eval_seconds_at_most"] == pytest.approx(5 * waves * 200 * time["eval_step_seconds"])
+  assert time["run_seconds_at_most"] == pytest.approx(
+      time["initial_collect_seconds"] + time["iterations_seconds"] + time["eval_seconds_at_most"])
+  assert list(tmp_path.iterdir()) == []
+  text = _check(capsys, "--config", "dqn_cartpole.gin", probe=True)
+  assert "per iteration (" in text and "timed after a warm-up" in text and "the run: at most" in text
 
 
 @pytest.mark.parametrize("name", SHIPPED)
