@@ -102,12 +102,17 @@ class CollectActor:
                                           env_index=ACTOR_ENV_OFFSET + self.task_id,
                                           strategy="default")
     builder = parts.builder
-    signature = self.client.server_info(timeout=math.ceil(timeout))[builder.table_name].signature
+    table = self.client.server_info(timeout=math.ceil(timeout))[builder.table_name]
+    signature = table.signature
+    # Items carry the train step of the weights that wrote them, where priorities are unused.
+    self._stamps = table.sampler_options.WhichOneof("distribution") != "prioritized"
     packed = getattr(signature, "dtype", None) is not None and signature.dtype.name == "uint8"
     # Short write deadlines: an insert the rate limiter holds back is retried, and
     # between tries the actor notices a stop request or the learner's end.
     self.writer = builder.make_writer(self.client, parts.agent, packed=packed,
                                       timeout_s=min(timeout, WRITE_RETRY_S))
+    if self._stamps:
+      self.writer.stamp(0)  # the random initial steps
     self.observer = _PatientObserver(self.writer, self.replay_address,
                                      self.settings.server_grace_s, self._should_stop)
     self._stop: Optional[StopRequest] = None
@@ -192,6 +197,8 @@ class CollectActor:
         return f"the learner finished ({step} steps)"
       if self._limit_reached():
         return "reached its step/episode limit"
+      if self._stamps:
+        self.writer.stamp(step)
       self.collector.run(pull_weights=False)
       self.env_steps = self.collector.env_steps
       self.episodes = self.collector.episodes

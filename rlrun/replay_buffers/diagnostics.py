@@ -15,6 +15,9 @@ and, from the last sampled batches (rlrun.train.learner.sample_stats; Reverb tab
   replay/times_sampled_mean, _max     times those items have been sampled, this one included
   replay/priority_min, _mean, _max    their priorities (prioritized tables)
   replay/effective_sample_size        of the batch's importance weights, / batch size
+  replay/staleness_mean, _max         train steps since those items were written (tables
+                                      that ignore priorities: each item's priority is the
+                                      train step it was written at)
 """
 
 import time

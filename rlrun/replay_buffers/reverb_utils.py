@@ -297,6 +297,11 @@ class ReverbAddTrajectoryObserver:
     self._items_since_flush = 0
     self._episode_ended = False  # the writer's end_episode is still to run
 
+  def stamp(self, train_step: int) -> None:
+    """Items created from now on carry `train_step` as their priority. Only for tables whose
+    sampler and remover ignore priorities: the learner reads item staleness from it."""
+    self._priority = float(train_step)
+
   @property
   def steps_in_episode(self) -> int:
     """Steps appended since the episode began (0 after a boundary step or reset)."""

@@ -98,6 +98,7 @@ class RolloutWriter:
     self._timeout_s = timeout_s
     self._pending: Optional[list] = None  # per environment: the item still to write
     self._created = False  # the first pending item is created, awaiting confirmation
+    self._priority = 1.0
     # Each item is appended as one step whose fields hold the whole [T + 1] series: one
     # append per item, not T + 1 (the item's columns are then exactly [T + 1, ...]).
     self._writer = py_client.trajectory_writer(num_keep_alive_refs=1)
@@ -106,6 +107,11 @@ class RolloutWriter:
     if self._pending is not None:
       raise RuntimeError("a rollout's items are still to be written: call end_run again")
     self._rollout.add(trajectory)
+
+  def stamp(self, train_step: int) -> None:
+    """Rollouts written from now on carry `train_step` as their priority (a queue's sampler
+    and remover ignore it): the learner reads their staleness from it."""
+    self._priority = float(train_step)
 
   def end_run(self, time_step) -> None:
     """Writes the rollout, bootstrapped by `time_step` (the next one to act on).
@@ -127,7 +133,8 @@ class RolloutWriter:
 
   def _create(self, fields: List[np.ndarray]) -> None:
     self._writer.append(fields)
-    self._writer.create_item(self._table, 1.0, [column[-1] for column in self._writer.history])
+    self._writer.create_item(self._table, self._priority,
+                             [column[-1] for column in self._writer.history])
 
   def _confirm(self) -> None:
     timeout_ms = None if self._timeout_s is None else max(1, math.ceil(self._timeout_s * 1000))

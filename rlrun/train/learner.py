@@ -20,13 +20,18 @@ def _has_sample_info(spec: Any) -> bool:
   return isinstance(spec, tuple) and len(spec) == 2 and _is_sample_info(spec[1])
 
 
-def sample_stats(info, prioritized: bool) -> Dict[str, tf.Tensor]:
-  """How many times the sampled items have been sampled, this time included (mean, max),
-  and, for a prioritized table, their priorities (min, mean, max) and the effective
-  sample size of the batch (sum(w)^2 / sum(w^2) over the inverse sampling probabilities,
-  divided by the batch size)."""
+def sample_stats(info, prioritized: bool, train_step=None) -> Dict[str, tf.Tensor]:
+  """How many times the sampled items have been sampled, this time included (mean, max);
+  for a prioritized table, their priorities (min, mean, max) and the effective sample size
+  of the batch (sum(w)^2 / sum(w^2) over the inverse sampling probabilities, divided by the
+  batch size); with `train_step` (tables whose writers stamp each item's priority with the
+  train step it was written at), the items' staleness: train_step - stamp (mean, max)."""
   times = tf.cast(info.times_sampled, tf.float32)
   stats = {"times_sampled_mean": tf.reduce_mean(times), "times_sampled_max": tf.reduce_max(times)}
+  if train_step is not None and not prioritized:
+    age = tf.cast(train_step, tf.float64) - tf.cast(info.priority, tf.float64)
+    stats.update(staleness_mean=tf.cast(tf.reduce_mean(age), tf.float32),
+                 staleness_max=tf.cast(tf.reduce_max(age), tf.float32))
   if prioritized:
     priority = tf.cast(info.priority, tf.float32)
     inverse = 1.0 / tf.cast(info.probability, tf.float32)
@@ -105,6 +110,8 @@ class Learner:
       train_step; the runner passes its iteration counter).
     sample_fn: instead of a dataset: sample_fn(count) returns `count` batches stacked
       ([count, batch, T, ...] numpy arrays), sampled in the calling thread (local replay).
+    stamped_items: the writers stamp each item's priority with the train step it was
+      written at (ReverbAddTrajectoryObserver.stamp): staleness goes into the sample stats.
 
   Raises:
     ValueError: under a non-default strategy, for prioritized replay or a batch size
@@ -119,7 +126,7 @@ class Learner:
                importance_exponent: float = 0.4, priority_epsilon: float = 1e-6,
                strategy: Optional[tf.distribute.Strategy] = None,
                summary_step: Optional[tf.Variable] = None,
-               sample_fn: Optional[Callable[[int], Any]] = None):
+               sample_fn: Optional[Callable[[int], Any]] = None, stamped_items: bool = False):
     self._train_step = train_step
     self._summary_step = train_step if summary_step is None else summary_step
     self._agent = agent
@@ -143,6 +150,7 @@ class Learner:
     # What the last sampled batches say of their items (see sample_stats); {} when unknown.
     self.last_sample_stats: Dict[str, tf.Tensor] = {}
     self._priority_update_fn = priority_update_fn
+    self._stamped_items = stamped_items
     self._importance_exponent = importance_exponent
     self._priority_epsilon = priority_epsilon
     self._strategy = None if strategies.is_default(strategy) else strategy
@@ -196,7 +204,9 @@ class Learner:
       def run(iterator):
         elements = read(iterator, count)
         stacked, info = elements if self._strip_info else (elements, ())
-        stats = sample_stats(info, self._priority_update_fn is not None) if info else {}
+        stats = (sample_stats(info, self._priority_update_fn is not None,
+                              self._train_step if self._stamped_items else None)
+                 if info else {})
         if self._priority_update_fn is None:
           loss_info, _ = self._train_many(stacked)
           return loss_info, (), (), stats

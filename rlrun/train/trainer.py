@@ -72,6 +72,8 @@ class Trainer:
     # An in-process replay (train.Experiment.replay = 'local'): sampled in this thread.
     local = not isinstance(replay_buffer, ReverbReplayBuffer)
     prioritized = not local and is_prioritized(replay_buffer, builder.table_name)
+    # Tables that ignore priorities carry the train step each item was written at in it.
+    self.stamped_items = not local and not prioritized
     self.learner = Learner(
         root_dir, parts.train_step, parts.agent,
         None if local else lambda: builder.make_dataset(replay_buffer, parts.agent, settings),
@@ -80,7 +82,7 @@ class Trainer:
         max_iterations_per_call=settings.iterations_per_call * self.train_steps_per_iteration,
         priority_update_fn=replay_buffer.update_priorities if prioritized else None,
         importance_exponent=settings.importance_exponent, strategy=parts.strategy,
-        summary_step=parts.iteration)
+        summary_step=parts.iteration, stamped_items=self.stamped_items)
     self.replay_diagnostics = _replay_diagnostics(replay_buffer, builder.table_name, local)
     self.checkpointer = checkpointer
     self.policy_trigger = PolicySavedModelTrigger(os.path.join(root_dir, "policies"),
@@ -168,8 +170,15 @@ class Trainer:
     if self.collector is not None:
       self.collector.write_summaries()
 
+  def _stamp(self) -> None:
+    """Items written from now on carry the current train step (see stamped_items)."""
+    stamp = getattr(self.collector.observer, "stamp", None)
+    if self.stamped_items and stamp is not None:
+      stamp(self.learner.train_step_numpy)
+
   def _initial_collect(self, stop: StopRequest) -> None:
     settings = self.settings
+    self._stamp()
     if self.collector.initial_steps == 0 and self.replay_buffer.num_frames() > 0:
       return  # a run checkpointed before initial_steps was recorded: it collected them
     remaining = settings.initial_collect_steps - self.collector.initial_steps
@@ -182,6 +191,8 @@ class Trainer:
     """`count` iterations: collect (when this process does), train, publish."""
     steps = count * self.settings.collect_steps_per_iteration
     train_steps = count * self.train_steps_per_iteration
+    if self.collector is not None:
+      self._stamp()
     if self.collector is None:
       loss = self.learner.train(train_steps)
     elif not self.settings.overlap_collection:

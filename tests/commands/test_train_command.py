@@ -40,7 +40,8 @@ def test_summaries_are_namespaced_per_train_and_eval(smoke_run):
           "metrics/NumberOfEpisodes", "metrics/AverageReturn", "replay/size", "replay/fill",
           "replay/samples_per_insert", "replay/inserts_per_second",
           "replay/samples_per_second", "replay/times_sampled_mean",
-          "replay/times_sampled_max"} <= tags(root / "train")
+          "replay/times_sampled_max", "replay/staleness_mean",
+          "replay/staleness_max"} <= tags(root / "train")
   assert {"metrics/AverageReturn", "metrics/AverageEpisodeLength"} <= tags(root / "eval")
 
 

@@ -82,7 +82,11 @@ def test_sample_stats_of_a_hand_made_batch():
                            times_sampled=tf.constant([0, 3, 1, 2], tf.int32))
   uniform = {k: float(v) for k, v in sample_stats(info, prioritized=False).items()}
   assert uniform == {"times_sampled_mean": 1.5, "times_sampled_max": 3.0}
-  stats = {k: float(v) for k, v in sample_stats(info, prioritized=True).items()}
+  # Stamped items: written at train steps 4, 2, 1, 1; now 10: 6, 8, 9 and 9 steps old.
+  stamped = {k: float(v) for k, v in sample_stats(info, False, tf.constant(10, tf.int64)).items()}
+  assert (stamped["staleness_mean"], stamped["staleness_max"]) == (8.0, 9.0)
+  stats = {k: float(v) for k, v in sample_stats(info, True, tf.constant(10, tf.int64)).items()}
+  assert "staleness_mean" not in stats  # a prioritized table's priorities are priorities
   assert (stats["priority_min"], stats["priority_mean"], stats["priority_max"]) == (1.0, 2.0, 4.0)
   # Inverse probabilities 2, 4, 8, 8: (22)^2 / (4 + 16 + 64 + 64) / 4 batch items.
   assert stats["effective_sample_size"] == pytest.approx(22 ** 2 / 148 / 4)

@@ -118,3 +118,24 @@ def test_without_timeout_an_episode_end_is_written_by_the_next_call_or_flush():
     observer.close()
   finally:
     server.stop()
+
+
+def test_stamped_items_carry_the_train_step_they_were_written_at():
+  """The staleness the learner reports reads these stamps (Learner stamped_items)."""
+  table = make_table("replay", DATA_SPEC, 2, packed=False, sampler="fifo", max_times_sampled=1)
+  server = ReplayServer([table])
+  try:
+    observer = ReverbAddTrajectoryObserver(server.client, "replay", 2)
+    steps = trajectories()
+    observer.stamp(0)
+    for trajectory in steps[:3]:  # episode 0: items (0, 0-1) and (0, 1-2)
+      observer(trajectory)
+    observer.stamp(40)
+    for trajectory in steps[3:]:
+      observer(trajectory)
+    observer.flush()
+    stamps = [float(next(server.client.sample("replay", emit_timesteps=False)).info.priority)
+              for _ in expected_items()]
+    assert stamps == [0.0, 0.0, 40.0, 40.0, 40.0, 40.0]
+  finally:
+    server.stop()
