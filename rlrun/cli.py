@@ -282,6 +282,8 @@ def main(argv=None) -> None:
   except UserError as e:
     # One line: gin appends "In call to configurable ..." lines to errors raised in its calls.
     click.echo(f"rlrun: error: {str(e).strip().splitlines()[0]}", err=True)
+    for line in e.more:  # other problems found at the same time: a line each
+      click.echo(f"rlrun: error: {line.strip().splitlines()[0]}", err=True)
     sys.exit(EXIT_USER_ERROR)
   except click.exceptions.UsageError as e:
     hint = f" (see '{e.ctx.command_path} --help')" if e.ctx else ""

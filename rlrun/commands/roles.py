@@ -10,7 +10,7 @@ from typing import Any, Callable, Optional, Sequence, TextIO
 
 from rlrun import configs
 from rlrun.commands.train import EXIT_INTERRUPTED, run_training
-from rlrun.errors import UserError
+from rlrun.errors import UserError, bad_config
 from rlrun.run_dir import RunDirectory
 
 
@@ -27,7 +27,7 @@ def _run_settings():
   try:
     return Settings()
   except (ValueError, TypeError) as e:
-    raise UserError(f"bad config: {configs.describe_error(e)}") from e
+    raise bad_config(e) from e
 
 
 def _log_with_timestamps() -> None:

@@ -8,7 +8,7 @@ from typing import Any, Callable, List, Optional, Sequence, TextIO
 import gin
 
 from rlrun import configs
-from rlrun.errors import UserError
+from rlrun.errors import UserError, bad_config
 from rlrun.run_dir import RunDirectory, argv
 from rlrun.train.interrupts import StopRequest
 from rlrun.utils.native_logs import native_logs_to
@@ -27,7 +27,7 @@ def _build_experiment(root: RunDirectory, make_experiment: Optional[Callable[[st
     Settings()  # checked (and its bindings used) in single-process runs too
     experiment = make_experiment(str(root.root))
   except (ValueError, TypeError, RuntimeError) as e:
-    raise UserError(f"bad config: {configs.describe_error(e)}") from e
+    raise bad_config(e) from e
   # Every binding is consumed by build_parts(), which changes nothing on disk; start()
   # (replay server, checkpoints set aside...) runs only once the config is known good.
   build_parts = getattr(experiment, "build_parts", experiment.build)
@@ -65,7 +65,7 @@ def _num_iterations() -> int:
   try:
     return Settings().num_iterations
   except (ValueError, TypeError, RuntimeError) as e:
-    raise UserError(f"bad config: {configs.describe_error(e)}") from e
+    raise bad_config(e) from e
 
 
 def bindings_from(gin_params: Sequence[str], seed: Optional[int], gpu: bool = False) -> List[str]:

@@ -12,7 +12,7 @@ from typing import List, Optional, Sequence, TextIO
 from rlrun import configs
 from rlrun.commands.study import (check_jobs, check_record, differences, preflight, run_jobs,
                                  study_root, train_args)
-from rlrun.errors import UserError
+from rlrun.errors import UserError, bad_config
 from rlrun.run_dir import RunDirectory
 from rlrun.studies import trials_report
 from rlrun.studies.grid import grid
@@ -74,7 +74,7 @@ def _eval_interval(config_path: Path, bindings: Sequence[str]) -> int:
     configs.parse(config_path, bindings)
     return Settings().eval_interval
   except (ValueError, TypeError, RuntimeError) as e:
-    raise UserError(f"bad config: {configs.describe_error(e)}") from None
+    raise bad_config(e) from None
   finally:
     gin.clear_config()
 

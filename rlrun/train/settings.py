@@ -9,7 +9,7 @@ TensorBoard's x-axis all count iterations; the agent's own train-step counter is
 """
 
 import dataclasses
-from typing import Any, Callable, Optional
+from typing import Any, Callable, List, Optional
 
 import gin
 
@@ -98,37 +98,41 @@ class Settings:
   deterministic: bool = False
 
   def __post_init__(self):
-    _check_types(self)
+    problems = _type_problems(self)
+    mistyped = {p.split()[0].rsplit(".", 1)[-1] for p in problems}
     for name in ("num_iterations", "batch_size", "iterations_per_call",
                  "collect_steps_per_iteration", "collect_parallel_envs",
                  "train_steps_per_iteration",
                  "num_eval_episodes", "eval_parallel_envs", "log_interval", "summary_interval",
                  "checkpoint_interval", "policy_save_interval"):
-      if getattr(self, name) < 1:
-        raise ValueError(f"train.Experiment.{name} must be >= 1, got {getattr(self, name)}")
+      if name not in mistyped and getattr(self, name) < 1:
+        problems.append(f"train.Experiment.{name} must be >= 1, got {getattr(self, name)}")
     for name in ("initial_collect_steps", "eval_interval", "seed", "policy_snapshots"):
-      if getattr(self, name) < 0:
-        raise ValueError(f"train.Experiment.{name} must be >= 0, got {getattr(self, name)}")
+      if name not in mistyped and getattr(self, name) < 0:
+        problems.append(f"train.Experiment.{name} must be >= 0, got {getattr(self, name)}")
     if self.builder is None and self.agent_fn is None:
-      raise ValueError("train.Experiment needs a builder (e.g. train.Experiment.builder = "
-                       "@builders.DqnBuilder()) or an agent_fn")
+      problems.append("train.Experiment needs a builder (e.g. train.Experiment.builder = "
+                      "@builders.DqnBuilder()) or an agent_fn")
     if self.builder is not None and self.agent_fn is not None:
-      raise ValueError("train.Experiment.builder and train.Experiment.agent_fn are both bound; "
-                       "bind the agent function on the builder (builders.<Name>.agent_fn)")
+      problems.append("train.Experiment.builder and train.Experiment.agent_fn are both bound; "
+                      "bind the agent function on the builder (builders.<Name>.agent_fn)")
+    if self.replay not in REPLAYS:
+      problems.append(f"train.Experiment.replay must be one of "
+                      f"{', '.join(map(repr, REPLAYS))}, got {self.replay!r}")
+    if self.deterministic is True:
+      if self.overlap_collection:
+        problems.append("train.Experiment.deterministic runs cannot overlap collection with "
+                        "training (the order of inserts would vary): set "
+                        "train.Experiment.overlap_collection = False")
+      if self.strategy != "default":
+        problems.append("train.Experiment.deterministic runs need train.Experiment.strategy = "
+                        f"'default', got {self.strategy!r}")
+    if problems:
+      raise SettingsProblems(problems)
     if self.builder is None:
       from rlrun.builders.off_policy import OffPolicyBuilder
       self.builder = OffPolicyBuilder(agent_fn=self.agent_fn)
-    if self.replay not in REPLAYS:
-      raise ValueError(f"train.Experiment.replay must be one of {', '.join(map(repr, REPLAYS))}, "
-                       f"got {self.replay!r}")
     if self.deterministic:
-      if self.overlap_collection:
-        raise ValueError("train.Experiment.deterministic runs cannot overlap collection with "
-                         "training (the order of inserts would vary): set "
-                         "train.Experiment.overlap_collection = False")
-      if self.strategy != "default":
-        raise ValueError("train.Experiment.deterministic runs need train.Experiment.strategy = "
-                         f"'default', got {self.strategy!r}")
       self.replay = "local"
     self.eval_parallel_envs = min(self.eval_parallel_envs, self.num_eval_episodes)
 
@@ -152,26 +156,37 @@ _BOOLS = ("use_xla", "numpy_actor", "overlap_collection", "deterministic",
 REPLAYS = ("reverb", "local")
 
 
-def _check_types(settings: Settings) -> None:
-  """Wrong-type values fail here with the binding's name, not deep inside TensorFlow."""
+class SettingsProblems(ValueError):
+  """Every problem of the settings, one per item; its message is the first (a run stops at
+  it, `rlrun check` lists them all)."""
+
+  def __init__(self, problems: List[str]):
+    super().__init__(problems[0])
+    self.problems = list(problems)
+
+
+def _type_problems(settings: Settings) -> List[str]:
+  """Wrong-type values, named by their binding (not found deep inside TensorFlow later)."""
+  problems = []
   for name in _INTS:
     value = getattr(settings, name)
     if isinstance(value, bool) or not isinstance(value, int):
-      raise TypeError(f"train.Experiment.{name} must be an integer, got {value!r}")
+      problems.append(f"train.Experiment.{name} must be an integer, got {value!r}")
   for name in _BOOLS:
     if not isinstance(getattr(settings, name), bool):
-      raise TypeError(f"train.Experiment.{name} must be True or False, got "
+      problems.append(f"train.Experiment.{name} must be True or False, got "
                       f"{getattr(settings, name)!r}")
   value = settings.importance_exponent
   if isinstance(value, bool) or not isinstance(value, (int, float)):
-    raise TypeError(f"train.Experiment.importance_exponent must be a number, got {value!r}")
+    problems.append(f"train.Experiment.importance_exponent must be a number, got {value!r}")
   steps = settings.max_episode_steps
   if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
-    raise TypeError(f"train.Experiment.max_episode_steps must be a positive integer or None, "
+    problems.append(f"train.Experiment.max_episode_steps must be a positive integer or None, "
                     f"got {steps!r}")
   if not isinstance(settings.strategy, str):
-    raise TypeError(f"train.Experiment.strategy must be a name ('default' or 'mirrored'), got "
+    problems.append(f"train.Experiment.strategy must be a name ('default' or 'mirrored'), got "
                     f"{settings.strategy!r}")
   if not callable(settings.env_fn):
-    raise TypeError(f"train.Experiment.env_fn must be a function (e.g. @suite_gym.load), got "
+    problems.append(f"train.Experiment.env_fn must be a function (e.g. @suite_gym.load), got "
                     f"{settings.env_fn!r}")
+  return problems

@@ -135,3 +135,18 @@ def test_broken_configs_fail_with_the_train_line(capsys, tmp_path, monkeypatch, 
   code, err = run_in_process(capsys, "check", *args)
   assert_one_line_error(code, err, fragment)
   assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_every_problem_of_the_settings_is_a_line_of_its_own(capsys, tmp_path, monkeypatch):
+  monkeypatch.chdir(tmp_path)
+  code, err = run_in_process(capsys, "check", "--config", "dqn_cartpole.gin",
+                             *gin("train.Experiment.batch_size=0"),
+                             *gin("train.Experiment.num_iterations='x'"),
+                             *gin("train.Experiment.replay='disk'"))
+  assert code == 2
+  assert err.splitlines() == [
+      "rlrun: error: bad config: train.Experiment.num_iterations must be an integer, got 'x'",
+      "rlrun: error: bad config: train.Experiment.batch_size must be >= 1, got 0",
+      "rlrun: error: bad config: train.Experiment.replay must be one of 'reverb', 'local', got "
+      "'disk'"]
+  assert list(tmp_path.iterdir()) == []
