@@ -201,6 +201,9 @@ def text_lines(found: Dict[str, Any]) -> List[str]:
             _disk_line(found["disk"])]
   if "time" in found:
     from rlrun.commands import time_probe
+    if found["time"]["stored_item_bytes"] is not None:
+      lines.insert(-1, f"  one real item, sampled from the table: "
+                   f"{found['time']['stored_item_bytes']:,} bytes as stored")
     lines.append(time_probe.text(found["time"]))
   lines.append(f"train: {found['train_command']}")
   return lines

@@ -28,7 +28,7 @@ def probe(experiment, step_limit: Optional[int]) -> Dict[str, Any]:
   experiment.start()
   trainer = experiment.trainer
   trainer.publish()
-  random_step_s = None
+  random_step_s, stored = None, None
   if settings.initial_collect_steps > 0:
     table = experiment._table  # pylint: disable=protected-access
     needed = int(table.info.rate_limiter_info.min_size_to_sample) + settings.batch_size
@@ -37,6 +37,7 @@ def probe(experiment, step_limit: Optional[int]) -> Dict[str, Any]:
     experiment.collector.initial_collect(steps, seed=settings.seed)
     experiment.collector.observer.flush()
     random_step_s = (time.perf_counter() - started) / steps
+    stored = _stored_item_bytes(experiment)
   group = trainer.loop.max_group
   trainer.run_group(group)  # warm-up: tracing and compilation
   iterations, started = 0, time.perf_counter()
@@ -56,7 +57,7 @@ def probe(experiment, step_limit: Optional[int]) -> Dict[str, Any]:
     waves = math.ceil(settings.num_eval_episodes / len(evaluator.envs))
     eval_s = evaluations * waves * step_limit * wave_s
   total = initial_s + loop_s + (eval_s or 0.0)
-  return {"iterations_timed": iterations, "iteration_seconds": iteration_s,
+  return {"stored_item_bytes": stored, "iterations_timed": iterations, "iteration_seconds": iteration_s,
           "random_step_seconds": random_step_s, "initial_collect_seconds": initial_s,
           "iterations_seconds": loop_s, "eval_step_seconds": wave_s,
           "evaluations": evaluations, "eval_episodes": settings.num_eval_episodes,
@@ -80,6 +81,16 @@ def _eval_wave_step_seconds(envs, policy) -> float:
       if time_steps[i].is_last():
         time_steps[i] = env.reset()
   return (time.perf_counter() - started) / EVAL_STEPS
+
+
+def _stored_item_bytes(experiment) -> Optional[int]:
+  """The bytes of one real item as the Reverb table hands it out (None: local replay)."""
+  client = getattr(experiment.replay_buffer, "py_client", None)
+  if client is None:
+    return None
+  sample = next(client.sample(experiment.parts.builder.table_name, num_samples=1,
+                              emit_timesteps=False))
+  return int(sum(np.asarray(leaf).nbytes for leaf in tree.flatten(sample.data)))
 
 
 def duration(seconds: float) -> str:

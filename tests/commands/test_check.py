@@ -88,6 +88,7 @@ def test_the_time_probe_times_the_loop_and_bounds_the_run(capsys, tmp_path, monk
                             *gin("train.Experiment.num_iterations=1000"),
                             *gin("train.Experiment.eval_interval=300"), probe=True))
   time = found["time"]
+  assert time["stored_item_bytes"] == found["replay"]["item_bytes"] == 80  # a real item
   assert time["iterations_timed"] >= 8 and time["iterations_timed"] % 8 == 0  # whole groups
   assert time["iteration_seconds"] > 0 and time["random_step_seconds"] > 0
   assert time["evaluations"] == 5  # steps 0, 300, 600, 900 and the last, 1000
