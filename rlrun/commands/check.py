@@ -17,6 +17,7 @@ from typing import Any, Dict, List, Optional, Sequence, TextIO
 import numpy as np
 
 from rlrun import configs
+from rlrun.errors import bad_config
 from rlrun.run_dir import RunDirectory
 
 _LOOP_FIELDS = ("num_iterations", "initial_collect_steps", "collect_steps_per_iteration",
@@ -151,6 +152,10 @@ def report(config: str, bindings: Sequence[str], probe: bool = True) -> Dict[str
           "train_command": " ".join(["rlrun", "train", "--config", shlex.quote(config)] + [
               f"--gin-param {shlex.quote(b)}" for b in bindings]),
       }
+      try:  # what train does next: the replay, collector, evaluator (in the scratch dir)
+        experiment.start()
+      except (ValueError, TypeError, RuntimeError) as e:
+        raise bad_config(e) from e
       if probe:
         from rlrun.commands import time_probe
         found["time"] = time_probe.probe(experiment,
@@ -202,8 +207,8 @@ def text_lines(found: Dict[str, Any]) -> List[str]:
   if "time" in found:
     from rlrun.commands import time_probe
     if found["time"]["stored_item_bytes"] is not None:
-      lines.insert(-1, f"  one real item, sampled from the table: "
-                   f"{found['time']['stored_item_bytes']:,} bytes as stored")
+      lines.insert(-1, f"  one real item, sampled back from the table: "
+                   f"{found['time']['stored_item_bytes']:,} bytes uncompressed")
     lines.append(time_probe.text(found["time"]))
   lines.append(f"train: {found['train_command']}")
   return lines

@@ -111,7 +111,9 @@ def _from_run_config(root_dir: Optional[str]) -> Tuple[Callable[[int], object], 
   try:
     settings = Settings()
   except (ValueError, TypeError) as e:
-    raise UserError(f"bad config {root.path('config.gin')}: {str(e).splitlines()[0]}") from e
+    where = f"bad config {root.path('config.gin')}"
+    raise UserError(f"{where}: {str(e).splitlines()[0]}",
+                    [f"{where}: {line}" for line in getattr(e, "problems", [])[1:]]) from e
   def make(seed: int):
     env = limit_episodes(to_py_environment(settings.env_fn()), settings.max_episode_steps)
     env.seed(seed)

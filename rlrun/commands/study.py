@@ -90,7 +90,9 @@ def preflight(config_path: Path, study: Path, runs: Sequence[Tuple[Path, List[st
         dry_build()
       finished.append(run_dir.finished_step(num_iterations) is not None)
     except UserError as e:
-      raise UserError(f"{root.relative_to(study)}: {str(e).strip().splitlines()[0]}") from None
+      where = root.relative_to(study)
+      raise UserError(f"{where}: {str(e).strip().splitlines()[0]}",
+                      [f"{where}: {line}" for line in e.more]) from None
     finally:
       gin.clear_config()  # this process trains nothing: the children parse their own
   return finished

@@ -7,6 +7,7 @@ them, until PROBE_ITERATIONS iterations or PROBE_SECONDS have passed. The run's 
 initial_collect_steps x the random step + num_iterations x the iteration + the evaluations,
 bounded above: a step of the evaluation environments in lockstep (the greedy policy on the
 batch, each environment's step) is timed, and every episode is taken to last its step limit.
+Checkpoints and policy exports are not counted (`rlrun check` measures their size).
 """
 
 import math
@@ -16,27 +17,29 @@ from typing import Any, Dict, Optional
 import numpy as np
 import tree
 
+from rlrun.builders.builder import LoopKind
+from rlrun.errors import UserError
+
 PROBE_ITERATIONS = 50
 PROBE_SECONDS = 3.0
 RANDOM_STEPS = 200
+# The most random steps the probe takes to fill the table before calling it unfillable.
+MAX_FILL_STEPS = 200_000
 EVAL_STEPS = 100
 
 
 def probe(experiment, step_limit: Optional[int]) -> Dict[str, Any]:
-  """Times the started experiment; `step_limit`: the episodes' (None: no limit)."""
+  """Times the started experiment; `step_limit`: the episodes' (None: no limit).
+
+  Raises:
+    UserError: when random steps do not fill the table enough to sample from it.
+  """
   settings = experiment.settings
-  experiment.start()
   trainer = experiment.trainer
   trainer.publish()
   random_step_s, stored = None, None
-  if settings.initial_collect_steps > 0:
-    table = experiment._table  # pylint: disable=protected-access
-    needed = int(table.info.rate_limiter_info.min_size_to_sample) + settings.batch_size
-    steps = max(RANDOM_STEPS, needed + experiment.parts.builder.replay_length(experiment.agent))
-    started = time.perf_counter()
-    experiment.collector.initial_collect(steps, seed=settings.seed)
-    experiment.collector.observer.flush()
-    random_step_s = (time.perf_counter() - started) / steps
+  if experiment.parts.builder.loop_kind is not LoopKind.ON_POLICY:
+    random_step_s = _fill(experiment)
     stored = _stored_item_bytes(experiment)
   group = trainer.loop.max_group
   trainer.run_group(group)  # warm-up: tracing and compilation
@@ -53,20 +56,23 @@ def probe(experiment, step_limit: Optional[int]) -> Dict[str, Any]:
   evaluator = experiment.evaluator
   wave_s = _eval_wave_step_seconds(evaluator.envs, evaluator.policy)
   eval_s = None
-  if step_limit:
+  if step_limit and wave_s is not None:
     waves = math.ceil(settings.num_eval_episodes / len(evaluator.envs))
     eval_s = evaluations * waves * step_limit * wave_s
-  total = initial_s + loop_s + (eval_s or 0.0)
+  total = initial_s + loop_s + (eval_s or 0.0)  # checkpoints and exports not counted
   return {"stored_item_bytes": stored, "iterations_timed": iterations, "iteration_seconds": iteration_s,
           "random_step_seconds": random_step_s, "initial_collect_seconds": initial_s,
           "iterations_seconds": loop_s, "eval_step_seconds": wave_s,
           "evaluations": evaluations, "eval_episodes": settings.num_eval_episodes,
           "eval_envs": len(evaluator.envs),
-          "eval_seconds_at_most": eval_s, "run_seconds_at_most": total}
+          "eval_seconds_at_most": eval_s, "run_seconds": total}
 
 
-def _eval_wave_step_seconds(envs, policy) -> float:
-  """Seconds per lockstep step of the evaluation environments (after 10 untimed steps)."""
+def _eval_wave_step_seconds(envs, policy) -> Optional[float]:
+  """Seconds per lockstep step of the evaluation environments (after 10 untimed steps);
+  None for a policy with state (not timed)."""
+  if tree.flatten(policy.get_initial_state()):
+    return None
   if hasattr(policy, "update"):
     policy.update()
   time_steps = [env.reset() for env in envs]
@@ -81,6 +87,26 @@ def _eval_wave_step_seconds(envs, policy) -> float:
       if time_steps[i].is_last():
         time_steps[i] = env.reset()
   return (time.perf_counter() - started) / EVAL_STEPS
+
+
+def _fill(experiment) -> float:
+  """Random steps until the table can be sampled (a batch beyond the sampling threshold);
+  returns the seconds per step. The loop's own random steps may be fewer (or none)."""
+  settings, replay = experiment.settings, experiment.replay_buffer
+  table = experiment._table  # pylint: disable=protected-access
+  wanted = int(table.info.rate_limiter_info.min_size_to_sample) + settings.batch_size
+  taken, started = 0, time.perf_counter()
+  while replay.num_frames() < wanted:
+    if taken >= MAX_FILL_STEPS:
+      raise UserError(f"{taken} random steps left the replay at {replay.num_frames()} items, "
+                      f"short of the {wanted} it needs to sample (min_size_to_sample + "
+                      "batch_size); the run would wait forever: lower "
+                      "replay.make_table.min_size_to_sample")
+    steps = min(max(RANDOM_STEPS, wanted - replay.num_frames()), MAX_FILL_STEPS - taken)
+    experiment.collector.initial_collect(steps, seed=settings.seed + taken)
+    experiment.collector.observer.flush()
+    taken += steps
+  return (time.perf_counter() - started) / max(taken, 1)
 
 
 def _stored_item_bytes(experiment) -> Optional[int]:
@@ -109,10 +135,10 @@ def text(found: Dict[str, Any]) -> str:
             if found["random_step_seconds"] is not None else "")
   evals = found["eval_seconds_at_most"]
   return (f"time: ~{duration(found['iteration_seconds'])} per iteration "
-          f"({found['iterations_timed']} timed after a warm-up){random}; the run: at most ~"
-          f"{duration(found['run_seconds_at_most'])} (initial collection "
+          f"({found['iterations_timed']} timed after a warm-up){random}; the run: ~"
+          f"{duration(found['run_seconds'])} (initial collection "
           f"{duration(found['initial_collect_seconds'])}, iterations "
           f"{duration(found['iterations_seconds'])}, {found['evaluations']} evaluations of "
           f"{found['eval_episodes']} episodes "
           + (f"at most {duration(evals)} if every episode lasts its step limit)"
-             if evals is not None else "not counted: the episodes have no step limit)"))
+             if evals is not None else "not counted: no step limit, or a policy with state)"))

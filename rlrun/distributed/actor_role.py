@@ -112,7 +112,7 @@ class CollectActor:
     self.writer = builder.make_writer(self.client, parts.agent, packed=packed,
                                       timeout_s=min(timeout, WRITE_RETRY_S))
     if self._stamps:
-      self.writer.stamp(0)  # the random initial steps
+      self.writer.stamp(0)  # the random initial steps (every writer rlrun builds has stamp)
     self.observer = _PatientObserver(self.writer, self.replay_address,
                                      self.settings.server_grace_s, self._should_stop)
     self._stop: Optional[StopRequest] = None
@@ -197,8 +197,8 @@ class CollectActor:
         return f"the learner finished ({step} steps)"
       if self._limit_reached():
         return "reached its step/episode limit"
-      if self._stamps:
-        self.writer.stamp(step)
+      if self._stamps:  # the learner publishes its iteration; staleness counts train steps
+        self.writer.stamp(self.run_settings.train_step_of(step))
       self.collector.run(pull_weights=False)
       self.env_steps = self.collector.env_steps
       self.episodes = self.collector.episodes

@@ -21,7 +21,7 @@ from rlrun.distributed.ports import free_port, wait_for_port
 from rlrun.distributed.settings import Settings
 from rlrun.distributed.status import RateMeter, read_statuses
 from rlrun.distributed.supervisor import ChildSpec, EventKind, State, Supervisor
-from rlrun.errors import UserError
+from rlrun.errors import UserError, bad_config
 from rlrun.run_dir import RunDirectory
 from rlrun.train import evaluation
 from rlrun.train.interrupts import StopRequest
@@ -299,7 +299,7 @@ def launch(config: str, root_dir: Optional[str], bindings: Sequence[str], actors
     settings = Settings()
     run_settings = RunSettings()
   except (ValueError, TypeError) as e:
-    raise UserError(f"bad config: {configs.describe_error(e)}") from e
+    raise bad_config(e) from e
   if run_settings.replay != "reverb":
     raise UserError(f"train.Experiment.replay = {run_settings.replay!r} is for single-process "
                     "runs; distributed training (--actors N) replays through Reverb")

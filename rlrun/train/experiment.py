@@ -185,6 +185,7 @@ class Experiment:
 
   def initial_collect(self) -> None:
     """The random initial steps (what `run` does first on a fresh run)."""
+    self.trainer.stamp()
     self.collector.initial_collect(self.settings.initial_collect_steps, seed=self.settings.seed)
     self.observer.flush()
 

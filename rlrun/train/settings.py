@@ -164,6 +164,9 @@ class SettingsProblems(ValueError):
     super().__init__(problems[0])
     self.problems = list(problems)
 
+  def __reduce__(self):
+    return SettingsProblems, (self.problems,)
+
 
 def _type_problems(settings: Settings) -> List[str]:
   """Wrong-type values, named by their binding (not found deep inside TensorFlow later)."""

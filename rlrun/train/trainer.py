@@ -72,8 +72,10 @@ class Trainer:
     # An in-process replay (train.Experiment.replay = 'local'): sampled in this thread.
     local = not isinstance(replay_buffer, ReverbReplayBuffer)
     prioritized = not local and is_prioritized(replay_buffer, builder.table_name)
-    # Tables that ignore priorities carry the train step each item was written at in it.
-    self.stamped_items = not local and not prioritized
+    # Tables that ignore priorities carry the train step each item was written at in it
+    # (rlrun's writers all stamp: ReverbAddTrajectoryObserver, RolloutWriter).
+    self.stamped_items = (not local and not prioritized and
+                          (collector is None or hasattr(collector.observer, "stamp")))
     self.learner = Learner(
         root_dir, parts.train_step, parts.agent,
         None if local else lambda: builder.make_dataset(replay_buffer, parts.agent, settings),
@@ -170,7 +172,7 @@ class Trainer:
     if self.collector is not None:
       self.collector.write_summaries()
 
-  def _stamp(self) -> None:
+  def stamp(self) -> None:
     """Items written from now on carry the current train step (see stamped_items)."""
     stamp = getattr(self.collector.observer, "stamp", None)
     if self.stamped_items and stamp is not None:
@@ -178,7 +180,7 @@ class Trainer:
 
   def _initial_collect(self, stop: StopRequest) -> None:
     settings = self.settings
-    self._stamp()
+    self.stamp()
     if self.collector.initial_steps == 0 and self.replay_buffer.num_frames() > 0:
       return  # a run checkpointed before initial_steps was recorded: it collected them
     remaining = settings.initial_collect_steps - self.collector.initial_steps
@@ -192,7 +194,7 @@ class Trainer:
     steps = count * self.settings.collect_steps_per_iteration
     train_steps = count * self.train_steps_per_iteration
     if self.collector is not None:
-      self._stamp()
+      self.stamp()
     if self.collector is None:
       loss = self.learner.train(train_steps)
     elif not self.settings.overlap_collection:

@@ -96,11 +96,12 @@ def test_the_time_probe_times_the_loop_and_bounds_the_run(capsys, tmp_path, monk
   assert time["iterations_seconds"] == pytest.approx(1000 * time["iteration_seconds"])
   waves = -(-10 // time["eval_envs"])  # 10 episodes, len(envs) at a time, 200 steps at most
   assert time["eval_seconds_at_most"] == pytest.approx(5 * waves * 200 * time["eval_step_seconds"])
-  assert time["run_seconds_at_most"] == pytest.approx(
+  assert time["run_seconds"] == pytest.approx(
       time["initial_collect_seconds"] + time["iterations_seconds"] + time["eval_seconds_at_most"])
   assert list(tmp_path.iterdir()) == []
   text = _check(capsys, "--config", "dqn_cartpole.gin", probe=True)
-  assert "per iteration (" in text and "timed after a warm-up" in text and "the run: at most" in text
+  assert "per iteration (" in text and "timed after a warm-up" in text and "the run: ~" in text
+  assert "one real item, sampled back from the table: 80 bytes uncompressed" in text
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -150,4 +151,19 @@ def test_every_problem_of_the_settings_is_a_line_of_its_own(capsys, tmp_path, mo
       "rlrun: error: bad config: train.Experiment.batch_size must be >= 1, got 0",
       "rlrun: error: bad config: train.Experiment.replay must be one of 'reverb', 'local', got "
       "'disk'"]
+  assert list(tmp_path.iterdir()) == []
+
+
+def test_the_probe_fills_the_table_itself_and_refuses_one_that_never_fills(capsys, tmp_path,
+                                                                          monkeypatch):
+  monkeypatch.chdir(tmp_path)
+  found = json.loads(_check(capsys, "--config", "dqn_cartpole.gin", "--json",
+                            *gin("train.Experiment.initial_collect_steps=0"), probe=True))
+  assert found["time"]["initial_collect_seconds"] == 0 and found["time"]["iterations_timed"] > 0
+  from rlrun.commands import time_probe
+  monkeypatch.setattr(time_probe, "MAX_FILL_STEPS", 400)
+  code, err = run_in_process(capsys, "check", "--config", "dqn_cartpole.gin",
+                             *gin("replay.make_table.min_size_to_sample=5000"))
+  assert_one_line_error(code, err, "400 random steps left the replay at",
+                        "short of the 5064 it needs", "lower replay.make_table.min_size_to_sample")
   assert list(tmp_path.iterdir()) == []
