@@ -39,7 +39,8 @@ class VerificationFailed(Exception):
 
 def export(root_dir: Optional[str], policy: Optional[str], step: Optional[str], fmt: str,
            output: Optional[str], verify: bool = True, runtime_python: Optional[str] = None,
-           samples: int = 1000, seed: int = 0, out: TextIO = sys.stdout) -> int:
+           samples: int = 1000, seed: int = 0, out: Optional[TextIO] = None) -> int:
+  out = out or sys.stdout
   if fmt not in FORMATS:
     raise UserError(f"--format {fmt}: use one of {', '.join(FORMATS)}")
   if not 1 <= samples <= MAX_SAMPLES:

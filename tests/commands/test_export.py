@@ -20,6 +20,13 @@ def run_copy(smoke_run, tmp_path_factory):
   return root
 
 
+def _export_in_process(capsys, *args):
+  from rlrun import cli
+  with pytest.raises(SystemExit) as exit_info:
+    cli.main(["export", *args])
+  return exit_info.value.code, capsys.readouterr().out
+
+
 @pytest.mark.parametrize("fmt", ["onnx", "tflite"])
 def test_export_writes_a_file_checked_by_its_runtime_without_tensorflow(run_copy, fmt):
   result = rlrun("export", "--root-dir", str(run_copy), "--format", fmt)
@@ -34,13 +41,12 @@ def test_export_writes_a_file_checked_by_its_runtime_without_tensorflow(run_copy
   assert result.stderr.strip() == ""  # the converters' native chatter is kept off the terminal
 
 
-def test_the_readme_recipe_runs_the_onnx_file_from_plain_python(run_copy, tmp_path):
+def test_the_readme_recipe_runs_the_onnx_file_from_plain_python(capsys, run_copy, tmp_path):
   """What the README shows: onnxruntime alone, on a batch of observations."""
   output = tmp_path / "cartpole.onnx"
-  result = rlrun("export", "--root-dir", str(run_copy), "--format", "onnx", "--output",
-                 str(output), "--no-verify")
-  assert result.returncode == 0, result.stderr[-2000:]
-  assert "not verified (--no-verify)" in result.stdout
+  code, out = _export_in_process(capsys, "--root-dir", str(run_copy), "--format", "onnx",
+                                 "--output", str(output), "--no-verify")
+  assert code == 0 and "not verified (--no-verify)" in out
   script = ("import sys, numpy as np, onnxruntime\n"
             "session = onnxruntime.InferenceSession(sys.argv[1])\n"
             "obs = np.zeros((5, 4), np.float32)\n"
@@ -138,10 +144,10 @@ def test_an_export_that_does_not_reproduce_the_policy_is_not_written(capsys, mon
   assert list(tmp_path.iterdir()) == []
 
 
-def test_step_best_names_the_file_after_it(run_copy):
-  result = rlrun("export", "--root-dir", str(run_copy), "--step", "best", "--format", "tflite",
-                 "--no-verify")
-  assert result.returncode == 0, result.stderr[-2000:]
+def test_step_best_names_the_file_after_it(capsys, run_copy):
+  code, _ = _export_in_process(capsys, "--root-dir", str(run_copy), "--step", "best",
+                               "--format", "tflite", "--no-verify")
+  assert code == 0
   step = json.loads((run_copy / "policies" / "best" / "rlrun_policy.json").read_text())[
       "train_step"]
   assert (run_copy / "exports" / f"best-step{step}.tflite").is_file()
