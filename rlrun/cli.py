@@ -182,7 +182,8 @@ def export(root_dir: Optional[str], fmt: str, output: Optional[str], policy: Opt
   nested ones) and returns the action. It is then checked: its own runtime, in a fresh
   process that imports neither TensorFlow nor rlrun, acts on observations drawn from the
   observation spec, and the actions must equal the SavedModel's (discrete) or lie within
-  1e-5 of them (continuous). A file that fails the check is not written (exit 1).
+  a relative 1e-5 (ONNX) or 1e-4 (TFLite) of them (continuous). A file that fails the check
+  is not written (exit 1).
   Needs pip install 'rlrun[export]'.
   """
   from rlrun.commands.export import VerificationFailed, export as run

@@ -21,9 +21,10 @@ from rlrun.run_dir import RunDirectory
 
 FORMATS = ("tflite", "onnx")
 RUNNER = Path(__file__).resolve().parent.parent / "export" / "run_exported.py"
-# Continuous actions: |file - SavedModel| <= 1e-5 x max(1, the largest |action|) (float32
-# kernels sum in different orders: TD3's (400, 300) actor differed by 8e-6 at bound 2).
-CONTINUOUS_TOLERANCE = 1e-5
+# Continuous actions: |file - SavedModel| <= tolerance x max(1, the largest |action|). Float32
+# kernels sum in different orders: ONNX Runtime stayed within 5.5e-6 on every agent here;
+# TFLite's kernels differed by 8.1e-6 (TD3 Pendulum, bound 2) and 1.1e-5 (SAC Minitaur, bound 1).
+CONTINUOUS_TOLERANCE = {"onnx": 1e-5, "tflite": 1e-4}
 MAX_SAMPLES = 100_000
 # The runtime runs the file on batches of these sizes in turn: one, an odd one, a large one.
 CHECK_BATCHES = "1,7,100"
@@ -180,13 +181,15 @@ def _verify(function, model: Path, fmt: str, python: str, samples: int, seed: in
                              "--runtime-python whose runtime does not")
   with np.load(scratch / "outputs.npz") as data:
     got = {name: data[name] for name in data.files}
-  parts = [_compare(name, want, got.get(name), samples) for name, want in expected.items()]
+  parts = [_compare(name, want, got.get(name), samples, CONTINUOUS_TOLERANCE[fmt])
+           for name, want in expected.items()]
   return (f"verified with {facts['runtime']} in a fresh process without TensorFlow or rlrun: "
           f"{samples} observations sampled from the observation spec (seed {seed}), in "
           f"batches of {CHECK_BATCHES.replace(',', ', ')}; {'; '.join(parts)}")
 
 
-def _compare(name: str, want: np.ndarray, have: Optional[np.ndarray], samples: int) -> str:
+def _compare(name: str, want: np.ndarray, have: Optional[np.ndarray], samples: int,
+             relative_tolerance: float) -> str:
   if have is None or have.shape != want.shape or have.dtype != want.dtype:
     found = "missing" if have is None else f"{have.dtype} {have.shape}"
     raise VerificationFailed(f"the file's output {name} is {found}, the SavedModel's "
@@ -194,7 +197,7 @@ def _compare(name: str, want: np.ndarray, have: Optional[np.ndarray], samples: i
   if np.issubdtype(want.dtype, np.floating):
     worst = float(np.max(np.abs(have.astype(np.float64) - want))) if want.size else 0.0
     scale = max(1.0, float(np.max(np.abs(want)))) if want.size else 1.0
-    tolerance = CONTINUOUS_TOLERANCE * scale
+    tolerance = relative_tolerance * scale
     if not worst <= tolerance:
       raise VerificationFailed(f"{name} differs from the SavedModel's by up to {worst:.3g} "
                                f"(tolerance {tolerance:.3g})")
