@@ -1,0 +1,200 @@
+"""Benchmark: rlrun against Stable-Baselines3 and SBX, side by side (never part of CI).
+
+NOT FOR CI: the peers' virtualenv pulls several GB of wheels (PyTorch, JAX). Run by hand.
+
+Creates (or reuses) a separate virtualenv holding the peers (stable-baselines3 2.9.2 on
+PyTorch, sbx-rl 0.28.0 on JAX, both on the CPU) and, for each task, runs every side in turn
+-- rlrun with Reverb (the default), rlrun with replay='local', SB3, SBX -- --runs times,
+alternating sides so a change in the machine's speed hits them all alike. Each run is seeded
+with its run index. The peers run scripts/peer_loop.py in their venv with the
+hyperparameters of rlrun's shipped config; rlrun runs `rlrun train --config <task>.gin`.
+
+Per run it reports the loop rate (training iterations of 1 env step + 1 gradient step per
+second, evaluation excluded on every side), the seconds from process launch until the
+evaluation first reaches the task's solved threshold (CartPole-v0: 200; Pendulum-v1: better
+than -200), and the learning result: the eval return at the end of the timed run. Medians
+and ratios (rlrun / peer) go to BENCHMARKS.md, section "peers".
+
+Usage:
+  python scripts/bench_peers.py                       # both tasks, 3 runs a side
+  python scripts/bench_peers.py --tasks dqn_cartpole --runs 5
+  python scripts/bench_peers.py --peers-venv ~/.cache/rlrun/peers-venv --sides rlrun sb3
+
+The venv is made with the python given by --peers-python (default python3.11); PyTorch is
+installed first as torch==2.13.0 (pass --torch-index https://download.pytorch.org/whl/cpu
+where PyPI's default wheel would be a CUDA build).
+"""
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from benchmarks_md import replace_section
+
+REPO = Path(__file__).resolve().parent.parent
+PEERS = ["stable-baselines3==2.9.2", "sbx-rl==0.28.0"]
+TORCH = "torch==2.13.0"
+
+# task -> (rlrun config, training iterations, solved threshold: first eval return >= it)
+TASKS = {"dqn_cartpole": ("dqn_cartpole.gin", 20000, 200.0),
+         "sac_pendulum": ("sac_pendulum.gin", 12000, -200.0)}
+# The settings peer_loop.py changes from the shipped config, given to rlrun too.
+CHANGES = {"dqn_cartpole": ["agents.DqnAgent.gamma=0.99", "agents.DqnAgent.target_update_period=100"],
+           "sac_pendulum": []}
+SIDES = {"rlrun": "rlrun (Reverb)", "rlrun-local": "rlrun (replay='local')",
+         "sb3": "SB3 2.9.2", "sbx": "SBX 0.28.0"}
+
+
+def ensure_peers_venv(venv: Path, python: str, torch_index: Optional[str]) -> str:
+  """The peers' python, creating the venv and installing the peers when it lacks them."""
+  peer_python = venv / "bin" / "python"
+  check = [str(peer_python), "-c", "import stable_baselines3, sbx"]
+  if peer_python.exists() and subprocess.run(check, capture_output=True).returncode == 0:
+    return str(peer_python)
+  print(f"creating the peers' venv in {venv} (several GB of wheels)", flush=True)
+  subprocess.run([python, "-m", "venv", str(venv)], check=True)
+  pip = [str(peer_python), "-m", "pip", "install", "-q"]
+  subprocess.run(pip + ["--upgrade", "pip"], check=True)
+  subprocess.run(pip + [TORCH] + (["--index-url", torch_index] if torch_index else []),
+                 check=True)
+  subprocess.run(pip + PEERS + [TORCH], check=True)
+  return str(peer_python)
+
+
+def _records(text: str) -> List[dict]:
+  return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def _summary(evals: List[dict], launched: float, loop_seconds: float,
+             threshold: float) -> Dict[str, float]:
+  hit = next((e for e in evals if e["AverageReturn"] >= threshold), None)
+  iterations = evals[-1]["step"] - evals[0]["step"]
+  return {"it_per_s": iterations / loop_seconds,
+          "to_solved": hit["wall_time"] - launched if hit else math.nan,
+          "step_solved": hit["step"] if hit else math.nan,
+          "final_return": evals[-1]["AverageReturn"]}
+
+
+def run_rlrun(task: str, seed: int, workdir: Path, local: bool) -> Dict[str, float]:
+  config, iterations, threshold = TASKS[task]
+  root = workdir / f"rlrun-{task}-{seed}-{'local' if local else 'reverb'}"
+  command = [sys.executable, "-m", "rlrun", "train", "--config", config, "--root-dir",
+             str(root), "--seed", str(seed), "--gin-param",
+             f"train.Experiment.num_iterations={iterations}"]
+  for change in CHANGES[task] + (["train.Experiment.replay='local'"] if local else []):
+    command += ["--gin-param", change]
+  launched = time.time()
+  subprocess.run(command, check=True, capture_output=True, text=True, cwd=workdir)
+  evals = _records((root / "eval" / "results.jsonl").read_text())
+  loop_seconds = evals[-1]["wall_time"] - evals[0]["wall_time"] - sum(
+      e["eval_seconds"] for e in evals[1:])
+  return _summary(evals, launched, loop_seconds, threshold)
+
+
+def run_peer(library: str, task: str, seed: int, python: str, workdir: Path) -> Dict[str, float]:
+  _, iterations, threshold = TASKS[task]
+  launched = time.time()
+  out = subprocess.run(
+      [python, str(REPO / "scripts" / "peer_loop.py"), "--library", library, "--task", task,
+       "--seed", str(seed), "--iterations", str(iterations), "--launched", str(launched)],
+      check=True, capture_output=True, text=True, cwd=workdir).stdout
+  records = _records(out)
+  evals, final = [r for r in records if "step" in r], records[-1]
+  loop_seconds = final["loop_end"] - final["loop_start"] - final["eval_seconds"]
+  return _summary(evals, launched, loop_seconds, threshold)
+
+
+def _median(rows: List[dict], key: str) -> float:
+  values = [r[key] for r in rows if not math.isnan(r[key])]
+  return statistics.median(values) if values else math.nan
+
+
+def _each(rows: List[dict], key: str, digits: int) -> str:
+  return ", ".join("—" if math.isnan(r[key]) else f"{r[key]:.{digits}f}" for r in rows)
+
+
+def task_lines(task: str, results: Dict[str, List[dict]]) -> List[str]:
+  config, iterations, threshold = TASKS[task]
+  changed = "".join(f", {c.split('.')[-1]}" for c in CHANGES[task])
+  lines = [f"### {task} (`{config}`{changed}; {iterations} iterations, solved = eval return "
+           f">= {threshold:g})", "",
+           "| side | loop it/s per run | median it/s | s to solved per run (from launch) | "
+           "median s to solved | solved runs | final eval return per run |",
+           "|---|---|---|---|---|---|---|"]
+  for side, rows in results.items():
+    solved = sum(not math.isnan(r["to_solved"]) for r in rows)
+    lines.append(f"| {SIDES[side]} | {_each(rows, 'it_per_s', 0)} | "
+                 f"**{_median(rows, 'it_per_s'):.0f}** | {_each(rows, 'to_solved', 1)} | "
+                 f"**{_median(rows, 'to_solved'):.1f}** | {solved} of {len(rows)} | "
+                 f"{_each(rows, 'final_return', 1)} |")
+  ours = [s for s in results if s.startswith("rlrun")]
+  peers = [s for s in results if not s.startswith("rlrun")]
+  if ours and peers:
+    lines += ["", "Ratios of medians (rlrun / peer; time to solved as peer / rlrun, so >1 is "
+              "rlrun faster):", ""]
+    for side in ours:
+      for peer in peers:
+        rate = _median(results[side], "it_per_s") / _median(results[peer], "it_per_s")
+        solved = _median(results[peer], "to_solved") / _median(results[side], "to_solved")
+        lines.append(f"- {SIDES[side]} / {SIDES[peer]}: **{rate:.2f}x** the loop rate, "
+                     f"**{solved:.2f}x** faster to solved")
+  return lines + [""]
+
+
+def main() -> None:
+  parser = argparse.ArgumentParser(
+      description=__doc__.splitlines()[0], epilog="Never part of CI: the peers' venv pulls "
+      "several GB of wheels.", formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument("--tasks", nargs="+", choices=sorted(TASKS), default=sorted(TASKS))
+  parser.add_argument("--sides", nargs="+", choices=list(SIDES), default=list(SIDES))
+  parser.add_argument("--runs", type=int, default=3, help="runs a side per task (seeds 0..)")
+  parser.add_argument("--peers-venv", type=Path,
+                      default=Path.home() / ".cache" / "rlrun" / "peers-venv")
+  parser.add_argument("--peers-python", default="python3.11",
+                      help="python that creates the peers' venv")
+  parser.add_argument("--torch-index", help="pip index for the CPU PyTorch wheel")
+  parser.add_argument("--output", type=Path, default=REPO / "BENCHMARKS.md")
+  options = parser.parse_args()
+  peer_python = None
+  if {"sb3", "sbx"} & set(options.sides):
+    peer_python = ensure_peers_venv(options.peers_venv, options.peers_python,
+                                    options.torch_index)
+  tables = {}
+  with tempfile.TemporaryDirectory() as tmp:
+    workdir = Path(tmp)
+    for task in options.tasks:
+      results: Dict[str, List[dict]] = {side: [] for side in options.sides}
+      for seed in range(options.runs):
+        for side in options.sides:
+          if side.startswith("rlrun"):
+            row = run_rlrun(task, seed, workdir, local=side == "rlrun-local")
+          else:
+            row = run_peer(side, task, seed, peer_python, workdir)
+          results[side].append(row)
+          print(f"{task} {side} seed {seed}: {json.dumps(row)}", flush=True)
+      tables[task] = task_lines(task, results)
+  lines = ["## rlrun against Stable-Baselines3 and SBX (`scripts/bench_peers.py`)", "",
+           f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
+           f"{time.strftime('%Y-%m-%d')}. {options.runs} runs a side (seeds 0..{options.runs - 1}), "
+           "sides alternating in one invocation. Loop it/s: training iterations (1 env step + "
+           "1 gradient step) per second, evaluation (10 episodes every 1000 iterations) "
+           "excluded on every side. Peers run scripts/peer_loop.py in their own venv with "
+           "the shipped config's hyperparameters; final eval return = the last evaluation "
+           "of the timed run.", ""]
+  for task in options.tasks:
+    lines += tables[task]
+  replace_section(options.output, "peers", lines)
+  print("\n".join(lines))
+
+
+if __name__ == "__main__":
+  main()

@@ -1,0 +1,110 @@
+"""One timed training run of a peer library, for scripts/bench_peers.py (runs in the peers' venv).
+
+    python peer_loop.py --library sb3|sbx --task dqn_cartpole|sac_pendulum --seed S
+        --iterations N --launched UNIX_TIME
+
+Each task is set up the way that library's users would write it, with the hyperparameters
+of rlrun's shipped config where the library exposes them (network sizes, batch size,
+learning rate, replay size, warm-up steps, gamma, target updates, exploration). Training
+iterations are counted from the end of the warm-up (the peers' learning_starts, rlrun's
+initial_collect_steps), as rlrun counts them. Every 1000 iterations, and at iteration 0, the
+deterministic policy is evaluated on 10 episodes of a separate environment; the time spent
+evaluating is reported so the caller can leave it out of the loop rate.
+
+Prints one JSON line per evaluation ({"step", "AverageReturn", "wall_time"}) and a last line
+{"loop_start", "loop_end", "eval_seconds"}.
+"""
+
+import argparse
+import json
+import time
+
+import gymnasium as gym
+import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback
+
+EVAL_INTERVAL = 1000
+EVAL_EPISODES = 10
+
+TASKS = {
+    # rlrun's gin_configs/dqn_cartpole.gin (the TF-Agents DQN tutorial's settings) with
+    # gamma 0.99 and the target network copied every 100 steps (bench_peers.py gives rlrun
+    # the same): with the tutorial's gamma 1.0 and a copy every step, SB3's Q-values diverge
+    # (to ~1e5 within 5000 steps) and it never learns.
+    "dqn_cartpole": dict(
+        env="CartPole-v0", algorithm="DQN", warmup=100,
+        kwargs=dict(learning_rate=1e-3, buffer_size=100000, batch_size=64, gamma=0.99,
+                    tau=1.0, target_update_interval=100, train_freq=1, gradient_steps=1,
+                    exploration_fraction=1.0, exploration_initial_eps=0.1,
+                    exploration_final_eps=0.1, policy_kwargs=dict(net_arch=[100, 50]))),
+    # rlrun's gin_configs/sac_pendulum.gin.
+    "sac_pendulum": dict(
+        env="Pendulum-v1", algorithm="SAC", warmup=1000,
+        kwargs=dict(learning_rate=3e-4, buffer_size=100000, batch_size=256, gamma=0.99,
+                    tau=0.005, train_freq=1, gradient_steps=1, ent_coef="auto",
+                    policy_kwargs=dict(net_arch=[256, 256]))),
+}
+
+
+def average_return(model, env, episodes: int) -> float:
+  total = 0.0
+  for episode in range(episodes):
+    observation, _ = env.reset(seed=10_000 + episode)
+    done = False
+    while not done:
+      action, _ = model.predict(observation, deterministic=True)
+      observation, reward, terminated, truncated, _ = env.step(action)
+      total += float(reward)
+      done = terminated or truncated
+  return total / episodes
+
+
+class TimedEvaluation(BaseCallback):
+  """Evaluates every EVAL_INTERVAL training iterations and keeps the time it took apart."""
+
+  def __init__(self, eval_env, warmup: int):
+    super().__init__()
+    self.eval_env, self.warmup = eval_env, warmup
+    self.eval_seconds = 0.0
+    self.loop_start = None
+
+  def _on_step(self) -> bool:
+    iteration = self.num_timesteps - self.warmup
+    if iteration >= 0 and iteration % EVAL_INTERVAL == 0:
+      if self.loop_start is None:
+        self.loop_start = time.time()
+      started = time.time()
+      value = average_return(self.model, self.eval_env, EVAL_EPISODES)
+      self.eval_seconds += time.time() - started
+      print(json.dumps({"step": iteration, "AverageReturn": value, "wall_time": time.time()}),
+            flush=True)
+    return True
+
+
+def main() -> None:
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--library", choices=["sb3", "sbx"], required=True)
+  parser.add_argument("--task", choices=sorted(TASKS), required=True)
+  parser.add_argument("--seed", type=int, default=0)
+  parser.add_argument("--iterations", type=int, required=True)
+  parser.add_argument("--launched", type=float, required=True)
+  args = parser.parse_args()
+  task = TASKS[args.task]
+  if args.library == "sb3":
+    import stable_baselines3 as library
+    extra = dict(device="cpu")
+  else:
+    import sbx as library
+    extra = {}
+  np.random.seed(args.seed)
+  model = getattr(library, task["algorithm"])(
+      "MlpPolicy", gym.make(task["env"]), learning_starts=task["warmup"], seed=args.seed,
+      verbose=0, **task["kwargs"], **extra)
+  callback = TimedEvaluation(gym.make(task["env"]), task["warmup"])
+  model.learn(total_timesteps=task["warmup"] + args.iterations, callback=callback)
+  print(json.dumps({"loop_start": callback.loop_start, "loop_end": time.time(),
+                    "eval_seconds": callback.eval_seconds}), flush=True)
+
+
+if __name__ == "__main__":
+  main()
