@@ -4,7 +4,8 @@ NOT FOR CI: the peers' virtualenv pulls several GB of wheels (PyTorch, JAX). Run
 
 Creates (or reuses) a separate virtualenv holding the peers (stable-baselines3 2.9.2 on
 PyTorch, sbx-rl 0.28.0 on JAX, both on the CPU) and, for each task, runs every side in turn
--- rlrun with Reverb (the default), rlrun with replay='local', SB3, SBX -- --runs times,
+-- rlrun with Reverb (the default), rlrun with replay='local', rlrun with replay='local',
+32 iterations per call and collection overlapped with training, SB3, SBX -- --runs times,
 alternating sides so a change in the machine's speed hits them all alike. Each run is seeded
 with its run index. The peers run scripts/peer_loop.py in their venv with the
 hyperparameters of rlrun's shipped config; rlrun runs `rlrun train --config <task>.gin`.
@@ -48,10 +49,24 @@ TORCH = "torch==2.13.0"
 TASKS = {"dqn_cartpole": ("dqn_cartpole.gin", 20000, 200.0),
          "sac_pendulum": ("sac_pendulum.gin", 12000, -200.0)}
 # The settings peer_loop.py changes from the shipped config, given to rlrun too.
-CHANGES = {"dqn_cartpole": ["agents.DqnAgent.gamma=0.99", "agents.DqnAgent.target_update_period=100"],
+CHANGES = {"dqn_cartpole": ["agents.DqnAgent.gamma=0.99", "agents.DqnAgent.target_update_period=100",
+                            "agents.DqnAgent.td_errors_loss_fn=@losses.element_wise_huber_loss"],
            "sac_pendulum": []}
+# The peers save nothing while they train: neither does rlrun here (its final checkpoint and
+# policy export come after the last evaluation, outside the timed loop).
+NO_SAVES = ["train.Experiment.keep_best_policy=False"] + [
+    f"train.Experiment.{name}={{iterations}}" for name in ("checkpoint_interval",
+                                                           "policy_save_interval")]
 SIDES = {"rlrun": "rlrun (Reverb)", "rlrun-local": "rlrun (replay='local')",
+         "rlrun-grouped": "rlrun (local, 32 per call, overlapped)",
          "sb3": "SB3 2.9.2", "sbx": "SBX 0.28.0"}
+# What each rlrun side changes of the config. 'grouped': 32 iterations per actor/learner
+# call (the collect policy's weights refreshed every 32 steps) and collection overlapped
+# with training (a group trains on what was written before it).
+VARIANTS = {"rlrun": [], "rlrun-local": ["train.Experiment.replay='local'"],
+            "rlrun-grouped": ["train.Experiment.replay='local'",
+                              "train.Experiment.iterations_per_call=32",
+                              "train.Experiment.overlap_collection=True"]}
 
 
 def ensure_peers_venv(venv: Path, python: str, torch_index: Optional[str]) -> str:
@@ -84,13 +99,14 @@ def _summary(evals: List[dict], launched: float, loop_seconds: float,
           "final_return": evals[-1]["AverageReturn"]}
 
 
-def run_rlrun(task: str, seed: int, workdir: Path, local: bool) -> Dict[str, float]:
+def run_rlrun(task: str, seed: int, workdir: Path, side: str) -> Dict[str, float]:
   config, iterations, threshold = TASKS[task]
-  root = workdir / f"rlrun-{task}-{seed}-{'local' if local else 'reverb'}"
+  root = workdir / f"{side}-{task}-{seed}"
   command = [sys.executable, "-m", "rlrun", "train", "--config", config, "--root-dir",
              str(root), "--seed", str(seed), "--gin-param",
              f"train.Experiment.num_iterations={iterations}"]
-  for change in CHANGES[task] + (["train.Experiment.replay='local'"] if local else []):
+  changes = CHANGES[task] + [s.format(iterations=iterations) for s in NO_SAVES]
+  for change in changes + VARIANTS[side]:
     command += ["--gin-param", change]
   launched = time.time()
   subprocess.run(command, check=True, capture_output=True, text=True, cwd=workdir)
@@ -105,7 +121,7 @@ def run_peer(library: str, task: str, seed: int, python: str, workdir: Path) -> 
   launched = time.time()
   out = subprocess.run(
       [python, str(REPO / "scripts" / "peer_loop.py"), "--library", library, "--task", task,
-       "--seed", str(seed), "--iterations", str(iterations), "--launched", str(launched)],
+       "--seed", str(seed), "--iterations", str(iterations)],
       check=True, capture_output=True, text=True, cwd=workdir).stdout
   records = _records(out)
   evals, final = [r for r in records if "step" in r], records[-1]
@@ -114,17 +130,22 @@ def run_peer(library: str, task: str, seed: int, python: str, workdir: Path) -> 
 
 
 def _median(rows: List[dict], key: str) -> float:
-  values = [r[key] for r in rows if not math.isnan(r[key])]
-  return statistics.median(values) if values else math.nan
+  """The median, a run that never solved counting as slower than any that did (inf)."""
+  return statistics.median(math.inf if math.isnan(r[key]) else r[key] for r in rows)
+
+
+def _number(value: float, digits: int) -> str:
+  return "—" if math.isnan(value) or math.isinf(value) else f"{value:.{digits}f}"
 
 
 def _each(rows: List[dict], key: str, digits: int) -> str:
-  return ", ".join("—" if math.isnan(r[key]) else f"{r[key]:.{digits}f}" for r in rows)
+  return ", ".join(_number(r[key], digits) for r in rows)
 
 
 def task_lines(task: str, results: Dict[str, List[dict]]) -> List[str]:
   config, iterations, threshold = TASKS[task]
-  changed = "".join(f", {c.split('.')[-1]}" for c in CHANGES[task])
+  changed = "".join(f", {c.split('=')[0].rsplit('.', 1)[-1]}={c.split('=', 1)[1]}"
+                    for c in CHANGES[task])
   lines = [f"### {task} (`{config}`{changed}; {iterations} iterations, solved = eval return "
            f">= {threshold:g})", "",
            "| side | loop it/s per run | median it/s | s to solved per run (from launch) | "
@@ -134,7 +155,7 @@ def task_lines(task: str, results: Dict[str, List[dict]]) -> List[str]:
     solved = sum(not math.isnan(r["to_solved"]) for r in rows)
     lines.append(f"| {SIDES[side]} | {_each(rows, 'it_per_s', 0)} | "
                  f"**{_median(rows, 'it_per_s'):.0f}** | {_each(rows, 'to_solved', 1)} | "
-                 f"**{_median(rows, 'to_solved'):.1f}** | {solved} of {len(rows)} | "
+                 f"**{_number(_median(rows, 'to_solved'), 1)}** | {solved} of {len(rows)} | "
                  f"{_each(rows, 'final_return', 1)} |")
   ours = [s for s in results if s.startswith("rlrun")]
   peers = [s for s in results if not s.startswith("rlrun")]
@@ -144,9 +165,10 @@ def task_lines(task: str, results: Dict[str, List[dict]]) -> List[str]:
     for side in ours:
       for peer in peers:
         rate = _median(results[side], "it_per_s") / _median(results[peer], "it_per_s")
-        solved = _median(results[peer], "to_solved") / _median(results[side], "to_solved")
-        lines.append(f"- {SIDES[side]} / {SIDES[peer]}: **{rate:.2f}x** the loop rate, "
-                     f"**{solved:.2f}x** faster to solved")
+        ours_solved, theirs = (_median(results[s], "to_solved") for s in (side, peer))
+        solved = ("not comparable (a median run never solved)" if math.inf in (ours_solved, theirs)
+                  else f"**{theirs / ours_solved:.2f}x** faster to solved")
+        lines.append(f"- {SIDES[side]} / {SIDES[peer]}: **{rate:.2f}x** the loop rate, {solved}")
   return lines + [""]
 
 
@@ -176,20 +198,25 @@ def main() -> None:
       for seed in range(options.runs):
         for side in options.sides:
           if side.startswith("rlrun"):
-            row = run_rlrun(task, seed, workdir, local=side == "rlrun-local")
+            row = run_rlrun(task, seed, workdir, side)
           else:
             row = run_peer(side, task, seed, peer_python, workdir)
           results[side].append(row)
           print(f"{task} {side} seed {seed}: {json.dumps(row)}", flush=True)
       tables[task] = task_lines(task, results)
+  revision = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"],
+                            capture_output=True, text=True).stdout.strip()
   lines = ["## rlrun against Stable-Baselines3 and SBX (`scripts/bench_peers.py`)", "",
            f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
-           f"{time.strftime('%Y-%m-%d')}. {options.runs} runs a side (seeds 0..{options.runs - 1}), "
+           f"{time.strftime('%Y-%m-%d')}, rlrun at {revision}. {options.runs} runs a side (seeds 0..{options.runs - 1}), "
            "sides alternating in one invocation. Loop it/s: training iterations (1 env step + "
-           "1 gradient step) per second, evaluation (10 episodes every 1000 iterations) "
-           "excluded on every side. Peers run scripts/peer_loop.py in their own venv with "
-           "the shipped config's hyperparameters; final eval return = the last evaluation "
-           "of the timed run.", ""]
+           "1 gradient step) per second, evaluation (10 episodes in 10 environments stepped "
+           "together, every 1000 iterations) excluded on every side; rlrun saves no checkpoint "
+           "or policy inside the timed loop, as the peers save none. Time to solved counts "
+           "from process launch, evaluations included. Peers run scripts/peer_loop.py in "
+           "their own venv with the shipped config's hyperparameters (its docstring lists "
+           "what the libraries fix otherwise); final eval return = the last evaluation of "
+           "the timed run.", ""]
   for task in options.tasks:
     lines += tables[task]
   replace_section(options.output, "peers", lines)

@@ -1,15 +1,22 @@
 """One timed training run of a peer library, for scripts/bench_peers.py (runs in the peers' venv).
 
     python peer_loop.py --library sb3|sbx --task dqn_cartpole|sac_pendulum --seed S
-        --iterations N --launched UNIX_TIME
+        --iterations N
 
 Each task is set up the way that library's users would write it, with the hyperparameters
 of rlrun's shipped config where the library exposes them (network sizes, batch size,
 learning rate, replay size, warm-up steps, gamma, target updates, exploration). Training
 iterations are counted from the end of the warm-up (the peers' learning_starts, rlrun's
 initial_collect_steps), as rlrun counts them. Every 1000 iterations, and at iteration 0, the
-deterministic policy is evaluated on 10 episodes of a separate environment; the time spent
-evaluating is reported so the caller can leave it out of the loop rate.
+deterministic policy is evaluated on 10 episodes of 10 separate environments stepped
+together (SB3's evaluate_policy on a vectorized env, as rlrun evaluates 10 environments in
+lockstep); the time spent evaluating is reported so the caller can leave it out of the loop
+rate.
+
+Differences the libraries' APIs fix: both peers train DQN on the Huber loss (bench_peers.py
+gives rlrun the same) and SB3 clips DQN's gradient norm at 10 (its default; rlrun and SBX
+do not clip); SBX's DQN network repeats the first width of net_arch ([100, 50] builds two
+layers of 100); weight initializers and Adam's epsilon are each library's own.
 
 Prints one JSON line per evaluation ({"step", "AverageReturn", "wall_time"}) and a last line
 {"loop_start", "loop_end", "eval_seconds"}.
@@ -22,14 +29,16 @@ import time
 import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.evaluation import evaluate_policy
 
 EVAL_INTERVAL = 1000
 EVAL_EPISODES = 10
 
 TASKS = {
     # rlrun's gin_configs/dqn_cartpole.gin (the TF-Agents DQN tutorial's settings) with
-    # gamma 0.99 and the target network copied every 100 steps (bench_peers.py gives rlrun
-    # the same): with the tutorial's gamma 1.0 and a copy every step, SB3's Q-values diverge
+    # gamma 0.99, the target network copied every 100 steps and the Huber loss (bench_peers.py
+    # gives rlrun the same): with the tutorial's gamma 1.0 and a copy every step, SB3's Q-values diverge
     # (to ~1e5 within 5000 steps) and it never learns.
     "dqn_cartpole": dict(
         env="CartPole-v0", algorithm="DQN", warmup=100,
@@ -46,23 +55,11 @@ TASKS = {
 }
 
 
-def average_return(model, env, episodes: int) -> float:
-  total = 0.0
-  for episode in range(episodes):
-    observation, _ = env.reset(seed=10_000 + episode)
-    done = False
-    while not done:
-      action, _ = model.predict(observation, deterministic=True)
-      observation, reward, terminated, truncated, _ = env.step(action)
-      total += float(reward)
-      done = terminated or truncated
-  return total / episodes
-
-
 class TimedEvaluation(BaseCallback):
   """Evaluates every EVAL_INTERVAL training iterations and keeps the time it took apart."""
 
   def __init__(self, eval_env, warmup: int):
+    # eval_env: EVAL_EPISODES environments stepped together, as rlrun evaluates.
     super().__init__()
     self.eval_env, self.warmup = eval_env, warmup
     self.eval_seconds = 0.0
@@ -74,10 +71,11 @@ class TimedEvaluation(BaseCallback):
       if self.loop_start is None:
         self.loop_start = time.time()
       started = time.time()
-      value = average_return(self.model, self.eval_env, EVAL_EPISODES)
+      value, _ = evaluate_policy(self.model, self.eval_env, n_eval_episodes=EVAL_EPISODES,
+                                 deterministic=True)
       self.eval_seconds += time.time() - started
-      print(json.dumps({"step": iteration, "AverageReturn": value, "wall_time": time.time()}),
-            flush=True)
+      print(json.dumps({"step": iteration, "AverageReturn": float(value),
+                        "wall_time": time.time()}), flush=True)
     return True
 
 
@@ -87,7 +85,6 @@ def main() -> None:
   parser.add_argument("--task", choices=sorted(TASKS), required=True)
   parser.add_argument("--seed", type=int, default=0)
   parser.add_argument("--iterations", type=int, required=True)
-  parser.add_argument("--launched", type=float, required=True)
   args = parser.parse_args()
   task = TASKS[args.task]
   if args.library == "sb3":
@@ -100,7 +97,8 @@ def main() -> None:
   model = getattr(library, task["algorithm"])(
       "MlpPolicy", gym.make(task["env"]), learning_starts=task["warmup"], seed=args.seed,
       verbose=0, **task["kwargs"], **extra)
-  callback = TimedEvaluation(gym.make(task["env"]), task["warmup"])
+  eval_env = make_vec_env(task["env"], n_envs=EVAL_EPISODES, seed=10_000 + args.seed)
+  callback = TimedEvaluation(eval_env, task["warmup"])
   model.learn(total_timesteps=task["warmup"] + args.iterations, callback=callback)
   print(json.dumps({"loop_start": callback.loop_start, "loop_end": time.time(),
                     "eval_seconds": callback.eval_seconds}), flush=True)

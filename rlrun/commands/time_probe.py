@@ -93,8 +93,7 @@ def _fill(experiment) -> float:
   """Random steps until the table can be sampled (a batch beyond the sampling threshold);
   returns the seconds per step. The loop's own random steps may be fewer (or none)."""
   settings, replay = experiment.settings, experiment.replay_buffer
-  table = experiment._table  # pylint: disable=protected-access
-  wanted = int(table.info.rate_limiter_info.min_size_to_sample) + settings.batch_size
+  wanted = experiment.min_size_to_sample + settings.batch_size
   taken, started = 0, time.perf_counter()
   while replay.num_frames() < wanted:
     if taken >= MAX_FILL_STEPS:

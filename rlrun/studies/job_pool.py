@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Protocol, Sequence, TextIO
+from typing import List, Optional, Protocol, Sequence, TextIO
 
 EXIT_INTERRUPTED = 130
 _STEP = re.compile(r"step (\d+)/(\d+)")

@@ -11,7 +11,7 @@ RUNNING by an interrupted study is resumed by the next one on this host and root
 import dataclasses
 import socket
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Sequence
 
 import numpy as np
 

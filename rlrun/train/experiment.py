@@ -10,14 +10,12 @@ import logging
 import os
 from typing import Any, Dict, List, Optional
 
-from rlrun.builders.builder import TABLE_NAME
 from rlrun.errors import UserError
 from rlrun.replay_buffers import local_replay, reverb_utils
 from rlrun.train import evaluation
 from rlrun.train.checkpointer import make_checkpointer, replay_server_start
 from rlrun.train.collector import Collector
-from rlrun.train.parts import (EVAL_ENV_OFFSET, AgentParts, collect_metrics,  # noqa: F401
-                               fast_py_policy)
+from rlrun.train.parts import EVAL_ENV_OFFSET, AgentParts, fast_py_policy
 from rlrun.train.settings import Settings
 from rlrun.train.trainer import Trainer
 
@@ -68,6 +66,11 @@ class Experiment:
     # The checkpoint to resume from decides which replay the server loads.
     self._checkpointer = make_checkpointer(self.root_dir, self.parts)
     self._checkpointer.select()
+
+  @property
+  def min_size_to_sample(self) -> int:
+    """Items the replay table must hold before it hands out a sample."""
+    return int(self._table.info.rate_limiter_info.min_size_to_sample)
 
   def start(self) -> None:
     """The replay (loading the one paired with the checkpoint), collector, evaluator, trainer."""

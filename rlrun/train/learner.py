@@ -279,15 +279,25 @@ class Learner:
     self.after_train()
     return self.last_loss
 
-  def train(self, iterations: int = 1) -> LossInfo:
-    """Runs `iterations` train steps without summaries or triggers (see after_train)."""
-    remaining = iterations
-    while remaining > 0 and self._sample_fn is not None:
-      count = min(remaining, self._max_per_call)
-      self.last_loss, _ = self._train_many(self._sample_fn(count))
-      remaining -= count
-    if remaining == 0:
+  def sample(self, iterations: int) -> Optional[list]:
+    """The batches of `iterations` train steps, drawn now from an in-process replay (one
+    stacked group per call `train` will make); None when the learner reads a dataset."""
+    if self._sample_fn is None:
+      return None
+    counts = [min(self._max_per_call, iterations - start)
+              for start in range(0, iterations, self._max_per_call)]
+    return [self._sample_fn(count) for count in counts]
+
+  def train(self, iterations: int = 1, batches: Optional[list] = None) -> LossInfo:
+    """Runs `iterations` train steps without summaries or triggers (see after_train).
+
+    `batches`: what `sample(iterations)` returned, when the caller sampled ahead (an
+    in-process replay that a collecting thread writes to while these steps train)."""
+    if self._sample_fn is not None:
+      for group in self.sample(iterations) if batches is None else batches:
+        self.last_loss, _ = self._train_many(group)
       return self.last_loss
+    remaining = iterations
     self._ensure_iterator()
     while remaining > 0 and self._strategy is not None:
       count = min(remaining, self._max_per_call)

@@ -205,9 +205,11 @@ class Trainer:
         self._overlap = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="collect")
       # Weights are copied before training starts: the actor never sees a half-updated set.
       self.collector.pull_weights()
+      # An in-process replay is sampled before the collecting thread writes to it.
+      batches = self.learner.sample(train_steps)
       collecting = self._overlap.submit(self.collector.run, steps, False)
       try:
-        loss = self.learner.train(train_steps)
+        loss = self.learner.train(train_steps, batches)
       finally:
         collecting.result()
     self.publish()

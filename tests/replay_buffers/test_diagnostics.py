@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 import reverb
 
-from rlrun.replay_buffers import reverb_utils
 from rlrun.replay_buffers.diagnostics import ReplayDiagnostics, reverb_counters
 from rlrun.replay_buffers.local_replay import LocalReplay
 

@@ -12,7 +12,6 @@ from rlrun.environments.atari_preprocessing import FrameStack
 from rlrun.replay_buffers import reverb_utils
 from rlrun.replay_buffers.frame_stacking import FrameStacking
 from rlrun.replay_buffers.local_replay import LocalReplay
-from rlrun.specs import tensor_spec
 from rlrun.trajectories.trajectory import Trajectory
 from rlrun.trajectories.time_step import StepType
 
