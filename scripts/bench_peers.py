@@ -14,7 +14,8 @@ Per run it reports the loop rate (training iterations of 1 env step + 1 gradient
 second, evaluation excluded on every side), the seconds from process launch until the
 evaluation first reaches the task's solved threshold (CartPole-v0: 200; Pendulum-v1: better
 than -200), and the learning result: the eval return at the end of the timed run. Medians
-and ratios (rlrun / peer) go to BENCHMARKS.md, section "peers".
+and ratios (rlrun / peer) go to BENCHMARKS.md: the method in section "peers", each task's
+table in "peers-<task>" (a run of some tasks leaves the others' tables as they were).
 
 Usage:
   python scripts/bench_peers.py                       # both tasks, 3 runs a side
@@ -142,12 +143,14 @@ def _each(rows: List[dict], key: str, digits: int) -> str:
   return ", ".join(_number(r[key], digits) for r in rows)
 
 
-def task_lines(task: str, results: Dict[str, List[dict]]) -> List[str]:
+def task_lines(task: str, results: Dict[str, List[dict]], revision: str) -> List[str]:
   config, iterations, threshold = TASKS[task]
   changed = "".join(f", {c.split('=')[0].rsplit('.', 1)[-1]}={c.split('=', 1)[1]}"
                     for c in CHANGES[task])
   lines = [f"### {task} (`{config}`{changed}; {iterations} iterations, solved = eval return "
            f">= {threshold:g})", "",
+           f"{time.strftime('%Y-%m-%d')}, rlrun at {revision}, Python "
+           f"{platform.python_version()}, {len(next(iter(results.values())))} runs a side.", "",
            "| side | loop it/s per run | median it/s | s to solved per run (from launch) | "
            "median s to solved | solved runs | final eval return per run |",
            "|---|---|---|---|---|---|---|"]
@@ -190,7 +193,8 @@ def main() -> None:
   if {"sb3", "sbx"} & set(options.sides):
     peer_python = ensure_peers_venv(options.peers_venv, options.peers_python,
                                     options.torch_index)
-  tables = {}
+  revision = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"],
+                            capture_output=True, text=True).stdout.strip()
   with tempfile.TemporaryDirectory() as tmp:
     workdir = Path(tmp)
     for task in options.tasks:
@@ -203,12 +207,9 @@ def main() -> None:
             row = run_peer(side, task, seed, peer_python, workdir)
           results[side].append(row)
           print(f"{task} {side} seed {seed}: {json.dumps(row)}", flush=True)
-      tables[task] = task_lines(task, results)
-  revision = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"],
-                            capture_output=True, text=True).stdout.strip()
+      replace_section(options.output, f"peers-{task}", task_lines(task, results, revision))
   lines = ["## rlrun against Stable-Baselines3 and SBX (`scripts/bench_peers.py`)", "",
-           f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
-           f"{time.strftime('%Y-%m-%d')}, rlrun at {revision}. {options.runs} runs a side (seeds 0..{options.runs - 1}), "
+           f"Machine: {os.cpu_count()} cores. Each task's runs: seeds 0, 1, ..., "
            "sides alternating in one invocation. Loop it/s: training iterations (1 env step + "
            "1 gradient step) per second, evaluation (10 episodes in 10 environments stepped "
            "together, every 1000 iterations) excluded on every side; rlrun saves no checkpoint "
@@ -217,8 +218,6 @@ def main() -> None:
            "their own venv with the shipped config's hyperparameters (its docstring lists "
            "what the libraries fix otherwise); final eval return = the last evaluation of "
            "the timed run.", ""]
-  for task in options.tasks:
-    lines += tables[task]
   replace_section(options.output, "peers", lines)
   print("\n".join(lines))
 

@@ -9,8 +9,9 @@ from rlrun.errors import UserError
 
 
 def evaluate(root_dir: Optional[str], episodes: int, policy: Optional[str], as_json: bool,
-             seed: int = 12345, out: TextIO = sys.stdout, use_run_config: bool = False,
+             seed: int = 12345, out: Optional[TextIO] = None, use_run_config: bool = False,
              step: Optional[str] = None) -> int:
+  out = sys.stdout if out is None else out
   if episodes < 1:
     raise UserError(f"--episodes must be >= 1, got {episodes}")
   if seed < 0:

@@ -69,8 +69,9 @@ def _parse(config: str, bindings: Sequence[str]):
 
 
 def replay_server(config: str, root_dir: Optional[str], port: Optional[int],
-                  bindings: Sequence[str], out: TextIO = sys.stdout) -> int:
+                  bindings: Sequence[str], out: Optional[TextIO] = None) -> int:
   """`rlrun replay-server`: serves the config's replay and variable tables."""
+  out = sys.stdout if out is None else out
   from rlrun.distributed.replay_role import ReplayServerRole
   config_path = _parse(config, bindings)
   root = RunDirectory(root_dir or f"runs/{config_path.stem}")
@@ -80,8 +81,9 @@ def replay_server(config: str, root_dir: Optional[str], port: Optional[int],
 
 
 def actor(config: str, replay: str, task_id: int, num_tasks: int, root_dir: Optional[str],
-          bindings: Sequence[str], out: TextIO = sys.stdout) -> int:
+          bindings: Sequence[str], out: Optional[TextIO] = None) -> int:
   """`rlrun actor`: collects into the replay table at `replay`."""
+  out = sys.stdout if out is None else out
   from rlrun.distributed.actor_role import CollectActor
   _parse(config, bindings)
   if task_id < 0 or num_tasks < 1 or task_id >= num_tasks:
@@ -91,8 +93,9 @@ def actor(config: str, replay: str, task_id: int, num_tasks: int, root_dir: Opti
 
 
 def evaluator(config: str, replay: str, root_dir: Optional[str], bindings: Sequence[str],
-              out: TextIO = sys.stdout) -> int:
+              out: Optional[TextIO] = None) -> int:
   """`rlrun evaluator`: evaluates the weights the learner publishes at `replay`."""
+  out = sys.stdout if out is None else out
   from rlrun.distributed.evaluator_role import DistributedEvaluator
   config_path = _parse(config, bindings)
   root = RunDirectory(root_dir or f"runs/{config_path.stem}")
@@ -101,9 +104,10 @@ def evaluator(config: str, replay: str, root_dir: Optional[str], bindings: Seque
 
 
 def learner(config: str, replay: str, root_dir: Optional[str], bindings: Sequence[str],
-            supervised: bool = False, out: TextIO = sys.stdout,
+            supervised: bool = False, out: Optional[TextIO] = None,
             allow_config_change: bool = False) -> int:
   """`rlrun learner`: trains from the replay table at `replay`, owns the run directory."""
+  out = sys.stdout if out is None else out
   from rlrun.distributed.connection import ServerLost
   from rlrun.distributed.learner_role import DistributedLearner
   _log_with_timestamps()

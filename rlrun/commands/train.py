@@ -75,7 +75,7 @@ def bindings_from(gin_params: Sequence[str], seed: Optional[int], gpu: bool = Fa
 
 
 def train(config: str, root_dir: Optional[str], gin_params: Sequence[str], seed: Optional[int],
-          out: TextIO = sys.stdout, gpu: bool = False, actors: int = 0,
+          out: Optional[TextIO] = None, gpu: bool = False, actors: int = 0,
           allow_config_change: bool = False, deterministic: bool = False,
           ray: Optional[str] = None, ray_learner_resource: Optional[str] = None) -> int:
   """Runs `rlrun train`; returns the exit code.
@@ -85,6 +85,7 @@ def train(config: str, root_dir: Optional[str], gin_params: Sequence[str], seed:
   `allow_config_change` lets a resume change bindings other than num_iterations. `ray`
   places the distributed run's processes on a Ray cluster (rlrun.distributed.ray_hosts).
   """
+  out = sys.stdout if out is None else out
   if actors < 0:
     raise UserError(f"--actors must be >= 0, got {actors}")
   if seed is not None and seed < 0:
@@ -103,7 +104,7 @@ def train(config: str, root_dir: Optional[str], gin_params: Sequence[str], seed:
 
 
 def run_training(config: str, root_dir: Optional[str], bindings: Sequence[str],
-                 out: TextIO = sys.stdout,
+                 out: Optional[TextIO] = None,
                  make_experiment: Optional[Callable[[str], Any]] = None,
                  lock: bool = True, allow_config_change: bool = False) -> int:
   """Checks the run directory, parses the config, builds and trains; returns the exit code.
@@ -112,6 +113,7 @@ def run_training(config: str, root_dir: Optional[str], bindings: Sequence[str],
   lock: take the run directory's lock (False when a launcher holds it).
   allow_config_change: resume even when bindings other than num_iterations changed.
   """
+  out = sys.stdout if out is None else out
   from rlrun.config_changes import check_unchanged
   config_path = configs.resolve(config)
   root = RunDirectory(root_dir or f"runs/{config_path.stem}")

@@ -20,8 +20,9 @@ def _even(frame: np.ndarray) -> np.ndarray:
 
 def record_video(root_dir: Optional[str], episodes: int, output: Optional[str], fps: int,
                  policy: Optional[str] = None, seed: int = 12345,
-                 out: TextIO = sys.stdout, use_run_config: bool = False,
+                 out: Optional[TextIO] = None, use_run_config: bool = False,
                  step: Optional[str] = None) -> int:
+  out = sys.stdout if out is None else out
   if episodes < 1 or fps < 1:
     raise UserError(f"--episodes and --fps must be >= 1, got {episodes} and {fps}")
   path = policy_loading.policy_path(root_dir, policy, step=step)

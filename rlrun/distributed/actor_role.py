@@ -79,7 +79,8 @@ class CollectActor:
 
   def __init__(self, run_settings: Optional[RunSettings], replay_address: str, task_id: int = 0,
                num_tasks: int = 1, settings: Optional[Settings] = None,
-               root_dir: Optional[str] = None, out: TextIO = sys.stdout):
+               root_dir: Optional[str] = None, out: Optional[TextIO] = None):
+    out = sys.stdout if out is None else out
     self.run_settings = run_settings or RunSettings()
     self.replay_address = replay_address
     self.task_id = task_id

@@ -284,11 +284,12 @@ class Launcher:
 
 
 def launch(config: str, root_dir: Optional[str], bindings: Sequence[str], actors: int,
-           out: TextIO = sys.stdout, allow_config_change: bool = False,
+           out: Optional[TextIO] = None, allow_config_change: bool = False,
            ray: Optional[str] = None, ray_learner_resource: Optional[str] = None,
            gpu: bool = False) -> int:
   """`rlrun train --actors N [--ray ADDRESS]`: checks and locks the run directory, then runs
   a Launcher (on the Ray cluster at `ray` when given)."""
+  out = sys.stdout if out is None else out
   config_path = configs.resolve(config)
   root = RunDirectory(root_dir or f"runs/{config_path.stem}")
   root.check_can_train(config_path.name)

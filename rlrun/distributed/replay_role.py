@@ -71,7 +71,8 @@ class ReplayServerRole:
 
   def __init__(self, run_settings: Optional[RunSettings], root_dir: str,
                port: Optional[int] = None, settings: Optional[Settings] = None,
-               out: TextIO = sys.stdout):
+               out: Optional[TextIO] = None):
+    out = sys.stdout if out is None else out
     self.run_settings = run_settings or RunSettings()
     self.parts: Optional[AgentParts] = None
     self.root_dir = root_dir
