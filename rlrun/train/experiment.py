@@ -10,12 +10,14 @@ import logging
 import os
 from typing import Any, Dict, List, Optional
 
+from rlrun.builders.builder import TABLE_NAME  # noqa: F401 (re-exported)
 from rlrun.errors import UserError
 from rlrun.replay_buffers import local_replay, reverb_utils
 from rlrun.train import evaluation
 from rlrun.train.checkpointer import make_checkpointer, replay_server_start
 from rlrun.train.collector import Collector
-from rlrun.train.parts import EVAL_ENV_OFFSET, AgentParts, fast_py_policy
+from rlrun.train.parts import (EVAL_ENV_OFFSET, AgentParts, collect_metrics,  # noqa: F401 (re-exported)
+                               fast_py_policy)
 from rlrun.train.settings import Settings
 from rlrun.train.trainer import Trainer
 
