@@ -125,17 +125,21 @@ def train(config: str, root_dir: Optional[str], gin_params: Tuple[str, ...],
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--seed", default=12345, show_default=True,
               help="Seeds the environments (environment i gets seed + i).")
+@click.option("--epsilon", default=0.0, show_default=True, metavar="P",
+              help="Act uniformly at random with probability P at each step (the Atari "
+              "evaluation protocol uses 0.001; 0 follows the policy).")
 @STEP_OPTION
 @USE_RUN_CONFIG_OPTION
 def eval_command(root_dir: Optional[str], episodes: int, policy: Optional[str],
-                 as_json: bool, seed: int, step: Optional[str], use_run_config: bool) -> None:
+                 as_json: bool, seed: int, epsilon: float, step: Optional[str],
+                 use_run_config: bool) -> None:
   """Evaluate a saved policy: the mean, std, min and max return, and each episode's.
 
   The environment is rebuilt from the policy's own metadata; the run's config.gin (code)
   is executed only with --use-run-config.
   """
   from rlrun.commands.evaluate import evaluate
-  sys.exit(evaluate(root_dir, episodes, policy, as_json, seed=seed,
+  sys.exit(evaluate(root_dir, episodes, policy, as_json, seed=seed, epsilon=epsilon,
                     use_run_config=use_run_config, step=step))
 
 

@@ -18,7 +18,7 @@ from rlrun.distributed.variable_container import VariableContainer
 from rlrun.train import evaluation
 from rlrun.train.interrupts import StopRequest
 from rlrun.train.policy_snapshots import BestPolicy
-from rlrun.train.parts import EVAL_ENV_OFFSET, AgentParts, fast_py_policy
+from rlrun.train.parts import EVAL_ENV_OFFSET, AgentParts, eval_py_policy
 from rlrun.train.progress import Progress
 from rlrun.train.settings import Settings as RunSettings
 
@@ -59,8 +59,7 @@ class DistributedEvaluator:
     self.client = connection.connect(self.replay_address, timeout)
     self.parts = parts = AgentParts.build(self.run_settings, env_index=EVAL_ENV_OFFSET,
                                           strategy="default", collecting=False)
-    policy = fast_py_policy(parts.agent.policy, self.run_settings.numpy_actor,
-                            batch_time_steps=False)
+    policy = eval_py_policy(parts.agent, self.run_settings)
     self.evaluator = evaluation.Evaluator(self.root_dir, parts.eval_envs(reuse_env=True), policy,
                                           self.run_settings.num_eval_episodes,
                                           results=evaluation.read_results(self.root_dir))

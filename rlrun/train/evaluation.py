@@ -138,8 +138,11 @@ class Evaluator:
     if hasattr(self.policy, "update"):
       self.policy.update()
     if self._reseed is not None:
+      seed = lambda i: int(np.random.SeedSequence([self._reseed, iteration, i]).generate_state(1)[0])
       for i, env in enumerate(self.envs):
-        env.seed(int(np.random.SeedSequence([self._reseed, iteration, i]).generate_state(1)[0]))
+        env.seed(seed(i))
+      if hasattr(self.policy, "seed"):  # a policy that draws random actions (eval_epsilon)
+        self.policy.seed(seed(len(self.envs)))
     result = evaluate(self.envs, self.policy, self.num_episodes)
     result["eval_seconds"] = time.perf_counter() - started
     with self._writer.as_default(step=iteration):

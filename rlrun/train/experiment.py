@@ -17,7 +17,7 @@ from rlrun.train import evaluation
 from rlrun.train.checkpointer import make_checkpointer, replay_server_start
 from rlrun.train.collector import Collector
 from rlrun.train.parts import (EVAL_ENV_OFFSET, AgentParts, collect_metrics,  # noqa: F401 (re-exported)
-                               fast_py_policy)
+                               eval_py_policy)
 from rlrun.train.settings import Settings
 from rlrun.train.trainer import Trainer
 
@@ -99,7 +99,7 @@ class Experiment:
       self.collector.snapshot()  # fails now, with the reason, if the environment cannot be saved
     self.evaluator = evaluation.Evaluator(
         self.root_dir, self.parts.eval_envs(),
-        fast_py_policy(agent.policy, settings.numpy_actor, batch_time_steps=False),
+        eval_py_policy(agent, settings),
         settings.num_eval_episodes,
         reseed=settings.seed + EVAL_ENV_OFFSET if settings.deterministic else None)
     self.trainer = Trainer(self.root_dir, self.parts, self.replay_buffer, checkpointer,

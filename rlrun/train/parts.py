@@ -83,6 +83,17 @@ def fast_py_policy(tf_policy, use_numpy: bool = True, batch_time_steps: bool = T
   return PyTFEagerPolicy(tf_policy, use_tf_function=True, batch_time_steps=batch_time_steps)
 
 
+def eval_py_policy(agent, settings):
+  """What evaluations act with: the agent's policy in its cheapest numpy-callable form,
+  acting at random with probability settings.eval_epsilon (seeded from the run's seed)."""
+  policy = fast_py_policy(agent.policy, settings.numpy_actor, batch_time_steps=False)
+  if not settings.eval_epsilon:
+    return policy
+  from rlrun.policies.epsilon_greedy_py_policy import EpsilonGreedyPyPolicy
+  return EpsilonGreedyPyPolicy(policy, settings.eval_epsilon, seed=settings.seed + EVAL_ENV_OFFSET,
+                               action_spec=tensor_spec.to_nest_array_spec(agent.action_spec))
+
+
 def collect_metrics() -> List[py_metrics.PyStepMetric]:
   """The metrics every collecting actor keeps."""
   return [py_metrics.EnvironmentSteps(), py_metrics.NumberOfEpisodes(),

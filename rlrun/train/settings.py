@@ -42,6 +42,8 @@ class Settings:
     eval_interval: iterations between evaluations (0: only at the end).
     num_eval_episodes: episodes per evaluation.
     eval_parallel_envs: evaluation environments stepped in lockstep.
+    eval_epsilon: the probability that an evaluation action is uniformly random instead
+      of the policy's (0: greedy; Atari's protocol evaluates with 0.001).
     log_interval: iterations between progress lines when stdout is not a terminal.
     summary_interval: iterations between TensorBoard summaries.
     checkpoint_interval: iterations between checkpoints (agent and replay).
@@ -81,6 +83,7 @@ class Settings:
   eval_interval: int = 1000
   num_eval_episodes: int = 10
   eval_parallel_envs: int = 10
+  eval_epsilon: float = 0.0
   log_interval: int = 200
   summary_interval: int = 1000
   checkpoint_interval: int = 5000
@@ -182,6 +185,10 @@ def _type_problems(settings: Settings) -> List[str]:
   value = settings.importance_exponent
   if isinstance(value, bool) or not isinstance(value, (int, float)):
     problems.append(f"train.Experiment.importance_exponent must be a number, got {value!r}")
+  value = settings.eval_epsilon
+  if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+    problems.append(f"train.Experiment.eval_epsilon must be a probability in [0, 1] (0: greedy "
+                    f"evaluation), got {value!r}")
   steps = settings.max_episode_steps
   if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
     problems.append(f"train.Experiment.max_episode_steps must be a positive integer or None, "

@@ -37,6 +37,15 @@ def test_eval_text_and_explicit_policy_path(smoke_run):
   assert "AverageReturn = " in result.stdout and "AverageEpisodeLength = " in result.stdout
 
 
+
+def test_eval_with_epsilon_is_seeded_and_reported(smoke_run):
+  root, _ = smoke_run
+  args = ("eval", "--root-dir", str(root), "--episodes", "3", "--json", "--epsilon", "0.5")
+  first, second = (json.loads(rlrun(*args).stdout) for _ in range(2))
+  assert first["epsilon"] == 0.5 and first["Returns"] == second["Returns"]
+  text = rlrun("eval", "--root-dir", str(root), "--episodes", "1", "--epsilon", "0.001")
+  assert text.returncode == 0 and "seed 12345, epsilon 0.001" in text.stdout
+
 def test_record_video_writes_a_playable_mp4_and_gif(smoke_run, tmp_path):
   root, _ = smoke_run
   result = rlrun("record-video", "--root-dir", str(root), "--episodes", "1", "--fps", "20")

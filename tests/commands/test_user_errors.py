@@ -26,6 +26,8 @@ def assert_one_line_error(code, err, *fragments):
     (["train"], ["Missing option '--config'", "rlrun train --help"]),
     (["train", "--conf", "x"], ["No such option", "--config"]),
     (["eval", "--episodes", "3"], ["--root-dir", "--policy"]),
+    (["eval", "--root-dir", "x", "--epsilon", "2"], ["--epsilon must be a probability in [0, 1]"]),
+    (["eval", "--root-dir", "x", "--epsilon", "often"], ["--epsilon", "often"]),
 ])
 def test_usage_mistakes(capsys, args, fragments):
   assert_one_line_error(*run_in_process(capsys, *args), *fragments)
@@ -47,6 +49,7 @@ def test_gin_syntax_error_names_file_and_line(capsys, tmp_path):
     ("suite_gym.load.environment_name='CartPol-v0'", ["unknown gym environment id 'CartPol-v0'",
                                                       "CartPole-v0"]),
     ("train.Experiment.batch_size=0", ["batch_size must be >= 1"]),
+    ("train.Experiment.eval_epsilon=1.5", ["eval_epsilon must be a probability in [0, 1]"]),
 ])
 def test_bad_bindings_fail_before_anything_is_written(capsys, tmp_path, binding, fragments):
   root = tmp_path / "run"

@@ -188,6 +188,30 @@ def test_evaluate_rejects_zero_episodes():
     evaluate([FixedLengthEnv(2)], RecordingPolicy(), 0)
 
 
+
+class PaysTheActionEnv(FixedLengthEnv):
+  """Episodes of 50 steps; each step pays the action taken (0 or 1)."""
+
+  def __init__(self):
+    super().__init__(50)
+
+  def _step(self, action):
+    time_step = super()._step(action)
+    return time_step._replace(reward=np.float32(action))
+
+
+def test_a_reseeded_evaluation_reseeds_the_policys_random_actions(tmp_path):
+  from rlrun.policies.epsilon_greedy_py_policy import EpsilonGreedyPyPolicy
+  policy = EpsilonGreedyPyPolicy(RecordingPolicy(), 0.5, seed=123)
+  evaluator = evaluation.Evaluator(str(tmp_path), [PaysTheActionEnv(), PaysTheActionEnv()],
+                                   policy, num_episodes=2, reseed=9)
+  first, again = evaluator.run(10), evaluator.run(10)
+  # Half the actions are random, half of those are 1: about 12.5 of 50 steps pay 1.
+  assert 3 <= first["AverageReturn"] <= 22
+  assert again["AverageReturn"] == first["AverageReturn"]
+  others = {evaluator.run(iteration)["AverageReturn"] for iteration in (20, 30, 40)}
+  assert others != {first["AverageReturn"]}
+
 # --- Progress --------------------------------------------------------------------------
 
 
