@@ -178,9 +178,9 @@ class Builder:
                          seed=[seed, 1], stride=self.stride)
     if replay.bytes_at_capacity > _LOCAL_REPLAY_WARN_BYTES:
       sys.stderr.write(
-          f"rlrun: warning: the local replay copies every item ({self.replay_length(agent)} "
-          f"steps): {replay.bytes_at_capacity / 2**30:.1f} GiB at its {table.info.max_size:,} "
-          "items; replay = 'reverb' stores each step once, or lower replay.make_table.max_size\n")
+          f"rlrun: warning: the local replay holds each step uncompressed: "
+          f"{replay.bytes_at_capacity / 2**30:.1f} GiB at its {table.info.max_size:,} items; "
+          "replay = 'reverb' compresses them, or lower replay.make_table.max_size\n")
     return replay
 
   def make_sampler(self, replay: LocalReplay, agent, settings) -> Callable[[int], Any]:

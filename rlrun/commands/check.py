@@ -93,12 +93,12 @@ def _env_id(env) -> Optional[str]:
   return f"Atari {game}" if isinstance(game, str) else None
 
 
-def _table(table, step_bytes: int, length: int, stride: int, backend: str) -> Dict[str, Any]:
-  """The table's settings and sizes: an item as sampled is `length` steps; Reverb stores
-  a step once however many items share it, the local replay copies every item."""
+def _table(table, step_bytes: int, length: int, stride: int) -> Dict[str, Any]:
+  """The table's settings and sizes: an item as sampled is `length` steps; Reverb and the
+  local replay store a step once however many items share it."""
   info = table.info
   item_bytes = step_bytes * length
-  per_item = step_bytes * min(stride, length) if backend == "reverb" else item_bytes
+  per_item = step_bytes * min(stride, length)
   limiter = info.rate_limiter_info
   unlimited = 1e300
   return {"name": table.name, "capacity": int(info.max_size),
@@ -141,14 +141,13 @@ def report(config: str, bindings: Sequence[str], probe: bool = True) -> Dict[str
           "loop": {name: getattr(settings, name) for name in _LOOP_FIELDS
                    if hasattr(settings, name)},
           "replay": _table(experiment._table,  # pylint: disable=protected-access
-                           _spec_bytes(builder.replay_spec(agent)), sequence, builder.stride,
-                           settings.replay) | {
+                           _spec_bytes(builder.replay_spec(agent)), sequence,
+                           builder.stride) | {
                                "sequence_length": sequence, "backend": settings.replay,
                                "frame_stack": builder.frame_stack},
           "disk": disk_estimate.estimate(
               parts, scratch, _spec_bytes(builder.replay_spec(agent)), sequence, builder.stride,
-              int(experiment._table.info.max_size),  # pylint: disable=protected-access
-              settings.replay),
+              int(experiment._table.info.max_size)),  # pylint: disable=protected-access
           "train_command": " ".join(["rlrun", "train", "--config", shlex.quote(config)] + [
               f"--gin-param {shlex.quote(b)}" for b in bindings]),
       }
@@ -196,7 +195,7 @@ def text_lines(found: Dict[str, Any]) -> List[str]:
              if replay["samples_per_insert"] is not None else "no rate limit")
   stacking = (f" (one frame per step; stacks of {replay['frame_stack']} rebuilt when sampled)"
               if replay.get("frame_stack", 1) > 1 else "")
-  shared = " (a step shared by items is stored once)" if replay["backend"] == "reverb" else ""
+  shared = " (a step shared by items is stored once)"
   lines += [f"replay: {replay['backend']} table '{replay['name']}', capacity "
             f"{replay['capacity']:,}, sampler {replay['sampler']}, remover {replay['remover']}, "
             f"sequences of {replay['sequence_length']}, {limiter}, sampling from "

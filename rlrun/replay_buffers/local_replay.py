@@ -7,8 +7,10 @@ removal at `capacity` items, and uniform sampling with a numpy Generator. Sampli
 synchronous numpy gather (no server round trip, no background thread), so which items
 a batch holds depends only on the seed and what was written before.
 
-`save(directory)` writes everything (items, write position, the partial episode, the
-generator's state) to one .npz; `load(directory)` brings it back bit for bit.
+Each step is stored once (items point into a ring of steps; see LocalReplay).
+`save(directory)` writes everything (the held steps, the items, write position, the
+partial episode, the generator's state) to one .npz; `load(directory)` brings it back bit
+for bit.
 """
 
 import collections
@@ -29,6 +31,12 @@ DONE = "DONE"
 class LocalReplay:
   """A seeded in-process table of `sequence_length`-step items of `data_spec`.
 
+  Each step is stored once, in a ring of steps that an item points into (its first step):
+  items of an episode overlap (T steps, a new one every `stride`), so a table of N items
+  holds about N * stride steps rather than N * T (for Atari's 14-step items of single
+  frames, one frame per transition instead of fourteen). The ring grows, keeping every
+  step a held item needs, when episodes are too short for that estimate.
+
   Args:
     data_spec: the spec of one step (the agent's collect_data_spec).
     sequence_length: steps per item.
@@ -47,15 +55,21 @@ class LocalReplay:
     self._length = sequence_length
     self._stride = stride
     self._capacity = capacity
-    self._items = [np.zeros((capacity, sequence_length) + tuple(s.shape), s.dtype)
-                   for s in self._leaves]
+    # Zeroed memory is only resident once written: the ring is sized for long episodes.
+    self._steps = self._new_ring(capacity * stride + sequence_length)
+    self._written = 0  # steps written so far; step g is at ring row g % len(ring)
+    self._starts = np.zeros(capacity, np.int64)  # each item slot's first step
     self._size = 0
     self._next = 0
     self._rng = np.random.default_rng(seed)
     self._window = collections.deque(maxlen=sequence_length)
+    self._window_steps = collections.deque(maxlen=sequence_length)  # step index, -1: unwritten
     self._steps_in_episode = 0
     self._inserted = 0  # items created and sampled by this process (replay diagnostics)
     self._sampled = 0
+
+  def _new_ring(self, rows: int) -> list:
+    return [np.zeros((rows,) + tuple(s.shape), s.dtype) for s in self._leaves]
 
   @property
   def capacity(self) -> int:
@@ -63,8 +77,9 @@ class LocalReplay:
 
   @property
   def bytes_at_capacity(self) -> int:
-    """What the items take once the table is full (the arrays fill as items arrive)."""
-    return int(sum(storage.nbytes for storage in self._items))
+    """What the steps take once the table is full of long episodes' items (the ring fills
+    as items arrive)."""
+    return int(sum(ring.nbytes for ring in self._steps))
 
   @property
   def steps_in_episode(self) -> int:
@@ -78,24 +93,50 @@ class LocalReplay:
   # ---- writing: the observer -------------------------------------------------------
 
   def __call__(self, trajectory) -> None:
-    leaves = tree.flatten(trajectory)
-    self._window.append([np.asarray(x) for x in leaves])
+    self._window.append([np.asarray(x) for x in tree.flatten(trajectory)])
+    self._window_steps.append(-1)
     self._steps_in_episode += 1
     surplus = self._steps_in_episode - self._length
     if surplus >= 0 and surplus % self._stride == 0:
-      row = self._next
-      for i, storage in enumerate(self._items):
-        for t, step in enumerate(self._window):
-          storage[row, t] = step[i]
-      self._next = (row + 1) % self._capacity
-      self._size = min(self._size + 1, self._capacity)
-      self._inserted += 1
+      self._insert()
     if bool(np.all(trajectory.is_boundary())):
       self.reset()
+
+  def _insert(self) -> None:
+    """Makes the window an item: writes its steps not written yet (a suffix of it: the rest
+    are the last steps written, by this episode's previous item) and points a slot at it."""
+    unwritten = [t for t, step in enumerate(self._window_steps) if step < 0]
+    start = self._written - (len(self._window) - len(unwritten))
+    size = min(self._size + 1, self._capacity)
+    slot = self._next
+    oldest = start if size == 1 else int(self._starts[(slot + 1 - size) % self._capacity])
+    needed = self._written + len(unwritten) - oldest
+    if needed > len(self._steps[0]):
+      self._grow(needed, oldest)
+    rows = len(self._steps[0])
+    for t in unwritten:
+      row = self._written % rows
+      for ring, value in zip(self._steps, self._window[t]):
+        ring[row] = value
+      self._window_steps[t] = self._written
+      self._written += 1
+    self._starts[slot] = start
+    self._next = (slot + 1) % self._capacity
+    self._size = size
+    self._inserted += 1
+
+  def _grow(self, needed: int, oldest: int) -> None:
+    """A ring of at least `needed` rows holding steps oldest..written - 1 where they belong."""
+    old = self._steps
+    self._steps = self._new_ring(max(needed, 2 * len(old[0])))
+    held = np.arange(oldest, self._written)
+    for new_ring, old_ring in zip(self._steps, old):
+      new_ring[held % len(new_ring)] = old_ring[held % len(old_ring)]
 
   def reset(self) -> None:
     """Drops the partial episode (its next step starts a new one)."""
     self._window.clear()
+    self._window_steps.clear()
     self._steps_in_episode = 0
 
   def flush(self) -> None:
@@ -112,7 +153,8 @@ class LocalReplay:
       raise ValueError("the local replay table is empty: collect before sampling")
     index = self._rng.integers(0, self._size, size=(count, batch_size))
     self._sampled += count * batch_size
-    return tree.unflatten_as(self._spec, [storage[index] for storage in self._items])
+    rows = (self._starts[index][..., None] + np.arange(self._length)) % len(self._steps[0])
+    return tree.unflatten_as(self._spec, [ring[rows] for ring in self._steps])
 
   def counters(self) -> Dict[str, float]:
     """size, capacity, and the items this process inserted and sampled (see diagnostics.py)."""
@@ -121,34 +163,66 @@ class LocalReplay:
 
   # ---- state -------------------------------------------------------------------------
 
+  def _oldest_step(self) -> int:
+    if self._size == 0:
+      return self._written
+    return int(self._starts[(self._next - self._size) % self._capacity])
+
   def save(self, directory: str) -> Dict[str, int]:
-    """Writes the whole state into `directory` (files complete before DONE); returns its counts."""
+    """Writes the whole state into `directory` (files complete before DONE); returns its counts.
+
+    The held steps are saved in order from the oldest item's first one; items as their
+    first step's index into them."""
     os.makedirs(directory, exist_ok=True)
+    oldest = self._oldest_step()
+    held = np.arange(oldest, self._written) % len(self._steps[0])
+    arrays = {f"step_{i}": ring[held] for i, ring in enumerate(self._steps)}
+    arrays["starts"] = self._starts[:self._size] - oldest
     window = list(self._window)
-    arrays = {f"item_{i}": storage[:self._size] if self._size < self._capacity else storage
-              for i, storage in enumerate(self._items)}
     for i in range(len(self._leaves)):
       arrays[f"window_{i}"] = (np.stack([step[i] for step in window]) if window else
                                np.zeros((0,) + tuple(self._leaves[i].shape), self._leaves[i].dtype))
+    arrays["window_steps"] = np.array([s - oldest if s >= 0 else -1 for s in self._window_steps],
+                                      np.int64)
     state = {"size": self._size, "next": self._next, "steps_in_episode": self._steps_in_episode,
              "rng": self._rng.bit_generator.state, "capacity": self._capacity}
     return write_files(directory, arrays, state)
 
   def load(self, directory: str) -> None:
-    """Restores the state `save` wrote (verify first: see `verify`)."""
+    """Restores the state `save` wrote (verify first: see `verify`); also reads the format of
+    rlrun before steps were stored once (every item's steps, item_<leaf>)."""
     with np.load(os.path.join(directory, FILE)) as data:
       state = json.loads(bytes(data["state"]).decode())
       if state["capacity"] != self._capacity:
         raise ValueError(f"the saved local replay holds up to {state['capacity']} items, this "
                          f"config's {self._capacity}")
-      self._size, self._next = state["size"], state["next"]
-      for i, storage in enumerate(self._items):
-        saved = data[f"item_{i}"]
-        storage[:len(saved)] = saved
-      window = [data[f"window_{i}"] for i in range(len(self._items))]
+      count = len(self._leaves)
+      if "starts" in data.files:
+        steps = [data[f"step_{i}"] for i in range(count)]
+        starts = data["starts"]
+        window_steps = data["window_steps"].tolist()
+      else:  # each item's steps stored whole: laid out oldest item first, steps of their own
+        held = min(state["size"], self._capacity)
+        order = (state["next"] - held + np.arange(held)) % self._capacity
+        steps = [data[f"item_{i}"][order].reshape((-1,) + self._leaves[i].shape)
+                 for i in range(count)]
+        starts = np.zeros(held, np.int64)
+        starts[order] = np.arange(held) * self._length
+        window_steps = None
+      window = [data[f"window_{i}"] for i in range(count)]
+    held = len(steps[0])
+    if held > len(self._steps[0]):
+      self._steps = self._new_ring(held)
+    for ring, saved in zip(self._steps, steps):
+      ring[:held] = saved
+    self._written = held
+    self._size, self._next = state["size"], state["next"]
+    self._starts[:len(starts)] = starts
     self._window.clear()
+    self._window_steps.clear()
     for t in range(len(window[0])):
       self._window.append([leaf[t] for leaf in window])
+      self._window_steps.append(-1 if window_steps is None else int(window_steps[t]))
     self._steps_in_episode = state["steps_in_episode"]
     self._rng.bit_generator.state = state["rng"]
 
@@ -188,7 +262,8 @@ def verify(directory: str, expected: Optional[Dict[str, int]] = None) -> Dict[st
   try:
     with np.load(os.path.join(directory, FILE)) as data:
       state = json.loads(bytes(data["state"]).decode())
-      lengths = {len(data[key]) for key in data.files if key.startswith("item_")}
+      rows_key = "starts" if "starts" in data.files else "item_"
+      lengths = {len(data[key]) for key in data.files if key.startswith(rows_key)}
   except Exception as e:  # pylint: disable=broad-except  (BadZipFile, EOFError, KeyError...)
     raise ValueError(f"replay checkpoint {name} is unreadable ({type(e).__name__}: "
                      f"{str(e)[:120]})") from e

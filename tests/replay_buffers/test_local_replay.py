@@ -79,3 +79,78 @@ def test_a_damaged_save_is_caught_and_archives_keep_their_files(tmp_path):
   path.write_bytes(path.read_bytes()[:100])
   with pytest.raises(reverb_checkpoints.ReplayCheckpointError, match="replay checkpoint kept"):
     reverb_checkpoints.verify(str(tmp_path / "kept"))
+
+
+def _held_items(replay, draws=4000):
+  """The distinct items a replay samples, as tuples of (episode, step) pairs."""
+  observation = replay.sample(batch_size=draws).observation[0]
+  return {tuple(map(tuple, item)) for item in observation.tolist()}
+
+
+def _item(episode, first, length):
+  return tuple((float(episode), float(first + t)) for t in range(length))
+
+
+STEP_BYTES = 4 + 8 + 8 + 4 + 4 + 4  # DATA_SPEC's fields
+
+
+def test_long_episodes_store_each_step_once():
+  replay = LocalReplay(DATA_SPEC, 5, capacity=100, seed=0)
+  _write(replay, episodes=(1000,))  # 996 items of 5 steps
+  # The ring of steps never grew past capacity * stride + T steps: one step per item.
+  assert replay.bytes_at_capacity == (100 + 5) * STEP_BYTES
+  assert replay.num_frames() == 100
+  assert _held_items(replay) == {_item(0, first, 5) for first in range(896, 996)}
+
+
+def test_short_episodes_grow_the_ring_and_keep_every_held_item_whole():
+  replay = LocalReplay(DATA_SPEC, 4, capacity=10, seed=0)
+  _write(replay, episodes=[5] * 30)  # 2 items per episode, 5 distinct steps for 2 items
+  assert replay.num_frames() == 10
+  assert replay.bytes_at_capacity > (10 + 4) * STEP_BYTES
+  assert _held_items(replay) == {_item(e, first, 4) for e in range(25, 30) for first in (0, 1)}
+
+
+@pytest.mark.parametrize("length, stride", [(3, 2), (2, 3), (4, 4)])
+def test_strides_shorter_and_longer_than_items(length, stride):
+  replay = LocalReplay(DATA_SPEC, length, capacity=1000, seed=0, stride=stride)
+  _write(replay, episodes=(20, 9))
+  expected = {_item(e, first, length) for e, n in enumerate((20, 9))
+              for first in range(0, n - length + 1, stride)}
+  assert replay.num_frames() == len(expected) and _held_items(replay) == expected
+
+
+def _save_old_format(replay, directory):
+  """What rlrun wrote before steps were stored once: every slot's item whole (item_<leaf>)."""
+  import json
+  import tree
+  with np.load(directory / "new" / local_replay.FILE) as data:
+    state = json.loads(bytes(data["state"]).decode())
+    arrays = {k: data[k] for k in data.files if k.startswith("window_") and k != "window_steps"}
+    steps, starts = [data[f"step_{i}"] for i in range(6)], data["starts"]
+  rows = starts[:, None] + np.arange(replay._length)  # pylint: disable=protected-access
+  for i, leaf in enumerate(steps):
+    arrays[f"item_{i}"] = leaf[rows]
+  assert len(tree.flatten(DATA_SPEC)) == 6
+  (directory / "old").mkdir()
+  local_replay.write_files(str(directory / "old"), arrays, state)
+
+
+def test_a_replay_saved_in_the_earlier_format_loads_and_goes_on_the_same(tmp_path):
+  original = LocalReplay(DATA_SPEC, 2, capacity=5, seed=3)
+  _write(original, episodes=(3, 4, 4, 2))  # 9 items wrapped around: the oldest is slot 4
+  original(_episode_trajectories(9, 4)[0])
+  original.save(str(tmp_path / "new"))
+  _save_old_format(original, tmp_path)
+  assert local_replay.verify(str(tmp_path / "old")) == {"items": 5}
+  restored = LocalReplay(DATA_SPEC, 2, capacity=5, seed=99)
+  restored.load(str(tmp_path / "old"))
+  restored.save(str(tmp_path / "again"))  # and on in today's format
+  again = LocalReplay(DATA_SPEC, 2, capacity=5, seed=98)
+  again.load(str(tmp_path / "again"))
+  for replay in (original, restored, again):
+    for trajectory in _episode_trajectories(9, 4)[1:]:
+      replay(trajectory)
+  expected = original.sample(batch_size=64, count=2).observation
+  np.testing.assert_array_equal(restored.sample(batch_size=64, count=2).observation, expected)
+  np.testing.assert_array_equal(again.sample(batch_size=64, count=2).observation, expected)
