@@ -3,9 +3,10 @@
   * Replay memory: 100k transitions of Pong (a seeded random policy, recorded once) are
     written into a Reverb table of 100k items built by DqnBuilder, in a fresh process per
     run; the resident memory the process gains, divided by the transitions, is the cost of
-    one transition. Rows: `frame_stack = 4` (each frame stored once; rlrun's Atari configs)
-    and, as the reference in the same invocation, `frame_stack = 1` (every step stores its
-    whole [4, 84, 84] observation). The 1M-item figure is the measured cost x 1M.
+    one transition. Rows: `frame_stack = 4` (each frame stored once; rlrun's Atari configs),
+    the same into the local replay (`replay = 'local'`, what --deterministic uses) and, as
+    the reference in the same invocation, `frame_stack = 1` (every step stores its whole
+    [4, 84, 84] observation). The 1M-item figure is the measured cost x 1M.
   * Throughput: `rlrun train --config dqn_atari100k.gin` on Pong for --iterations
     iterations (1 agent step + 1 train step of batch 32 each) after its 1600 random steps;
     agent steps/s and train steps/s of the loop (from its evaluation records: the time
@@ -63,15 +64,20 @@ FILL = textwrap.dedent("""
     from rlrun.builders.off_policy import DqnBuilder
     from rlrun.replay_buffers import reverb_utils
     from rlrun.trajectories.trajectory import Trajectory
-    data, depth = np.load(sys.argv[1]), int(sys.argv[2])
+    data, depth, backend = np.load(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
     frames, kinds, rewards = data["frames"], data["kinds"], data["rewards"]
     spec = Trajectory(tf.TensorSpec([], tf.int32), tf.TensorSpec([4, 84, 84], tf.uint8),
                       tf.TensorSpec([], tf.int64), (), tf.TensorSpec([], tf.int32),
                       tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.float32))
     builder = DqnBuilder(frame_stack=depth)
     agent = types.SimpleNamespace(collect_data_spec=spec, train_sequence_length=2)
-    server = reverb_utils.ReplayServer([builder.make_table(agent, max_size=len(frames))])
-    writer = builder.make_writer(server.client, agent, packed=True)
+    table = builder.make_table(agent, max_size=len(frames))
+    if backend == "local":
+      replay = builder.make_local_replay(agent, table, seed=0)
+      writer = builder.stacked_writer(agent, replay)
+    else:
+      server = reverb_utils.ReplayServer([table])
+      writer = builder.make_writer(server.client, agent, packed=True)
     def rss():
       with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * 4096
@@ -91,7 +97,8 @@ FILL = textwrap.dedent("""
     for i in range(warm, len(frames)):
       write(i)
     writer.flush()
-    size = server.client.server_info()[builder.table_name].current_size
+    size = (replay.num_frames() if backend == "local" else
+            server.client.server_info()[builder.table_name].current_size)
     print(json.dumps({"bytes_per_transition": (rss() - before) / (len(frames) - warm),
                       "items": int(size)}))
 """)
@@ -101,8 +108,8 @@ def record(count: int, path: Path) -> None:
   subprocess.run([sys.executable, "-c", RECORD, str(count), str(path)], check=True)
 
 
-def fill(path: Path, depth: int) -> Dict[str, float]:
-  out = subprocess.run([sys.executable, "-c", FILL, str(path), str(depth)], check=True,
+def fill(path: Path, depth: int, backend: str) -> Dict[str, float]:
+  out = subprocess.run([sys.executable, "-c", FILL, str(path), str(depth), backend], check=True,
                        capture_output=True, text=True)
   return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -139,28 +146,34 @@ def main() -> None:
     workdir = Path(tmp)
     frames = workdir / "pong.npz"
     record(args.transitions, frames)
-    memory: Dict[int, List[float]] = {4: [], 1: []}
+    rows = {(4, "reverb"): "frame_stack = 4 (each frame once)",
+            (4, "local"): "frame_stack = 4, `replay = 'local'` (each frame once, uncompressed)",
+            (1, "reverb"): "frame_stack = 1 (whole [4, 84, 84] stacks; reference)"}
+    memory: Dict[tuple, List[float]] = {row: [] for row in rows}
     for _ in range(args.runs):
-      for depth in memory:
-        memory[depth].append(fill(frames, depth)["bytes_per_transition"])
-        print(f"memory frame_stack={depth}: {memory[depth][-1]:.0f} B", flush=True)
-    reference = statistics.median(memory[1])
+      for depth, backend in memory:
+        memory[depth, backend].append(fill(frames, depth, backend)["bytes_per_transition"])
+        print(f"memory frame_stack={depth} {backend}: {memory[depth, backend][-1]:.0f} B",
+              flush=True)
+    reference = statistics.median(memory[1, "reverb"])
     lines = [
         "## Atari replay memory per transition (issue 12; `scripts/bench_atari.py`)", "",
         f"{date}, {machine}. {args.transitions:,} transitions of Pong (seeded random play) "
         "written into a Reverb table of as many items (DqnBuilder, items of 2 steps, packed), "
-        "one fresh process per run; the resident memory gained / transitions. One 84x84 "
+        "or into the local replay's, one fresh process per run; the resident memory gained / "
+        "transitions. One 84x84 "
         f"frame is {FRAME:,} bytes. Runs alternate; the median is bold.", "",
         "| replay | runs (bytes/transition) | median | frames per transition | vs whole stacks "
         "| 1M transitions |", "|---|---|---|---|---|---|"]
-    for depth, label in ((4, "frame_stack = 4 (each frame once)"),
-                         (1, "frame_stack = 1 (whole [4, 84, 84] stacks; reference)")):
-      median = statistics.median(memory[depth])
-      lines.append(f"| {label} | {', '.join(f'{v:,.0f}' for v in memory[depth])} | "
+    for row, label in rows.items():
+      median = statistics.median(memory[row])
+      lines.append(f"| {label} | {', '.join(f'{v:,.0f}' for v in memory[row])} | "
                    f"**{median:,.0f}** | {median / FRAME:.3f} | {median / reference:.2f}x | "
                    f"{median * 1e6 / 2**30:.2f} GiB |")
     lines += ["", "Reverb compresses each chunk of steps, so a transition of real frames costs "
-              "less than one raw frame; the target was at most 1.25 frames."]
+              "less than one raw frame; the local replay keeps each step's frame raw, with its "
+              "other fields and the 3 blank frames before each episode. The target was at most "
+              "1.25 frames."]
     replace_section(args.output, "atari-replay-memory", lines)
     if args.skip_throughput:
       return
