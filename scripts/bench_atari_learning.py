@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
 import time
@@ -32,7 +31,7 @@ from typing import Dict, List, NamedTuple, Optional
 
 import numpy as np
 
-from benchmarks_md import replace_section
+from benchmarks_md import replace_section, section_rows
 
 REPO = Path(__file__).resolve().parents[1]
 SECTION = "atari-learning"
@@ -107,21 +106,8 @@ HEADER = ["| game | seeds | final score per seed | mean | human-normalised | eva
           "|---|---|---|---|---|---|---|---|---|"]
 
 
-def existing_rows(path: Path) -> Dict[str, str]:
-  if not path.exists():
-    return {}
-  match = re.search(rf"<!-- {SECTION}:start -->(.*?)<!-- {SECTION}:end -->", path.read_text(),
-                    re.S)
-  rows = {}
-  for line in (match.group(1).splitlines() if match else []):
-    cells = [c.strip() for c in line.split("|")]
-    if len(cells) > 2 and cells[1] in REFERENCES:
-      rows[cells[1]] = line
-  return rows
-
-
 def write(path: Path, new_rows: Dict[str, str], minutes: Dict[str, float]) -> None:
-  rows = dict(existing_rows(path), **new_rows)
+  rows = dict(section_rows(path, SECTION, lambda key: key in REFERENCES), **new_rows)
   timing = "; ".join(f"{k} {v:.0f} min" for k, v in minutes.items())
   lines = ["## Atari 100k: what dqn_atari100k.gin learns (issue 12; "
            "`scripts/bench_atari_learning.py`)", "",

@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
 import tempfile
@@ -32,7 +31,7 @@ from typing import Dict, List, NamedTuple
 
 import numpy as np
 
-from benchmarks_md import replace_section
+from benchmarks_md import replace_section, section_rows
 
 REPO = Path(__file__).resolve().parents[1]
 SECTION = "learning"
@@ -122,22 +121,6 @@ HEADER = ["| config | seeds | final eval return per seed | IQM [95% bootstrap CI
           "|---|---|---|---|---|---|---|---|---|"]
 
 
-def existing_rows(path: Path) -> Dict[str, str]:
-  """Rows of the section already in BENCHMARKS.md, by config."""
-  if not path.exists():
-    return {}
-  text = path.read_text()
-  match = re.search(rf"<!-- {SECTION}:start -->(.*?)<!-- {SECTION}:end -->", text, re.S)
-  if not match:
-    return {}
-  rows = {}
-  for line in match.group(1).splitlines():
-    cells = line.split("|")
-    if len(cells) > 2 and cells[1].strip().endswith(".gin"):
-      rows[cells[1].strip()] = line
-  return rows
-
-
 def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--configs", nargs="+", default=None,
@@ -168,7 +151,7 @@ def main() -> None:
 def write(path: Path, new_rows: Dict[str, str]) -> None:
   """The section with `new_rows` and the rows already there for other configs (read now, so
   invocations running side by side keep each other's rows)."""
-  rows = dict(existing_rows(path), **new_rows)
+  rows = dict(section_rows(path, SECTION, lambda key: key.endswith(".gin")), **new_rows)
   lines = ["## Learning against RL Baselines3 Zoo (`scripts/bench_learning.py`)", "",
            f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}; table "
            f"updated {time.strftime('%Y-%m-%d')}. Each run is the shipped config at its own "

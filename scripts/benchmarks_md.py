@@ -18,6 +18,23 @@ def replace_section(path: Path, name: str, lines: List[str]) -> None:
   path.write_text(text)
 
 
+def section_rows(path: Path, name: str, is_key: Callable[[str], bool]) -> Dict[str, str]:
+  """The table rows between the section's markers, by their first cell, for first cells
+  `is_key` accepts (so an invocation can keep the rows of others it did not rerun)."""
+  if not path.exists():
+    return {}
+  text = path.read_text()
+  start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+  if start not in text:
+    return {}
+  rows = {}
+  for line in text.split(start, 1)[1].split(end, 1)[0].splitlines():
+    cells = [cell.strip() for cell in line.split("|")]
+    if len(cells) > 2 and is_key(cells[1]):
+      rows[cells[1]] = line
+  return rows
+
+
 def median_rows(times: Dict[str, List[float]], digits: int,
                 relative: Callable[[float], str]) -> List[str]:
   """Table rows '| name | each run | **median** | relative(median) |' of timed runs."""
