@@ -1,9 +1,9 @@
 """Benchmark: Atari replay memory per transition, and the dqn_atari100k.gin loop's throughput.
 
-  * Replay memory: 100k transitions of Pong (a seeded random policy, recorded once) are
-    written into a Reverb table of 100k items built by DqnBuilder, in a fresh process per
-    run; the resident memory the process gains, divided by the transitions, is the cost of
-    one transition. Rows: `frame_stack = 4` (each frame stored once; rlrun's Atari configs),
+  * Replay memory: 200k transitions of Pong (a seeded random policy, recorded once) are
+    written into a table of 100k items built by DqnBuilder, in a fresh process per run, so
+    the table fills and replaces its oldest items; the resident memory the process gains,
+    divided by the items held at the end, is the cost of one transition. Rows: `frame_stack = 4` (each frame stored once; rlrun's Atari configs),
     the same into the local replay (`replay = 'local'`, what --deterministic uses) and, as
     the reference in the same invocation, `frame_stack = 1` (every step stores its whole
     [4, 84, 84] observation). The 1M-item figure is the measured cost x 1M.
@@ -65,13 +65,14 @@ FILL = textwrap.dedent("""
     from rlrun.replay_buffers import reverb_utils
     from rlrun.trajectories.trajectory import Trajectory
     data, depth, backend = np.load(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+    capacity = int(sys.argv[4])
     frames, kinds, rewards = data["frames"], data["kinds"], data["rewards"]
     spec = Trajectory(tf.TensorSpec([], tf.int32), tf.TensorSpec([4, 84, 84], tf.uint8),
                       tf.TensorSpec([], tf.int64), (), tf.TensorSpec([], tf.int32),
                       tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.float32))
     builder = DqnBuilder(frame_stack=depth)
     agent = types.SimpleNamespace(collect_data_spec=spec, train_sequence_length=2)
-    table = builder.make_table(agent, max_size=len(frames))
+    table = builder.make_table(agent, max_size=capacity)
     if backend == "local":
       replay = builder.make_local_replay(agent, table, seed=0)
       writer = builder.stacked_writer(agent, replay)
@@ -89,17 +90,19 @@ FILL = textwrap.dedent("""
       stack = np.concatenate([stack[1:], frames[i][None]], 0)
       writer(Trajectory(np.int32(kinds[i][0]), stack, np.int64(kinds[i][1]), (),
                         np.int32(kinds[i][2]), rewards[i], np.float32(1.0)))
+    def held():
+      return (replay.num_frames() if backend == "local" else
+              server.client.server_info()[builder.table_name].current_size)
     warm = 500
     for i in range(warm):
       write(i)
     writer.flush()
-    before = rss()
+    before, held_before = rss(), held()
     for i in range(warm, len(frames)):
       write(i)
     writer.flush()
-    size = (replay.num_frames() if backend == "local" else
-            server.client.server_info()[builder.table_name].current_size)
-    print(json.dumps({"bytes_per_transition": (rss() - before) / (len(frames) - warm),
+    size = held()
+    print(json.dumps({"bytes_per_transition": (rss() - before) / (size - held_before),
                       "items": int(size)}))
 """)
 
@@ -108,8 +111,9 @@ def record(count: int, path: Path) -> None:
   subprocess.run([sys.executable, "-c", RECORD, str(count), str(path)], check=True)
 
 
-def fill(path: Path, depth: int, backend: str) -> Dict[str, float]:
-  out = subprocess.run([sys.executable, "-c", FILL, str(path), str(depth), backend], check=True,
+def fill(path: Path, depth: int, backend: str, capacity: int) -> Dict[str, float]:
+  out = subprocess.run([sys.executable, "-c", FILL, str(path), str(depth), backend,
+                        str(capacity)], check=True,
                        capture_output=True, text=True)
   return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -135,7 +139,9 @@ def train(workdir: Path, iterations: int, depth: int, run: int) -> Dict[str, flo
 def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   parser.add_argument("--runs", type=int, default=3)
-  parser.add_argument("--transitions", type=int, default=100000)
+  parser.add_argument("--transitions", type=int, default=200000,
+                      help="transitions written (more than --capacity: the table wraps)")
+  parser.add_argument("--capacity", type=int, default=100000, help="the table's items")
   parser.add_argument("--iterations", type=int, default=1000)
   parser.add_argument("--skip-throughput", action="store_true")
   parser.add_argument("--output", type=Path, default=REPO / "BENCHMARKS.md")
@@ -152,16 +158,18 @@ def main() -> None:
     memory: Dict[tuple, List[float]] = {row: [] for row in rows}
     for _ in range(args.runs):
       for depth, backend in memory:
-        memory[depth, backend].append(fill(frames, depth, backend)["bytes_per_transition"])
+        memory[depth, backend].append(
+            fill(frames, depth, backend, args.capacity)["bytes_per_transition"])
         print(f"memory frame_stack={depth} {backend}: {memory[depth, backend][-1]:.0f} B",
               flush=True)
     reference = statistics.median(memory[1, "reverb"])
     lines = [
         "## Atari replay memory per transition (issue 12; `scripts/bench_atari.py`)", "",
         f"{date}, {machine}. {args.transitions:,} transitions of Pong (seeded random play) "
-        "written into a Reverb table of as many items (DqnBuilder, items of 2 steps, packed), "
-        "or into the local replay's, one fresh process per run; the resident memory gained / "
-        "transitions. One 84x84 "
+        f"written into a Reverb table of {args.capacity:,} items (DqnBuilder, items of 2 steps, "
+        "packed), or into the local replay's, one fresh process per run, so the table fills "
+        "and its oldest items are replaced; the resident memory gained / the items it holds "
+        "at the end. One 84x84 "
         f"frame is {FRAME:,} bytes. Runs alternate; the median is bold.", "",
         "| replay | runs (bytes/transition) | median | frames per transition | vs whole stacks "
         "| 1M transitions |", "|---|---|---|---|---|---|"]

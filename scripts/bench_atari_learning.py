@@ -106,7 +106,8 @@ HEADER = ["| game | seeds | final score per seed | mean | human-normalised | eva
           "|---|---|---|---|---|---|---|---|---|"]
 
 
-def write(path: Path, new_rows: Dict[str, str], minutes: Dict[str, float]) -> None:
+def write(path: Path, new_rows: Dict[str, str], minutes: Dict[str, float],
+          epsilon: float) -> None:
   rows = dict(section_rows(path, SECTION, lambda key: key in REFERENCES), **new_rows)
   timing = "; ".join(f"{k} {v:.0f} min" for k, v in minutes.items())
   lines = ["## Atari 100k: what dqn_atari100k.gin learns (issue 12; "
@@ -115,7 +116,8 @@ def write(path: Path, new_rows: Dict[str, str], minutes: Dict[str, float]) -> No
            f"{time.strftime('%Y-%m-%d')}. Each seed is one `rlrun train --config {CONFIG} "
            "--seed S --gin-param GAME='G'` run (100k agent steps = 400k frames, no sticky "
            "actions, life loss terminal for learning only), scored at the end by `rlrun eval "
-           "--epsilon 0.001 --seed 0` over the episodes given (whole games). Human-normalised: "
+           f"--epsilon {epsilon:g} --seed 0` over the episodes given (whole games). "
+           "Human-normalised: "
            "(score - random) / (human - random) of the mean. Published figures are means over "
            "their authors' runs at the same budget."
            + (f" Training time this invocation: {timing}." if timing else ""), ""] + HEADER
@@ -151,7 +153,7 @@ def main() -> None:
             f"episodes (train step {result['train_step']})", flush=True)
     rows[game] = row(game, options.seeds, scores, options.episodes)
     print(rows[game], flush=True)
-    write(options.output, rows, minutes)
+    write(options.output, rows, minutes, options.epsilon)
 
 
 if __name__ == "__main__":

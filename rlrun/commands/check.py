@@ -93,12 +93,13 @@ def _env_id(env) -> Optional[str]:
   return f"Atari {game}" if isinstance(game, str) else None
 
 
-def _table(table, step_bytes: int, length: int, stride: int) -> Dict[str, Any]:
-  """The table's settings and sizes: an item as sampled is `length` steps; Reverb and the
-  local replay store a step once however many items share it."""
+def _table(table, step_bytes: int, length: int, stride: int, shared: bool) -> Dict[str, Any]:
+  """The table's settings and sizes: an item as sampled is `length` steps; `shared`: a step
+  is stored once however many items share it (Reverb, and the off-policy local replay; the
+  local rollout queue keeps each item whole)."""
   info = table.info
   item_bytes = step_bytes * length
-  per_item = step_bytes * min(stride, length)
+  per_item = step_bytes * min(stride, length) if shared else item_bytes
   limiter = info.rate_limiter_info
   unlimited = 1e300
   return {"name": table.name, "capacity": int(info.max_size),
@@ -109,6 +110,12 @@ def _table(table, step_bytes: int, length: int, stride: int) -> Dict[str, Any]:
           "samples_per_insert": (float(limiter.samples_per_insert)
                                  if abs(limiter.max_diff) < unlimited else None),
           "item_bytes": item_bytes, "bytes_at_capacity": per_item * int(info.max_size)}
+
+
+def _stores_steps_once(builder, settings) -> bool:
+  """Whether the run's replay keeps a step once however many items share it."""
+  from rlrun.builders.builder import LoopKind
+  return settings.replay == "reverb" or builder.loop_kind is LoopKind.OFF_POLICY
 
 
 def report(config: str, bindings: Sequence[str], probe: bool = True) -> Dict[str, Any]:
@@ -142,12 +149,14 @@ def report(config: str, bindings: Sequence[str], probe: bool = True) -> Dict[str
                    if hasattr(settings, name)},
           "replay": _table(experiment._table,  # pylint: disable=protected-access
                            _spec_bytes(builder.replay_spec(agent)), sequence,
-                           builder.stride) | {
+                           builder.stride, _stores_steps_once(builder, settings)) | {
                                "sequence_length": sequence, "backend": settings.replay,
+                               "shared_steps": _stores_steps_once(builder, settings),
                                "frame_stack": builder.frame_stack},
           "disk": disk_estimate.estimate(
               parts, scratch, _spec_bytes(builder.replay_spec(agent)), sequence, builder.stride,
-              int(experiment._table.info.max_size)),  # pylint: disable=protected-access
+              int(experiment._table.info.max_size),  # pylint: disable=protected-access
+              _stores_steps_once(builder, settings)),
           "train_command": " ".join(["rlrun", "train", "--config", shlex.quote(config)] + [
               f"--gin-param {shlex.quote(b)}" for b in bindings]),
       }
@@ -195,7 +204,7 @@ def text_lines(found: Dict[str, Any]) -> List[str]:
              if replay["samples_per_insert"] is not None else "no rate limit")
   stacking = (f" (one frame per step; stacks of {replay['frame_stack']} rebuilt when sampled)"
               if replay.get("frame_stack", 1) > 1 else "")
-  shared = " (a step shared by items is stored once)"
+  shared = " (a step shared by items is stored once)" if replay["shared_steps"] else ""
   lines += [f"replay: {replay['backend']} table '{replay['name']}', capacity "
             f"{replay['capacity']:,}, sampler {replay['sampler']}, remover {replay['remover']}, "
             f"sequences of {replay['sequence_length']}, {limiter}, sampling from "

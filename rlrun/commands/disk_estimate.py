@@ -16,7 +16,7 @@ def directory_bytes(path: str) -> int:
 
 
 def estimate(parts, scratch: str, step_bytes: int, replay_length: int, stride: int,
-             capacity: int) -> Dict[str, Any]:
+             capacity: int, shared_steps: bool) -> Dict[str, Any]:
   """The bytes a run of `parts.settings` keeps: checkpoints (agent and replay) and policies.
 
   The replay part is uncompressed: an upper bound for Reverb, whose checkpoints compress.
@@ -34,7 +34,7 @@ def estimate(parts, scratch: str, step_bytes: int, replay_length: int, stride: i
   steps = settings.initial_collect_steps + (
       settings.num_iterations * settings.collect_steps_per_iteration * envs)
   items = min(capacity, steps // stride)
-  per_item = step_bytes * min(stride, replay_length)  # a step shared by items is kept once
+  per_item = step_bytes * (min(stride, replay_length) if shared_steps else replay_length)
   interval = settings.checkpoint_interval
   # One at each multiple of the interval, and one at the end.
   written = -(-settings.num_iterations // interval) if interval else 1

@@ -12,6 +12,13 @@ from rlrun.specs import array_spec
 from rlrun.trajectories import policy_step
 
 
+_STREAM = 0x65707331  # tells this policy's stream apart from others seeded with the same number
+
+
+def _generator(seed: Optional[int]) -> np.random.Generator:
+  return np.random.default_rng(None if seed is None else [int(seed), _STREAM])
+
+
 class EpsilonGreedyPyPolicy(py_policy.PyPolicy):
   """Each action of a batch is, with probability `epsilon`, drawn uniformly from the action
   spec instead of taken from `policy`.
@@ -19,7 +26,8 @@ class EpsilonGreedyPyPolicy(py_policy.PyPolicy):
   Args:
     policy: a numpy-callable policy (a PyPolicy, a numpy mirror or a loaded SavedModel).
     epsilon: the probability of a random action, in [0, 1].
-    seed: seeds the policy's own np.random.Generator (None: fresh entropy).
+    seed: seeds the policy's own np.random.Generator (None: fresh entropy), on a stream of
+      its own: an environment seeded with the same number draws other numbers.
     action_spec: the nest of BoundedArraySpecs to draw from (default: policy.action_spec).
 
   Raises:
@@ -36,7 +44,7 @@ class EpsilonGreedyPyPolicy(py_policy.PyPolicy):
                      info_spec=getattr(policy, "info_spec", ()))
     self._policy = policy
     self._epsilon = float(epsilon)
-    self._rng = np.random.default_rng(seed)
+    self._rng = _generator(seed)
 
   @property
   def wrapped_policy(self) -> Any:
@@ -48,7 +56,7 @@ class EpsilonGreedyPyPolicy(py_policy.PyPolicy):
 
   def seed(self, seed: int) -> None:
     """Restarts the random draws from `seed`."""
-    self._rng = np.random.default_rng(seed)
+    self._rng = _generator(seed)
 
   def update(self) -> None:
     """Refreshes the wrapped policy's weights, when it mirrors a network."""

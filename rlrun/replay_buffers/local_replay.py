@@ -33,9 +33,11 @@ class LocalReplay:
 
   Each step is stored once, in a ring of steps that an item points into (its first step):
   items of an episode overlap (T steps, a new one every `stride`), so a table of N items
-  holds about N * stride steps rather than N * T (for Atari's 14-step items of single
-  frames, one frame per transition instead of fourteen). The ring grows, keeping every
-  step a held item needs, when episodes are too short for that estimate.
+  holds about N * min(stride, T) steps rather than N * T (for Atari's 14-step items of
+  single frames, one frame per transition instead of fourteen). The ring starts at that
+  size; the first T - 1 steps of each episode start no item of their own, so once the table
+  is full the ring grows (a copy) by a sixteenth at a time until it holds every step the
+  held items need: about N * min(stride, T) * (1 + (T - 1) / episode length) steps.
 
   Args:
     data_spec: the spec of one step (the agent's collect_data_spec).
@@ -56,7 +58,7 @@ class LocalReplay:
     self._stride = stride
     self._capacity = capacity
     # Zeroed memory is only resident once written: the ring is sized for long episodes.
-    self._steps = self._new_ring(capacity * stride + sequence_length)
+    self._steps = self._new_ring(capacity * min(stride, sequence_length) + sequence_length)
     self._written = 0  # steps written so far; step g is at ring row g % len(ring)
     self._starts = np.zeros(capacity, np.int64)  # each item slot's first step
     self._size = 0
@@ -77,8 +79,8 @@ class LocalReplay:
 
   @property
   def bytes_at_capacity(self) -> int:
-    """What the steps take once the table is full of long episodes' items (the ring fills
-    as items arrive)."""
+    """What the ring of steps takes now: at first, a full table of long episodes' items (its
+    pages fill as items arrive); more once short episodes have made it grow."""
     return int(sum(ring.nbytes for ring in self._steps))
 
   @property
@@ -128,7 +130,7 @@ class LocalReplay:
   def _grow(self, needed: int, oldest: int) -> None:
     """A ring of at least `needed` rows holding steps oldest..written - 1 where they belong."""
     old = self._steps
-    self._steps = self._new_ring(max(needed, 2 * len(old[0])))
+    self._steps = self._new_ring(needed + max(self._length, needed // 16))
     held = np.arange(oldest, self._written)
     for new_ring, old_ring in zip(self._steps, old):
       new_ring[held % len(new_ring)] = old_ring[held % len(old_ring)]
@@ -163,29 +165,23 @@ class LocalReplay:
 
   # ---- state -------------------------------------------------------------------------
 
-  def _oldest_step(self) -> int:
-    if self._size == 0:
-      return self._written
-    return int(self._starts[(self._next - self._size) % self._capacity])
-
   def save(self, directory: str) -> Dict[str, int]:
     """Writes the whole state into `directory` (files complete before DONE); returns its counts.
 
-    The held steps are saved in order from the oldest item's first one; items as their
-    first step's index into them."""
+    The ring's written rows are saved as they lie (no copy), with the items' first steps
+    and the count of steps written, which place every step in it."""
     os.makedirs(directory, exist_ok=True)
-    oldest = self._oldest_step()
-    held = np.arange(oldest, self._written) % len(self._steps[0])
-    arrays = {f"step_{i}": ring[held] for i, ring in enumerate(self._steps)}
-    arrays["starts"] = self._starts[:self._size] - oldest
+    rows = len(self._steps[0])
+    arrays = {f"step_{i}": ring[:min(self._written, rows)] for i, ring in enumerate(self._steps)}
+    arrays["starts"] = self._starts[:self._size]
     window = list(self._window)
     for i in range(len(self._leaves)):
       arrays[f"window_{i}"] = (np.stack([step[i] for step in window]) if window else
                                np.zeros((0,) + tuple(self._leaves[i].shape), self._leaves[i].dtype))
-    arrays["window_steps"] = np.array([s - oldest if s >= 0 else -1 for s in self._window_steps],
-                                      np.int64)
+    arrays["window_steps"] = np.array(self._window_steps, np.int64)
     state = {"size": self._size, "next": self._next, "steps_in_episode": self._steps_in_episode,
-             "rng": self._rng.bit_generator.state, "capacity": self._capacity}
+             "rng": self._rng.bit_generator.state, "capacity": self._capacity,
+             "written": self._written, "ring_rows": rows}
     return write_files(directory, arrays, state)
 
   def load(self, directory: str) -> None:
@@ -201,6 +197,7 @@ class LocalReplay:
         steps = [data[f"step_{i}"] for i in range(count)]
         starts = data["starts"]
         window_steps = data["window_steps"].tolist()
+        written, rows = state["written"], state["ring_rows"]
       else:  # each item's steps stored whole: laid out oldest item first, steps of their own
         held = min(state["size"], self._capacity)
         order = (state["next"] - held + np.arange(held)) % self._capacity
@@ -209,13 +206,15 @@ class LocalReplay:
         starts = np.zeros(held, np.int64)
         starts[order] = np.arange(held) * self._length
         window_steps = None
+        written = rows = held * self._length
       window = [data[f"window_{i}"] for i in range(count)]
-    held = len(steps[0])
-    if held > len(self._steps[0]):
-      self._steps = self._new_ring(held)
+    # Step g sits at row g % rows: a ring that wrapped comes back at its own size.
+    wrapped = written > rows
+    if (rows != len(self._steps[0])) if wrapped else (written > len(self._steps[0])):
+      self._steps = self._new_ring(rows)
     for ring, saved in zip(self._steps, steps):
-      ring[:held] = saved
-    self._written = held
+      ring[:len(saved)] = saved
+    self._written = written
     self._size, self._next = state["size"], state["next"]
     self._starts[:len(starts)] = starts
     self._window.clear()
@@ -262,15 +261,23 @@ def verify(directory: str, expected: Optional[Dict[str, int]] = None) -> Dict[st
   try:
     with np.load(os.path.join(directory, FILE)) as data:
       state = json.loads(bytes(data["state"]).decode())
-      rows_key = "starts" if "starts" in data.files else "item_"
-      lengths = {len(data[key]) for key in data.files if key.startswith(rows_key)}
+      arrays = {key: data[key] for key in data.files}  # reading each checks its CRC
   except Exception as e:  # pylint: disable=broad-except  (BadZipFile, EOFError, KeyError...)
     raise ValueError(f"replay checkpoint {name} is unreadable ({type(e).__name__}: "
                      f"{str(e)[:120]})") from e
   counts = {"items": int(state["size"])}
+  rows_key = "starts" if "starts" in arrays else "item_"
+  lengths = {len(array) for key, array in arrays.items() if key.startswith(rows_key)}
   if lengths != {min(state["size"], state["capacity"])} and state["size"]:
     raise ValueError(f"replay checkpoint {name} is inconsistent ({lengths} rows for "
                      f"{state['size']} items)")
+  if rows_key == "starts" and state["size"]:
+    steps = {len(array) for key, array in arrays.items() if key.startswith("step_")}
+    starts, written = arrays["starts"], state["written"]
+    if (steps != {min(written, state["ring_rows"])} or starts.max() >= written or
+        starts.min() < written - state["ring_rows"]):
+      raise ValueError(f"replay checkpoint {name} is inconsistent (items outside the "
+                       f"{steps} steps held)")
   if expected is None and os.path.isfile(os.path.join(directory, MANIFEST)):
     with open(os.path.join(directory, MANIFEST)) as f:
       expected = json.load(f)["items"]

@@ -82,6 +82,18 @@ def test_atari_report_counts_the_nature_torso_and_one_frame_per_step(capsys):
   assert replay["item_bytes"] == 7080 * 14 and replay["bytes_at_capacity"] == 7080 * 100000
 
 
+@pytest.mark.parametrize("config, shared", [("dqn_cartpole.gin", True), ("ppo_cartpole.gin", False)])
+def test_the_local_replay_keeps_a_step_once_and_the_rollout_queue_each_item(capsys, config,
+                                                                            shared):
+  found = json.loads(_check(capsys, "--config", config, "--json",
+                            *gin("train.Experiment.replay='local'")))
+  replay = found["replay"]
+  step_bytes = replay["item_bytes"] // replay["sequence_length"]
+  per_item = step_bytes if shared else replay["item_bytes"]
+  assert replay["shared_steps"] is shared
+  assert replay["bytes_at_capacity"] == per_item * replay["capacity"]
+
+
 def test_the_time_probe_times_the_loop_and_bounds_the_run(capsys, tmp_path, monkeypatch):
   monkeypatch.chdir(tmp_path)
   found = json.loads(_check(capsys, "--config", "dqn_cartpole.gin", "--json",

@@ -120,7 +120,7 @@ def test_strides_shorter_and_longer_than_items(length, stride):
   assert replay.num_frames() == len(expected) and _held_items(replay) == expected
 
 
-def _save_old_format(replay, directory):
+def _save_old_format(directory):
   """What rlrun wrote before steps were stored once: every slot's item whole (item_<leaf>)."""
   import json
   import tree
@@ -128,7 +128,7 @@ def _save_old_format(replay, directory):
     state = json.loads(bytes(data["state"]).decode())
     arrays = {k: data[k] for k in data.files if k.startswith("window_") and k != "window_steps"}
     steps, starts = [data[f"step_{i}"] for i in range(6)], data["starts"]
-  rows = starts[:, None] + np.arange(replay._length)  # pylint: disable=protected-access
+  rows = (starts[:, None] + np.arange(2)) % state["ring_rows"]  # items of 2 steps
   for i, leaf in enumerate(steps):
     arrays[f"item_{i}"] = leaf[rows]
   assert len(tree.flatten(DATA_SPEC)) == 6
@@ -141,7 +141,7 @@ def test_a_replay_saved_in_the_earlier_format_loads_and_goes_on_the_same(tmp_pat
   _write(original, episodes=(3, 4, 4, 2))  # 9 items wrapped around: the oldest is slot 4
   original(_episode_trajectories(9, 4)[0])
   original.save(str(tmp_path / "new"))
-  _save_old_format(original, tmp_path)
+  _save_old_format(tmp_path)
   assert local_replay.verify(str(tmp_path / "old")) == {"items": 5}
   restored = LocalReplay(DATA_SPEC, 2, capacity=5, seed=99)
   restored.load(str(tmp_path / "old"))
@@ -154,3 +154,32 @@ def test_a_replay_saved_in_the_earlier_format_loads_and_goes_on_the_same(tmp_pat
   expected = original.sample(batch_size=64, count=2).observation
   np.testing.assert_array_equal(restored.sample(batch_size=64, count=2).observation, expected)
   np.testing.assert_array_equal(again.sample(batch_size=64, count=2).observation, expected)
+
+
+def test_a_full_table_of_long_episodes_grows_only_to_what_its_items_need():
+  replay = LocalReplay(DATA_SPEC, 5, capacity=1000, seed=0)
+  _write(replay, episodes=[300] * 20)  # 296 items per episode: 4 steps of 300 start none
+  needed = 1000 * 300 / 296 + 5
+  assert needed * STEP_BYTES < replay.bytes_at_capacity < 1.1 * needed * STEP_BYTES
+  assert _held_items(replay, draws=20000) == (
+      {_item(19, first, 5) for first in range(296)} | {_item(18, first, 5) for first in range(296)}
+      | {_item(17, first, 5) for first in range(296)} | {_item(16, first, 5)
+                                                         for first in range(296 - 112, 296)})
+
+
+def test_a_stride_longer_than_items_keeps_only_the_items_steps():
+  replay = LocalReplay(DATA_SPEC, 2, capacity=100, seed=0, stride=10)
+  assert replay.bytes_at_capacity == (100 * 2 + 2) * STEP_BYTES
+
+
+def test_verify_reads_the_steps_and_checks_the_items_fit_them(tmp_path):
+  replay = LocalReplay(DATA_SPEC, 2, capacity=100, seed=0)
+  _write(replay, episodes=(60, 60))
+  replay.save(str(tmp_path / "saved"))
+  path = tmp_path / "saved" / local_replay.FILE
+  data = bytearray(path.read_bytes())
+  offset = data.index(b"step_1.npy") + 200  # inside that array's bytes
+  data[offset] ^= 0xFF
+  path.write_bytes(bytes(data))
+  with pytest.raises(ValueError, match="replay checkpoint saved is unreadable"):
+    local_replay.verify(str(tmp_path / "saved"))
