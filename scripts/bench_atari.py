@@ -3,21 +3,24 @@
   * Replay memory: 200k transitions of Pong (a seeded random policy, recorded once) are
     written into a table of 100k items built by DqnBuilder, in a fresh process per run, so
     the table fills and replaces its oldest items; the resident memory the process gains,
-    divided by the items held at the end, is the cost of one transition. Rows: `frame_stack = 4` (each frame stored once; rlrun's Atari configs),
-    the same into the local replay (`replay = 'local'`, what --deterministic uses) and, as
+    divided by the items held at the end, is the cost of one transition. Rows:
+    `frame_stack = 4` (each frame stored once; rlrun's Atari configs), the same into the local replay (`replay = 'local'`, what --deterministic uses) and, as
     the reference in the same invocation, `frame_stack = 1` (every step stores its whole
     [4, 84, 84] observation). The 1M-item figure is the measured cost x 1M.
   * Throughput: `rlrun train --config dqn_atari100k.gin` on Pong for --iterations
     iterations (1 agent step + 1 train step of batch 32 each) after its 1600 random steps;
     agent steps/s and train steps/s of the loop (from its evaluation records: the time
-    between the first and last evaluation, minus the last evaluation), with the same run
-    at `frame_stack = 1` as the reference.
+    between the first and last evaluation, minus the last evaluation), beside the same run
+    at `frame_stack = 1` and, with --dopamine, Dopamine's JAX DQN in a venv of its own
+    (scripts/dopamine_atari_loop.py: the same settings where Dopamine has them; made from
+    DOPAMINE below when missing), which is then the reference.
 
 Runs alternate between the rows; medians over --runs. Written to BENCHMARKS.md (sections
 "atari-replay-memory" and "atari-throughput").
 
 Usage:
   python scripts/bench_atari.py --runs 3 --iterations 1000
+  python scripts/bench_atari.py --skip-memory --dopamine   # throughput beside Dopamine
 """
 
 import argparse
@@ -37,6 +40,10 @@ from benchmarks_md import replace_section
 
 REPO = Path(__file__).resolve().parent.parent
 FRAME = 84 * 84
+# Dopamine's venv: its last release with the JAX, TensorFlow and TFP of its time (newer jax
+# breaks TFP's JAX substrate, newer TensorFlow clashes with that jaxlib's protos).
+DOPAMINE = ["dopamine-rl==4.1.2", "jax[cpu]==0.4.35", "flax==0.10.1", "tensorflow==2.18.0",
+            "tf-keras==2.18.0", "tensorflow-probability==0.25.0"]
 
 RECORD = textwrap.dedent("""
     import sys, numpy as np
@@ -136,6 +143,98 @@ def train(workdir: Path, iterations: int, depth: int, run: int) -> Dict[str, flo
   return {"agent_steps_per_s": iterations / seconds}
 
 
+def replay_memory(args: argparse.Namespace, workdir: Path, machine: str, date: str) -> None:
+  frames = workdir / "pong.npz"
+  record(args.transitions, frames)
+  rows = {(4, "reverb"): "frame_stack = 4 (each frame once)",
+          (4, "local"): "frame_stack = 4, `replay = 'local'` (each frame once, uncompressed)",
+          (1, "reverb"): "frame_stack = 1 (whole [4, 84, 84] stacks; reference)"}
+  memory: Dict[tuple, List[float]] = {row: [] for row in rows}
+  for _ in range(args.runs):
+    for depth, backend in memory:
+      memory[depth, backend].append(
+          fill(frames, depth, backend, args.capacity)["bytes_per_transition"])
+      print(f"memory frame_stack={depth} {backend}: {memory[depth, backend][-1]:.0f} B",
+            flush=True)
+  reference = statistics.median(memory[1, "reverb"])
+  lines = [
+      "## Atari replay memory per transition (issue 12; `scripts/bench_atari.py`)", "",
+      f"{date}, {machine}. {args.transitions:,} transitions of Pong (seeded random play) "
+      f"written into a Reverb table of {args.capacity:,} items (DqnBuilder, items of 2 steps, "
+      "packed), or into the local replay's, one fresh process per run, so the table fills "
+      "and its oldest items are replaced; the resident memory gained / the items it holds "
+      "at the end. One 84x84 "
+      f"frame is {FRAME:,} bytes. Runs alternate; the median is bold.", "",
+      "| replay | runs (bytes/transition) | median | frames per transition | vs whole stacks "
+      "| 1M transitions |", "|---|---|---|---|---|---|"]
+  for row, label in rows.items():
+    median = statistics.median(memory[row])
+    lines.append(f"| {label} | {', '.join(f'{v:,.0f}' for v in memory[row])} | "
+                 f"**{median:,.0f}** | {median / FRAME:.3f} | {median / reference:.2f}x | "
+                 f"{median * 1e6 / 2**30:.2f} GiB |")
+  lines += ["", "Reverb compresses each chunk of steps, so a transition of real frames costs "
+            "less than one raw frame; the local replay keeps each step's frame raw, with its "
+            "other fields and the 3 blank frames before each episode. The target was at most "
+            "1.25 frames."]
+  replace_section(args.output, "atari-replay-memory", lines)
+
+
+def ensure_dopamine_venv(venv: Path, python: str) -> str:
+  """The python of Dopamine's venv, creating the venv and installing Dopamine when it lacks them."""
+  dopamine_python = venv / "bin" / "python"
+  check = [str(dopamine_python), "-c", "import dopamine.jax.agents.dqn.dqn_agent"]
+  if dopamine_python.exists() and subprocess.run(check, capture_output=True).returncode == 0:
+    return str(dopamine_python)
+  print(f"creating Dopamine's venv in {venv} (a few GB of wheels)", flush=True)
+  subprocess.run([python, "-m", "venv", str(venv)], check=True)
+  subprocess.run([str(dopamine_python), "-m", "pip", "install", "-q"] + DOPAMINE, check=True)
+  return str(dopamine_python)
+
+
+def dopamine(python: str, iterations: int, run: int) -> Dict[str, float]:
+  out = subprocess.run([python, str(REPO / "scripts" / "dopamine_atari_loop.py"), "--game",
+                        "Pong", "--iterations", str(iterations), "--seed", str(run)],
+                       check=True, capture_output=True, text=True)
+  return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def throughput(args: argparse.Namespace, workdir: Path, machine: str, date: str) -> None:
+  sides = {"frame_stack = 4": lambda run: train(workdir, args.iterations, 4, run),
+           "frame_stack = 1": lambda run: train(workdir, args.iterations, 1, run)}
+  reference = "frame_stack = 1"
+  if args.dopamine:
+    python = ensure_dopamine_venv(args.dopamine_venv, args.dopamine_python)
+    sides["Dopamine JAX DQN"] = lambda run: dopamine(python, args.iterations, run)
+    reference = "Dopamine JAX DQN"
+  speed: Dict[str, List[float]] = {side: [] for side in sides}
+  for run in range(args.runs):
+    for side, measure in sides.items():
+      speed[side].append(measure(run)["agent_steps_per_s"])
+      print(f"throughput {side}: {speed[side][-1]:.1f} agent steps/s", flush=True)
+  base = statistics.median(speed[reference])
+  lines = [
+      "## Atari throughput, dqn_atari100k.gin (issue 12; `scripts/bench_atari.py`)", "",
+      f"{date}, {machine}. `rlrun train --config dqn_atari100k.gin` on Pong: "
+      f"{args.iterations:,} iterations (1 agent step + 1 train step of batch 32, 10-step "
+      "double-Q items, Nature CNN) after 1600 random steps; the loop's rate from the "
+      "evaluation records (last evaluation excluded), the first update's tracing included."]
+  if args.dopamine:
+    lines[-1] += (f" Dopamine {DOPAMINE[0].split('==')[1]}'s JaxDQNAgent in its own venv, "
+                  "driven as Dopamine's runner drives it with the same settings where it has "
+                  "them (`scripts/dopamine_atari_loop.py` lists them and the differences: its "
+                  "target is not double Q, its replay compresses), timed the same way from the "
+                  "end of its 1600 warm-up steps, compiling included.")
+  lines[-1] += " Runs alternate; the median is bold."
+  lines += ["", "| loop | agent steps/s (= train steps/s) per run | median | "
+            f"vs {reference} |", "|---|---|---|---|"]
+  for side, values in speed.items():
+    label = f"rlrun, {side}" if side.startswith("frame") else side
+    median = statistics.median(values)
+    lines.append(f"| {label} | {', '.join(f'{v:.1f}' for v in values)} | **{median:.1f}** | "
+                 f"{median / base:.2f}x |")
+  replace_section(args.output, "atari-throughput", lines)
+
+
 def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   parser.add_argument("--runs", type=int, default=3)
@@ -143,68 +242,24 @@ def main() -> None:
                       help="transitions written (more than --capacity: the table wraps)")
   parser.add_argument("--capacity", type=int, default=100000, help="the table's items")
   parser.add_argument("--iterations", type=int, default=1000)
+  parser.add_argument("--skip-memory", action="store_true")
   parser.add_argument("--skip-throughput", action="store_true")
+  parser.add_argument("--dopamine", action="store_true",
+                      help="also time Dopamine's JAX DQN (its venv is made when missing)")
+  parser.add_argument("--dopamine-venv", type=Path,
+                      default=Path.home() / ".cache" / "rlrun" / "dopamine-venv")
+  parser.add_argument("--dopamine-python", default="python3.11",
+                      help="python that creates Dopamine's venv")
   parser.add_argument("--output", type=Path, default=REPO / "BENCHMARKS.md")
   args = parser.parse_args()
   machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
   date = time.strftime("%Y-%m-%d")
   with tempfile.TemporaryDirectory(prefix="rlrun-bench-atari-") as tmp:
     workdir = Path(tmp)
-    frames = workdir / "pong.npz"
-    record(args.transitions, frames)
-    rows = {(4, "reverb"): "frame_stack = 4 (each frame once)",
-            (4, "local"): "frame_stack = 4, `replay = 'local'` (each frame once, uncompressed)",
-            (1, "reverb"): "frame_stack = 1 (whole [4, 84, 84] stacks; reference)"}
-    memory: Dict[tuple, List[float]] = {row: [] for row in rows}
-    for _ in range(args.runs):
-      for depth, backend in memory:
-        memory[depth, backend].append(
-            fill(frames, depth, backend, args.capacity)["bytes_per_transition"])
-        print(f"memory frame_stack={depth} {backend}: {memory[depth, backend][-1]:.0f} B",
-              flush=True)
-    reference = statistics.median(memory[1, "reverb"])
-    lines = [
-        "## Atari replay memory per transition (issue 12; `scripts/bench_atari.py`)", "",
-        f"{date}, {machine}. {args.transitions:,} transitions of Pong (seeded random play) "
-        f"written into a Reverb table of {args.capacity:,} items (DqnBuilder, items of 2 steps, "
-        "packed), or into the local replay's, one fresh process per run, so the table fills "
-        "and its oldest items are replaced; the resident memory gained / the items it holds "
-        "at the end. One 84x84 "
-        f"frame is {FRAME:,} bytes. Runs alternate; the median is bold.", "",
-        "| replay | runs (bytes/transition) | median | frames per transition | vs whole stacks "
-        "| 1M transitions |", "|---|---|---|---|---|---|"]
-    for row, label in rows.items():
-      median = statistics.median(memory[row])
-      lines.append(f"| {label} | {', '.join(f'{v:,.0f}' for v in memory[row])} | "
-                   f"**{median:,.0f}** | {median / FRAME:.3f} | {median / reference:.2f}x | "
-                   f"{median * 1e6 / 2**30:.2f} GiB |")
-    lines += ["", "Reverb compresses each chunk of steps, so a transition of real frames costs "
-              "less than one raw frame; the local replay keeps each step's frame raw, with its "
-              "other fields and the 3 blank frames before each episode. The target was at most "
-              "1.25 frames."]
-    replace_section(args.output, "atari-replay-memory", lines)
-    if args.skip_throughput:
-      return
-    speed: Dict[int, List[Dict[str, float]]] = {4: [], 1: []}
-    for run in range(args.runs):
-      for depth in speed:
-        speed[depth].append(train(workdir, args.iterations, depth, run))
-        print(f"train frame_stack={depth}: {speed[depth][-1]}", flush=True)
-    base = statistics.median(r["agent_steps_per_s"] for r in speed[1])
-    lines = [
-        "## Atari throughput, dqn_atari100k.gin (issue 12; `scripts/bench_atari.py`)", "",
-        f"{date}, {machine}. `rlrun train --config dqn_atari100k.gin` on Pong: "
-        f"{args.iterations:,} iterations (1 agent step + 1 train step of batch 32, 10-step "
-        "double-Q items, Nature CNN) after 1600 random steps; the loop's rate from the "
-        "evaluation records (last evaluation excluded). Runs alternate; the median is bold.", "",
-        "| replay | agent steps/s (= train steps/s) per run | median | vs reference |",
-        "|---|---|---|---|"]
-    for depth, label in ((4, "frame_stack = 4"), (1, "frame_stack = 1 (reference)")):
-      values = [r["agent_steps_per_s"] for r in speed[depth]]
-      median = statistics.median(values)
-      lines.append(f"| {label} | {', '.join(f'{v:.1f}' for v in values)} | **{median:.1f}** | "
-                   f"{median / base:.2f}x |")
-    replace_section(args.output, "atari-throughput", lines)
+    if not args.skip_memory:
+      replay_memory(args, workdir, machine, date)
+    if not args.skip_throughput:
+      throughput(args, workdir, machine, date)
 
 
 if __name__ == "__main__":

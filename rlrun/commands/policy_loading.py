@@ -1,6 +1,7 @@
 """Finding and loading a run's saved policy and environment for eval and video."""
 
 import importlib
+import sys
 from pathlib import Path
 from typing import Callable, Optional, Tuple
 
@@ -89,17 +90,33 @@ def env_factory(root_dir: Optional[str], policy,
                         f"({kwargs}): {str(e).splitlines()[0]}") from e
     return make_recorded, kwargs.get("environment_name", loader)
   env_name = policy.metadata.get("env_name")
-  if not env_name:
+  # Policies saved before rlrun recorded the env's API wrapped gym 0.23 envs.
+  api = policy.metadata.get("env_api", "gym")
+  if not env_name or api not in ("gym", "gymnasium"):
     raise UserError("the policy's metadata does not say how to build its environment; pass "
                     "--use-run-config with --root-dir to build it from the run's config.gin "
                     "(a gin file is code: only for runs you trust)")
-  from rlrun.environments import suite_gym
+  if api == "gymnasium":
+    from rlrun.environments import suite_gymnasium as suite
+  else:
+    from rlrun.environments import suite_gym as suite
+  sys.stderr.write(
+      f"rlrun: note: rebuilding the policy's environment from its {api} id {env_name!r}: the "
+      f"run made it with {_maker(policy.metadata)}, whose arguments the policy does not "
+      "record; --use-run-config with --root-dir builds it as the run did\n")
   def make_named(seed: int):
     try:
-      return limit_episodes(suite_gym.load(env_name, seed=seed), limit)
+      return limit_episodes(suite.load(env_name, seed=seed), limit)
     except ValueError as e:
       raise UserError(str(e).splitlines()[0]) from e
   return make_named, env_name
+
+
+def _maker(metadata) -> str:
+  suite = metadata.get("env_suite")
+  if suite is None:
+    return "a loader"
+  return "its own env_fn" if suite == "custom" else f"suite_{suite}.load"
 
 
 def _from_run_config(root_dir: Optional[str]) -> Tuple[Callable[[int], object], str]:

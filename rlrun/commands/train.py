@@ -22,6 +22,7 @@ def _build_experiment(root: RunDirectory, make_experiment: Optional[Callable[[st
   changes (a dry build: every binding consumed and checked)."""
   from rlrun.distributed.settings import Settings
   from rlrun.train.experiment import Experiment
+  from rlrun.train.parts import check_env_outputs
   make_experiment = make_experiment or (lambda root_dir: Experiment(root_dir=root_dir))
   try:
     Settings()  # checked (and its bindings used) in single-process runs too
@@ -37,6 +38,9 @@ def _build_experiment(root: RunDirectory, make_experiment: Optional[Callable[[st
     if unused:
       raise UserError(f"gin bindings that nothing uses (typo or wrong scope?): "
                       f"{', '.join(unused)}")
+    settings = getattr(experiment, "settings", None)
+    if hasattr(settings, "env_fn"):
+      check_env_outputs(settings)
     if build_parts != experiment.build and start:
       experiment.start()
   except UserError:

@@ -18,6 +18,23 @@ def _even(frame: np.ndarray) -> np.ndarray:
   return np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
 
 
+def _frame(env) -> np.ndarray:
+  """The environment's current picture, H.264-ready.
+
+  Raises:
+    UserError: when the environment cannot render RGB frames.
+  """
+  try:
+    frame = env.render("rgb_array")
+  except (ValueError, NotImplementedError) as e:
+    raise UserError(f"cannot film the environment: {str(e).splitlines()[0]}") from e
+  if not isinstance(frame, np.ndarray) or frame.ndim != 3:
+    raise UserError(f"cannot film the environment: its render('rgb_array') returned "
+                    f"{type(frame).__name__}, not an [height, width, 3] image; make the "
+                    "environment render RGB arrays")
+  return _even(frame)
+
+
 def record_video(root_dir: Optional[str], episodes: int, output: Optional[str], fps: int,
                  policy: Optional[str] = None, seed: int = 12345,
                  out: Optional[TextIO] = None, use_run_config: bool = False,
@@ -57,11 +74,11 @@ def record_video(root_dir: Optional[str], episodes: int, output: Optional[str], 
       for _ in range(episodes):
         time_step = env.reset()
         state = loaded.get_initial_state()
-        writer.append_data(_even(env.render("rgb_array")))
+        writer.append_data(_frame(env))
         while not time_step.is_last():
           step = loaded.action(time_step, state)
           time_step, state = env.step(step.action), step.state
-          writer.append_data(_even(env.render("rgb_array")))
+          writer.append_data(_frame(env))
           frames += 1
     os.replace(partial, target)
   except OSError as e:

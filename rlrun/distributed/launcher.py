@@ -296,9 +296,12 @@ def launch(config: str, root_dir: Optional[str], bindings: Sequence[str], actors
   # Syntax, names and changes to a resumed run's config fail here, before any process starts.
   check_unchanged(root.path("config.gin"), config_path, bindings, allow_config_change)
   from rlrun.train.settings import Settings as RunSettings
+  from rlrun.train.parts import check_env_outputs
   try:
     settings = Settings()
     run_settings = RunSettings()
+    if ray is None:  # a Ray cluster's nodes make the environments, not this machine
+      check_env_outputs(run_settings)
   except (ValueError, TypeError) as e:
     raise bad_config(e) from e
   if run_settings.replay != "reverb":

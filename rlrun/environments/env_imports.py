@@ -7,6 +7,7 @@ as it would in a script run from there.
 import importlib
 import os
 import sys
+import traceback
 from typing import Tuple
 
 
@@ -24,16 +25,31 @@ def import_module(name: str, context: str = "") -> None:
   """
   put_cwd_on_path()
   cwd = os.getcwd()
+  where = f" (from {context})" if context else ""
   try:
     importlib.import_module(name)
   except ImportError as e:
-    where = f" (from {context})" if context else ""
     missing = getattr(e, "name", None)
     detail = (f"no module named {missing!r}" if missing and isinstance(e, ModuleNotFoundError)
               else " ".join(str(e).split()))
+    searched = [p or cwd for p in sys.path]
     raise ValueError(f"cannot import module {name!r}{where}: {detail}; Python looked in the "
-                     f"working directory {cwd} and sys.path (set PYTHONPATH, or run from the "
-                     "directory that holds it)") from None
+                     f"working directory {cwd} and sys.path {searched} (set PYTHONPATH, or "
+                     "run from the directory that holds it)") from None
+  except Exception as e:  # pylint: disable=broad-except  # the module's own code failed
+    raise ValueError(f"cannot import module {name!r}{where}: {_failure(e)}; fix the "
+                     "module") from None
+
+
+def _failure(error: Exception) -> str:
+  """'SyntaxError: invalid syntax at corridor.py:12': what a module's code raised, and where."""
+  text = " ".join(str(getattr(error, "msg", None) or error).split())
+  if isinstance(error, SyntaxError) and error.filename:
+    place = f"{error.filename}:{error.lineno}"
+  else:
+    frames = traceback.extract_tb(error.__traceback__)
+    place = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+  return f"{type(error).__name__}: {text}" + (f" at {place}" if place else "")
 
 
 def split_id(environment_name: str) -> Tuple[str, str]:

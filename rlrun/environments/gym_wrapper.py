@@ -7,7 +7,7 @@ and actions are converted back to what the gym env expects.
 import contextlib
 import io
 import os
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -99,19 +99,63 @@ def spec_from_gym_space(space: Any, spec_dtype_map: Optional[Dict[type, Any]] = 
 def to_spec_dtypes(value: Any, spec: Any) -> Any:
   """Casts a gym observation (nested like `spec`) to the spec dtypes.
 
+  Floats may lose precision (float64 observations of a float32 space); every other cast
+  must keep the values.
+
   Raises:
-    ValueError: naming the field, when a part's shape is not the one its space declares.
+    ValueError: naming the field, when a part is missing, has the wrong shape, or holds
+      values its space's dtype cannot hold (strings, fractions or out-of-range numbers
+      for an integer space).
   """
   if isinstance(spec, dict):
+    if not isinstance(value, dict) or set(value) != set(spec):
+      got = (f"the keys {sorted(value)}" if isinstance(value, dict)
+             else f"a {type(value).__name__}")
+      raise ValueError(f"the environment returned {got} for the observation's Dict space, "
+                       f"which declares the keys {sorted(spec)}; fix the environment's "
+                       "step/reset or its observation_space")
     return {key: to_spec_dtypes(value[key], s) for key, s in spec.items()}
   if isinstance(spec, tuple):
+    if not isinstance(value, (tuple, list)) or len(value) != len(spec):
+      got = (f"{len(value)} part{'' if len(value) == 1 else 's'}"
+             if isinstance(value, (tuple, list))
+             else f"a {type(value).__name__}")
+      raise ValueError(f"the environment returned {got} for the observation's Tuple space "
+                       f"of {len(spec)} parts; fix the environment's step/reset or its "
+                       "observation_space")
     return tuple(to_spec_dtypes(v, s) for v, s in zip(value, spec))
-  array = np.asarray(value, dtype=spec.dtype)
+  field = spec.name or "an observation"
+  array, bad = _cast(value, spec.dtype)
+  if bad is not None:
+    raise ValueError(f"the environment returned {field} holding {bad!r}, which its space's "
+                     f"dtype {spec.dtype} cannot hold; fix the environment's step/reset or "
+                     "its observation_space")
   if array.shape != spec.shape:
-    raise ValueError(f"the environment returned {spec.name or 'an observation'} of shape "
+    raise ValueError(f"the environment returned {field} of shape "
                      f"{array.shape}, but its observation space declares {spec.shape}; fix the "
                      "environment's step/reset or its observation_space")
   return array
+
+
+def _cast(value: Any, dtype: np.dtype) -> Tuple[Optional[np.ndarray], Any]:
+  """(`value` as an array of `dtype`, None), or (None, a value the cast would not keep)."""
+  try:
+    raw = np.asarray(value)
+  except ValueError:  # ragged nests
+    return None, value
+  if raw.dtype == dtype:
+    return raw, None
+  numeric = np.issubdtype(raw.dtype, np.number) or raw.dtype == np.bool_
+  if not numeric:
+    return None, raw.flat[0].item() if raw.size else value
+  with np.errstate(invalid="ignore", over="ignore"):
+    array = raw.astype(dtype)
+    if np.issubdtype(dtype, np.floating):
+      return array, None  # float64 -> float32 rounds, as every gym Box does
+    kept = array.astype(raw.dtype) == raw
+  if kept.all():
+    return array, None
+  return None, raw[~kept].flat[0].item()
 
 
 def to_gym_action(action: Any, space: Any, spaces: Any = None) -> Any:

@@ -51,6 +51,8 @@ class GymnasiumWrapper(gym_wrapper.GymWrapper):
     render_mode = getattr(self._gym_env, "render_mode", None)
     if mode != render_mode:
       raise ValueError(f"this Gymnasium env was made with render_mode={render_mode!r}, not "
-                       f"{mode!r}; load it with render_mode={mode!r}")
+                       f"{mode!r}; make it with render_mode={mode!r} (suite_gymnasium.load "
+                       "does by default; an env_fn of your own passes it to gymnasium.make "
+                       "or the env's constructor, e.g. with a gin binding)")
     gym_wrapper.headless_sdl()
     return self._gym_env.render()

@@ -7,6 +7,7 @@ the actors, the evaluator and the replay server (for the specs and table) share.
 import dataclasses
 from typing import Any, Dict, List, Optional
 
+import numpy as np
 import tensorflow as tf
 
 from rlrun.environments.episode_limits import EnvMaker, limit_episodes
@@ -44,6 +45,36 @@ def make_env(settings, index: int = 0):
   return env
 
 
+# Built in, and slow to make: their outputs are not checked before a run.
+_TRUSTED_LOADERS = ("rlrun.environments.suite_pybullet.load", "rlrun.environments.suite_atari.load")
+
+
+def check_env_outputs(settings) -> None:
+  """Resets and steps a fresh environment once, so that one whose observations do not match
+  its spaces is refused before a run starts (rlrun's PyBullet and Atari suites are not
+  checked: they are built in and slow to make).
+
+  Raises:
+    ValueError: naming the field and what the environment returned.
+  """
+  name = f"{getattr(settings.env_fn, '__module__', '')}.{getattr(settings.env_fn, '__name__', '')}"
+  if name in _TRUSTED_LOADERS:
+    return
+  env = make_env(settings)
+  try:
+    spec = env.action_spec()
+    action = tf.nest.map_structure(
+        lambda s: np.clip(np.zeros(s.shape, s.dtype), getattr(s, "minimum", 0),
+                          getattr(s, "maximum", 0)).astype(s.dtype), spec)
+    env.reset()
+    env.step(action)
+  except ValueError as e:
+    raise ValueError(f"{e} (found by one reset and one step of the environment before the "
+                     "run)") from None
+  finally:
+    env.close()
+
+
 # Collect environment j of a process gets seed + index + j * COLLECT_ENV_SEED_STRIDE.
 COLLECT_ENV_SEED_STRIDE = 100003
 
@@ -60,9 +91,10 @@ def make_collect_env(settings, index: int = 0):
     return BatchedPyEnvironment([make_env(settings, i) for i in indices])
   loader = env_loader(settings.env_fn)
   if not loader:
-    raise ValueError("train.Experiment.collect_envs_in_processes needs env_fn = "
-                     "@suite_gym.load or @suite_pybullet.load bound to plain values; set "
-                     "collect_envs_in_processes = False")
+    raise ValueError("train.Experiment.collect_envs_in_processes needs env_fn = one of "
+                     "rlrun's suites (@suite_gym.load, @suite_pybullet.load, "
+                     "@suite_gymnasium.load, @suite_atari.load) bound to plain values, lists "
+                     "and dicts; set collect_envs_in_processes = False")
   from rlrun.environments.parallel_py_environment import ParallelPyEnvironment
   # The subprocesses have no gin bindings (nor TensorFlow): the loader and its arguments
   # travel explicitly.
@@ -106,17 +138,46 @@ ENV_LOADERS = ("rlrun.environments.suite_gym.load", "rlrun.environments.suite_py
 _PLAIN = (str, int, float, bool, type(None))
 
 
+def _json_value(value: Any) -> bool:
+  """Whether `value` survives a trip through the policy's JSON metadata (tuples as lists)."""
+  if isinstance(value, (list, tuple)):
+    return all(_json_value(v) for v in value)
+  if isinstance(value, dict):
+    return all(isinstance(k, str) and _json_value(v) for k, v in value.items())
+  return isinstance(value, _PLAIN)
+
+
 def env_loader(env_fn) -> Dict[str, Any]:
   """{'env_loader': 'module.function', 'env_kwargs': {...}} when `env_fn` is one of rlrun's
-  suites bound only to plain values in gin; {} otherwise (eval then needs the run's config)."""
+  suites bound in gin only to values JSON keeps (plain values, lists and dicts of them);
+  {} otherwise (eval then rebuilds the env by its id, or from the run's config)."""
   import gin
   name = f"{getattr(env_fn, '__module__', '')}.{getattr(env_fn, '__name__', '')}"
   if name not in ENV_LOADERS:
     return {}
   kwargs = gin.get_bindings(env_fn)
-  if not all(isinstance(v, _PLAIN) for v in kwargs.values()):
+  if not all(_json_value(v) for v in kwargs.values()):
     return {}
   return {"env_loader": name, "env_kwargs": kwargs}
+
+
+def env_suite(env_fn) -> str:
+  """Which suite built the run's environment: 'gym', 'pybullet', 'gymnasium' or 'atari' (one
+  of ENV_LOADERS), else 'custom'."""
+  name = f"{getattr(env_fn, '__module__', '')}.{getattr(env_fn, '__name__', '')}"
+  return name.split(".")[-2].replace("suite_", "") if name in ENV_LOADERS else "custom"
+
+
+def gym_api(env) -> Optional[str]:
+  """'gymnasium' or 'gym' (0.23) for an environment that wraps one of theirs, else None."""
+  from rlrun.environments.gymnasium_wrapper import GymnasiumWrapper
+  from rlrun.environments.gym_wrapper import GymWrapper
+  inner = env
+  while inner is not None and not isinstance(inner, GymWrapper):
+    inner = getattr(inner, "_env", None)
+  if inner is None:
+    return None
+  return "gymnasium" if isinstance(inner, GymnasiumWrapper) else "gym"
 
 
 @dataclasses.dataclass
@@ -182,6 +243,7 @@ class AgentParts:
     gym_env = getattr(env, "gym", None)
     spec = getattr(gym_env, "spec", None)
     return dict(env_loader(self.settings.env_fn), env_name=getattr(spec, "id", None),
+                env_suite=env_suite(self.settings.env_fn), env_api=gym_api(env),
                 max_episode_steps=self.settings.max_episode_steps,
                 env_imports=imported_modules())
 

@@ -153,3 +153,29 @@ def test_render_close_and_gym_property():
   assert env.render().shape == (4, 5, 3)
   env.close()
   assert gym_env.closed
+
+
+def test_observations_are_cast_only_when_their_values_survive():
+  from rlrun.environments.gym_wrapper import to_spec_dtypes
+  box = array_spec.BoundedArraySpec((2,), np.float32, -1, 1, name="observation")
+  frame = array_spec.BoundedArraySpec((2,), np.uint8, 0, 255, name="frame")
+  cast = to_spec_dtypes(np.array([0.1, 0.2]), box)  # float64 rounds to float32, as gym's do
+  assert cast.dtype == np.float32 and np.allclose(cast, [0.1, 0.2])
+  assert to_spec_dtypes([True, False], box).tolist() == [1.0, 0.0]
+  assert to_spec_dtypes(np.array([3, 255]), frame).dtype == np.uint8
+  assert to_spec_dtypes([1.0, 0.0], frame).tolist() == [1, 0]  # whole floats keep their value
+  for value, bad in (([300, 1], "300"), ([0.5, 1], "0.5"), ([-1, 2], "-1")):
+    with pytest.raises(ValueError, match=f"returned frame holding {bad}, which its space's "
+                                         "dtype uint8 cannot hold"):
+      to_spec_dtypes(value, frame)
+  with pytest.raises(ValueError, match="holding 'a', which its space's dtype float32"):
+    to_spec_dtypes(["a", "b"], box)
+  with pytest.raises(ValueError, match="holding"):
+    to_spec_dtypes([[1.0], [1.0, 2.0]], box)  # ragged
+  with pytest.raises(ValueError, match=r"the keys \['b'\] for the observation's Dict space, "
+                                       r"which declares the keys \['a'\]"):
+    to_spec_dtypes({"b": [0.0, 0.0]}, {"a": box})
+  with pytest.raises(ValueError, match="returned a list for the observation's Dict space"):
+    to_spec_dtypes([0.0, 0.0], {"a": box})
+  with pytest.raises(ValueError, match="returned 1 part for the observation's Tuple space of 2"):
+    to_spec_dtypes(([0.0, 0.0],), (box, box))
