@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Dict, List
 
 from benchmarks_md import replace_section
+from peer_venvs import ensure_venv
 
 REPO = Path(__file__).resolve().parent.parent
 FRAME = 84 * 84
@@ -179,18 +180,6 @@ def replay_memory(args: argparse.Namespace, workdir: Path, machine: str, date: s
   replace_section(args.output, "atari-replay-memory", lines)
 
 
-def ensure_dopamine_venv(venv: Path, python: str) -> str:
-  """The python of Dopamine's venv, creating the venv and installing Dopamine when it lacks them."""
-  dopamine_python = venv / "bin" / "python"
-  check = [str(dopamine_python), "-c", "import dopamine.jax.agents.dqn.dqn_agent"]
-  if dopamine_python.exists() and subprocess.run(check, capture_output=True).returncode == 0:
-    return str(dopamine_python)
-  print(f"creating Dopamine's venv in {venv} (a few GB of wheels)", flush=True)
-  subprocess.run([python, "-m", "venv", str(venv)], check=True)
-  subprocess.run([str(dopamine_python), "-m", "pip", "install", "-q"] + DOPAMINE, check=True)
-  return str(dopamine_python)
-
-
 def dopamine(python: str, iterations: int, run: int) -> Dict[str, float]:
   out = subprocess.run([python, str(REPO / "scripts" / "dopamine_atari_loop.py"), "--game",
                         "Pong", "--iterations", str(iterations), "--seed", str(run)],
@@ -203,7 +192,8 @@ def throughput(args: argparse.Namespace, workdir: Path, machine: str, date: str)
            "frame_stack = 1": lambda run: train(workdir, args.iterations, 1, run)}
   reference = "frame_stack = 1"
   if args.dopamine:
-    python = ensure_dopamine_venv(args.dopamine_venv, args.dopamine_python)
+    python = ensure_venv(args.dopamine_venv, args.dopamine_python,
+                         "dopamine, jax, flax, ale_py", [DOPAMINE], "Dopamine's")
     sides["Dopamine JAX DQN"] = lambda run: dopamine(python, args.iterations, run)
     reference = "Dopamine JAX DQN"
   speed: Dict[str, List[float]] = {side: [] for side in sides}

@@ -51,7 +51,9 @@ class Reference(NamedTuple):
 # DrQ(eps) (Agarwal et al. 2021; DQN with 10-step double-Q returns and augmentation, the agent
 # dqn_atari100k.gin follows minus augmentation and dueling): the mean of its 100 runs per game
 # in github.com/eloialonso/iris, results/data/DrQ(eps).json at 24326aa.
-_SOURCES = "DER, OTRainbow: mila-iqia/spr analysis notebooks; DrQ(ε): mean of 100 runs, IRIS repo"
+_SOURCES = ("DER, OTRainbow: github.com/mila-iqia/spr, analysis/100k_comparison.ipynb and "
+            "byol_replication.ipynb; DrQ(ε): "
+            "mean of 100 runs, github.com/eloialonso/iris, results/data/DrQ(eps).json")
 REFERENCES: Dict[str, Reference] = {
     "Pong": Reference(-20.7, 14.6, f"DER -19.3, OTRainbow 1.3, DrQ(ε) -9.1 ({_SOURCES})"),
     "Breakout": Reference(1.7, 30.5, f"DER 1.9, OTRainbow 9.8, DrQ(ε) 19.8 ({_SOURCES})"),

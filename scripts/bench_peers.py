@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from benchmarks_md import replace_section
+from peer_venvs import ensure_venv
 
 REPO = Path(__file__).resolve().parent.parent
 PEERS = ["stable-baselines3==2.9.2", "sbx-rl==0.28.0"]
@@ -72,18 +73,9 @@ VARIANTS = {"rlrun": [], "rlrun-local": ["train.Experiment.replay='local'"],
 
 def ensure_peers_venv(venv: Path, python: str, torch_index: Optional[str]) -> str:
   """The peers' python, creating the venv and installing the peers when it lacks them."""
-  peer_python = venv / "bin" / "python"
-  check = [str(peer_python), "-c", "import stable_baselines3, sbx"]
-  if peer_python.exists() and subprocess.run(check, capture_output=True).returncode == 0:
-    return str(peer_python)
-  print(f"creating the peers' venv in {venv} (several GB of wheels)", flush=True)
-  subprocess.run([python, "-m", "venv", str(venv)], check=True)
-  pip = [str(peer_python), "-m", "pip", "install", "-q"]
-  subprocess.run(pip + ["--upgrade", "pip"], check=True)
-  subprocess.run(pip + [TORCH] + (["--index-url", torch_index] if torch_index else []),
-                 check=True)
-  subprocess.run(pip + PEERS + [TORCH], check=True)
-  return str(peer_python)
+  torch = [TORCH] + (["--index-url", torch_index] if torch_index else [])
+  return ensure_venv(venv, python, "stable_baselines3, sbx",
+                     [["--upgrade", "pip"], torch, PEERS + [TORCH]], "the peers'")
 
 
 def _records(text: str) -> List[dict]:

@@ -140,18 +140,18 @@ def to_spec_dtypes(value: Any, spec: Any) -> Any:
 def _cast(value: Any, dtype: np.dtype) -> Tuple[Optional[np.ndarray], Any]:
   """(`value` as an array of `dtype`, None), or (None, a value the cast would not keep)."""
   try:
-    raw = np.asarray(value)
+    raw = value if isinstance(value, np.ndarray) else np.asarray(value)
   except ValueError:  # ragged nests
     return None, value
   if raw.dtype == dtype:
     return raw, None
-  numeric = np.issubdtype(raw.dtype, np.number) or raw.dtype == np.bool_
-  if not numeric:
+  kind = raw.dtype.kind
+  if kind not in "biuf":  # strings, objects, complex numbers
     return None, raw.flat[0].item() if raw.size else value
+  if dtype.kind == "f":
+    return raw.astype(dtype), None  # float64 -> float32 rounds, as every gym Box does
   with np.errstate(invalid="ignore", over="ignore"):
     array = raw.astype(dtype)
-    if np.issubdtype(dtype, np.floating):
-      return array, None  # float64 -> float32 rounds, as every gym Box does
     kept = array.astype(raw.dtype) == raw
   if kept.all():
     return array, None
