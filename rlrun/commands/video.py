@@ -26,8 +26,10 @@ def _frame(env) -> np.ndarray:
   """
   try:
     frame = env.render("rgb_array")
-  except (ValueError, NotImplementedError) as e:
-    raise UserError(f"cannot film the environment: {str(e).splitlines()[0]}") from e
+  except Exception as e:  # pylint: disable=broad-except  # each env library has its own errors
+    text = str(e).strip().splitlines()
+    raise UserError(f"cannot film the environment: {type(e).__name__}"
+                    f"{': ' + text[0] if text else ''}") from e
   if not isinstance(frame, np.ndarray) or frame.ndim != 3:
     raise UserError(f"cannot film the environment: its render('rgb_array') returned "
                     f"{type(frame).__name__}, not an [height, width, 3] image; make the "

@@ -5,6 +5,7 @@ as it would in a script run from there.
 """
 
 import importlib
+import importlib.util
 import os
 import sys
 import traceback
@@ -30,6 +31,10 @@ def import_module(name: str, context: str = "") -> None:
     importlib.import_module(name)
   except ImportError as e:
     missing = getattr(e, "name", None)
+    if (isinstance(e, ModuleNotFoundError) and missing and missing != name
+        and not name.startswith(missing + ".")):
+      raise ValueError(f"cannot import module {name!r}{where}: it imports {missing!r}, which "
+                       "is not installed; pip install the package that provides it") from None
     detail = (f"no module named {missing!r}" if missing and isinstance(e, ModuleNotFoundError)
               else " ".join(str(e).split()))
     searched = [p or cwd for p in sys.path]
@@ -37,19 +42,27 @@ def import_module(name: str, context: str = "") -> None:
                      f"working directory {cwd} and sys.path {searched} (set PYTHONPATH, or "
                      "run from the directory that holds it)") from None
   except Exception as e:  # pylint: disable=broad-except  # the module's own code failed
-    raise ValueError(f"cannot import module {name!r}{where}: {_failure(e)}; fix the "
+    raise ValueError(f"cannot import module {name!r}{where}: {_failure(e, name)}; fix the "
                      "module") from None
 
 
-def _failure(error: Exception) -> str:
-  """'SyntaxError: invalid syntax at corridor.py:12': what a module's code raised, and where."""
+def _failure(error: Exception, name: str) -> str:
+  """'SyntaxError: invalid syntax at corridor.py:12': what a module's code raised, and where
+  (the deepest line of the module's own file, else of the traceback)."""
   text = " ".join(str(getattr(error, "msg", None) or error).split())
   if isinstance(error, SyntaxError) and error.filename:
     place = f"{error.filename}:{error.lineno}"
   else:
     frames = traceback.extract_tb(error.__traceback__)
-    place = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else ""
-  return f"{type(error).__name__}: {text}" + (f" at {place}" if place else "")
+    try:
+      origin = getattr(importlib.util.find_spec(name), "origin", None)
+    except Exception:  # pylint: disable=broad-except  # a parent package that fails too
+      origin = None
+    own = [f for f in frames if origin and os.path.abspath(f.filename) == os.path.abspath(origin)]
+    frame = (own or frames or [None])[-1]
+    place = f"{frame.filename}:{frame.lineno}" if frame else ""
+  return (type(error).__name__ + (f": {text}" if text else "") +
+          (f" at {place}" if place else ""))
 
 
 def split_id(environment_name: str) -> Tuple[str, str]:

@@ -7,6 +7,7 @@ and actions are converted back to what the gym env expects.
 import contextlib
 import io
 import os
+import reprlib
 from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
@@ -109,27 +110,31 @@ def to_spec_dtypes(value: Any, spec: Any) -> Any:
   """
   if isinstance(spec, dict):
     if not isinstance(value, dict) or set(value) != set(spec):
-      got = (f"the keys {sorted(value)}" if isinstance(value, dict)
+      got = (f"the keys {sorted(map(str, value))}" if isinstance(value, dict)
              else f"a {type(value).__name__}")
       raise ValueError(f"the environment returned {got} for the observation's Dict space, "
-                       f"which declares the keys {sorted(spec)}; fix the environment's "
-                       "step/reset or its observation_space")
+                       f"which declares the keys {sorted(map(str, spec))}; fix the "
+                       "environment's step/reset or its observation_space")
     return {key: to_spec_dtypes(value[key], s) for key, s in spec.items()}
   if isinstance(spec, tuple):
-    if not isinstance(value, (tuple, list)) or len(value) != len(spec):
-      got = (f"{len(value)} part{'' if len(value) == 1 else 's'}"
-             if isinstance(value, (tuple, list))
-             else f"a {type(value).__name__}")
+    parts = (len(value) if isinstance(value, (tuple, list)) or (
+        isinstance(value, np.ndarray) and value.ndim) else None)
+    if parts != len(spec):
+      got = (f"a {type(value).__name__}" if parts is None
+             else f"{parts} part{'' if parts == 1 else 's'}")
       raise ValueError(f"the environment returned {got} for the observation's Tuple space "
                        f"of {len(spec)} parts; fix the environment's step/reset or its "
                        "observation_space")
     return tuple(to_spec_dtypes(v, s) for v, s in zip(value, spec))
   field = spec.name or "an observation"
   array, bad = _cast(value, spec.dtype)
-  if bad is not None:
-    raise ValueError(f"the environment returned {field} holding {bad!r}, which its space's "
-                     f"dtype {spec.dtype} cannot hold; fix the environment's step/reset or "
-                     "its observation_space")
+  if array is None:
+    hint = (" (a pair (observation, info): gym 0.26's reset API; this env is wrapped as gym "
+            "0.23's, or load it with suite_gymnasium)" if isinstance(value, tuple)
+            and len(value) == 2 and isinstance(value[1], dict) else "")
+    raise ValueError(f"the environment returned {field} holding {bad}, which its space's "
+                     f"dtype {spec.dtype} cannot hold{hint}; fix the environment's step/reset "
+                     "or its observation_space")
   if array.shape != spec.shape:
     raise ValueError(f"the environment returned {field} of shape "
                      f"{array.shape}, but its observation space declares {spec.shape}; fix the "
@@ -137,25 +142,45 @@ def to_spec_dtypes(value: Any, spec: Any) -> Any:
   return array
 
 
-def _cast(value: Any, dtype: np.dtype) -> Tuple[Optional[np.ndarray], Any]:
-  """(`value` as an array of `dtype`, None), or (None, a value the cast would not keep)."""
+def _cast(value: Any, dtype: np.dtype) -> Tuple[Optional[np.ndarray], str]:
+  """(`value` as an array of `dtype`, ''), or (None, a short repr of a value the cast would
+  not keep: a fraction or an out-of-range number for an integer dtype, a string...)."""
   try:
     raw = value if isinstance(value, np.ndarray) else np.asarray(value)
   except ValueError:  # ragged nests
-    return None, value
+    return None, reprlib.repr(value)
   if raw.dtype == dtype:
-    return raw, None
+    return raw, ""
   kind = raw.dtype.kind
-  if kind not in "biuf":  # strings, objects, complex numbers
-    return None, raw.flat[0].item() if raw.size else value
+  if kind == "O":  # Python objects: numbers pass as numpy would cast them
+    try:
+      raw = raw.astype(np.float64 if dtype.kind in "iuf" else dtype)
+    except (TypeError, ValueError):
+      return None, reprlib.repr(_first(raw, value))
+    kind = raw.dtype.kind
+  if kind not in "biuf":  # strings, bytes, complex numbers
+    return None, reprlib.repr(_first(raw, value))
   if dtype.kind == "f":
-    return raw.astype(dtype), None  # float64 -> float32 rounds, as every gym Box does
+    return raw.astype(dtype), ""  # float64 -> float32 rounds, as every gym Box does
+  if dtype.kind in "iu" and raw.size:
+    limits = np.iinfo(dtype)
+    low, high = raw.min(), raw.max()
+    if kind == "f" and not (np.isfinite(low) and np.isfinite(high)):
+      return None, repr(float(low if not np.isfinite(low) else high))
+    for extreme in (low, high):
+      if not limits.min <= (int(extreme) if kind != "f" else float(extreme)) <= limits.max:
+        return None, repr(extreme.item())
   with np.errstate(invalid="ignore", over="ignore"):
     array = raw.astype(dtype)
     kept = array.astype(raw.dtype) == raw
   if kept.all():
-    return array, None
-  return None, raw[~kept].flat[0].item()
+    return array, ""
+  return None, repr(raw[~kept].flat[0].item())
+
+
+def _first(raw: np.ndarray, value: Any) -> Any:
+  first = raw.flat[0] if raw.size else value
+  return first.item() if isinstance(first, np.generic) else first
 
 
 def to_gym_action(action: Any, space: Any, spaces: Any = None) -> Any:

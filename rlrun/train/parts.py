@@ -5,6 +5,7 @@ the actors, the evaluator and the replay server (for the specs and table) share.
 """
 
 import dataclasses
+import random
 from typing import Any, Dict, List, Optional
 
 import numpy as np
@@ -60,6 +61,8 @@ def check_env_outputs(settings) -> None:
   name = f"{getattr(settings.env_fn, '__module__', '')}.{getattr(settings.env_fn, '__name__', '')}"
   if name in _TRUSTED_LOADERS:
     return
+  # The run's random numbers stay as seeded: an env may draw from the global generators.
+  python_state, numpy_state = random.getstate(), np.random.get_state()
   env = make_env(settings)
   try:
     spec = env.action_spec()
@@ -72,7 +75,11 @@ def check_env_outputs(settings) -> None:
     raise ValueError(f"{e} (found by one reset and one step of the environment before the "
                      "run)") from None
   finally:
-    env.close()
+    try:
+      env.close()
+    finally:
+      random.setstate(python_state)
+      np.random.set_state(numpy_state)
 
 
 # Collect environment j of a process gets seed + index + j * COLLECT_ENV_SEED_STRIDE.
@@ -139,8 +146,8 @@ _PLAIN = (str, int, float, bool, type(None))
 
 
 def _json_value(value: Any) -> bool:
-  """Whether `value` survives a trip through the policy's JSON metadata (tuples as lists)."""
-  if isinstance(value, (list, tuple)):
+  """Whether `value` comes back the same from the policy's JSON metadata."""
+  if isinstance(value, list):  # not tuples: JSON would hand them back as lists
     return all(_json_value(v) for v in value)
   if isinstance(value, dict):
     return all(isinstance(k, str) and _json_value(v) for k, v in value.items())
@@ -149,7 +156,7 @@ def _json_value(value: Any) -> bool:
 
 def env_loader(env_fn) -> Dict[str, Any]:
   """{'env_loader': 'module.function', 'env_kwargs': {...}} when `env_fn` is one of rlrun's
-  suites bound in gin only to values JSON keeps (plain values, lists and dicts of them);
+  suites bound in gin only to values JSON gives back (plain values, lists and dicts of them);
   {} otherwise (eval then rebuilds the env by its id, or from the run's config)."""
   import gin
   name = f"{getattr(env_fn, '__module__', '')}.{getattr(env_fn, '__name__', '')}"

@@ -138,6 +138,7 @@ def broken(corridor):
   (corridor / "broken_envs.py").write_text(BROKEN_ENVS)
   (corridor / "bad_syntax.py").write_text("def f(:\n  pass\n")
   (corridor / "raises.py").write_text("import os\nraise RuntimeError('no licence server')\n")
+  (corridor / "needs_dep.py").write_text("import not_an_installed_package\n")
   return corridor
 
 
@@ -164,6 +165,8 @@ def test_an_env_that_breaks_its_space_is_refused_before_the_run(capsys, broken, 
     ("raises", ["cannot import module 'raises'", "RuntimeError: no licence server",
                 "raises.py:2"]),
     ("no_such_envs", ["no module named 'no_such_envs'", "sys.path ["]),
+    ("needs_dep", ["cannot import module 'needs_dep'", "it imports 'not_an_installed_package', "
+                   "which is not installed; pip install"]),
 ])
 def test_an_import_whose_module_fails_is_one_line(capsys, broken, monkeypatch, module, fragments):
   monkeypatch.chdir(broken)

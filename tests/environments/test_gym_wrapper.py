@@ -179,3 +179,26 @@ def test_observations_are_cast_only_when_their_values_survive():
     to_spec_dtypes([0.0, 0.0], {"a": box})
   with pytest.raises(ValueError, match="returned 1 part for the observation's Tuple space of 2"):
     to_spec_dtypes(([0.0, 0.0],), (box, box))
+
+
+def test_legitimate_observations_still_cast_and_subtle_overflows_are_caught():
+  from rlrun.environments.gym_wrapper import spec_from_gym_space, to_spec_dtypes
+  box = array_spec.BoundedArraySpec((2,), np.float32, -1, 1, name="observation")
+  assert to_spec_dtypes(np.array([1.0, 2.0], dtype=object), box).tolist() == [1.0, 2.0]
+  pair = spec_from_gym_space(gym_wrapper.gym.spaces.Tuple(
+      (gym_wrapper.gym.spaces.Discrete(3), gym_wrapper.gym.spaces.Discrete(3))))
+  assert [int(v) for v in to_spec_dtypes(np.array([1, 2]), pair)] == [1, 2]  # gym allows arrays
+  unsigned = array_spec.BoundedArraySpec((2,), np.uint64, 0, 5, name="counts")
+  with pytest.raises(ValueError, match="counts holding -1, which its space's dtype uint64"):
+    to_spec_dtypes(np.array([-1, 2]), unsigned)
+  signed = array_spec.BoundedArraySpec((2,), np.int64, 0, 5, name="ids")
+  with pytest.raises(ValueError, match=f"ids holding {2**63}"):
+    to_spec_dtypes(np.array([2**63, 1], dtype=np.uint64), signed)
+  with pytest.raises(ValueError, match="holding 0.5"):
+    to_spec_dtypes(np.array([0.5, 1], dtype=object), signed)
+  with pytest.raises(ValueError, match=r"\(observation, info\): gym 0.26's reset API") as error:
+    to_spec_dtypes((np.zeros(2), {}), box)
+  ragged = [np.zeros(500), np.zeros(600)]
+  with pytest.raises(ValueError) as error:
+    to_spec_dtypes(ragged, box)
+  assert "\n" not in str(error.value) and len(str(error.value)) < 300

@@ -76,3 +76,46 @@ def test_parallel_collect_envs_are_seeded_apart_and_match_in_processes_or_not():
     np.testing.assert_array_equal(observations[False], observations[True])
   finally:
     gin.clear_config()
+
+
+class RandomDrawingEnv(EndlessEnv):
+  """Draws from the global generators on every reset and step, as some envs do."""
+
+  def _reset(self):
+    np.random.random(), __import__("random").random()
+    return super()._reset()
+
+  def _step(self, action):
+    np.random.random(), __import__("random").random()
+    return super()._step(action)
+
+
+def test_the_check_before_a_run_leaves_the_global_random_numbers_as_seeded():
+  import random
+  import types
+  settings = types.SimpleNamespace(env_fn=RandomDrawingEnv, max_episode_steps=10, seed=0)
+  np.random.seed(3), random.seed(3)
+  expected = np.random.random(), random.random()
+  np.random.seed(3), random.seed(3)
+  parts.check_env_outputs(settings)
+  assert (np.random.random(), random.random()) == expected
+
+
+def test_only_values_json_gives_back_are_recorded_for_eval():
+  import gin
+  from rlrun import configs
+  from rlrun.environments import suite_gymnasium
+  configs.import_configurables()
+  with gin.unlock_config():
+    gin.bind_parameter("suite_gymnasium.load.environment_name", "CartPole-v1")
+    gin.bind_parameter("suite_gymnasium.load.gym_kwargs", {"sizes": [1, 2], "mode": "x"})
+  try:
+    assert parts.env_loader(suite_gymnasium.load)["env_kwargs"]["gym_kwargs"] == {
+        "sizes": [1, 2], "mode": "x"}
+    with gin.unlock_config():
+      gin.bind_parameter("suite_gymnasium.load.gym_kwargs", {"size": (8, 8)})  # a tuple
+    assert parts.env_loader(suite_gymnasium.load) == {}
+    assert parts.env_suite(suite_gymnasium.load) == "gymnasium"
+    assert parts.env_suite(RandomDrawingEnv) == "custom"
+  finally:
+    gin.clear_config()
