@@ -46,6 +46,11 @@ def make_env(settings, index: int = 0):
   return env
 
 
+def qualified_name(function) -> str:
+  """'module.name' of a function or class (how ENV_LOADERS names the suites)."""
+  return f"{getattr(function, '__module__', '')}.{getattr(function, '__name__', '')}"
+
+
 # Built in, and slow to make: their outputs are not checked before a run.
 _TRUSTED_LOADERS = ("rlrun.environments.suite_pybullet.load", "rlrun.environments.suite_atari.load")
 
@@ -58,7 +63,7 @@ def check_env_outputs(settings) -> None:
   Raises:
     ValueError: naming the field and what the environment returned.
   """
-  name = f"{getattr(settings.env_fn, '__module__', '')}.{getattr(settings.env_fn, '__name__', '')}"
+  name = qualified_name(settings.env_fn)
   if name in _TRUSTED_LOADERS:
     return
   # The run's random numbers stay as seeded: an env may draw from the global generators.
@@ -159,7 +164,7 @@ def env_loader(env_fn) -> Dict[str, Any]:
   suites bound in gin only to values JSON gives back (plain values, lists and dicts of them);
   {} otherwise (eval then rebuilds the env by its id, or from the run's config)."""
   import gin
-  name = f"{getattr(env_fn, '__module__', '')}.{getattr(env_fn, '__name__', '')}"
+  name = qualified_name(env_fn)
   if name not in ENV_LOADERS:
     return {}
   kwargs = gin.get_bindings(env_fn)
@@ -171,7 +176,7 @@ def env_loader(env_fn) -> Dict[str, Any]:
 def env_suite(env_fn) -> str:
   """Which suite built the run's environment: 'gym', 'pybullet', 'gymnasium' or 'atari' (one
   of ENV_LOADERS), else 'custom'."""
-  name = f"{getattr(env_fn, '__module__', '')}.{getattr(env_fn, '__name__', '')}"
+  name = qualified_name(env_fn)
   return name.split(".")[-2].replace("suite_", "") if name in ENV_LOADERS else "custom"
 
 
