@@ -12,6 +12,7 @@ from typing import Any, Callable, NamedTuple, Optional
 import gin
 import tensorflow as tf
 
+from rlrun.agents.reward_normalizer import RewardNormalizer
 from rlrun.agents.tf_agent import LossInfo, TFAgent, build_optimizers, check_number, minimize
 from rlrun.networks.projection_networks import NormalProjectionNetwork
 from rlrun.policies.actor_policy import ActorPolicy
@@ -96,6 +97,9 @@ class PpoAgent(TFAgent):
     linear_decay_steps: when set, the learning rate and clip range fall linearly from
       their initial values to 0 over this many train steps (RL Zoo's `lin_` schedules).
     reward_scale_factor: multiplies rewards.
+    normalize_rewards: divide rewards (after `reward_scale_factor`) by a running standard
+      deviation of the discounted return (gamma) and clip them to [-10, 10] for learning,
+      as RL Baselines3 Zoo's `normalize: true` does (agents.reward_normalizer).
     train_step_counter: an int64 variable incremented by every `train` (one per rollout).
     seed: seeds the minibatch shuffles, drawn statelessly from (seed, train step).
     name: the module's name.
@@ -106,7 +110,7 @@ class PpoAgent(TFAgent):
                clip_range: float = 0.2, value_loss_coef: float = 0.5, entropy_coef: float = 0.0,
                gamma: float = 0.99, gae_lambda: float = 0.95, normalize_advantages: bool = True,
                max_grad_norm: Optional[float] = 0.5, linear_decay_steps: Optional[int] = None,
-               reward_scale_factor: float = 1.0,
+               reward_scale_factor: float = 1.0, normalize_rewards: bool = False,
                train_step_counter: Optional[tf.Variable] = None, seed: int = 0,
                name: str = "PpoAgent"):
     if optimizer is None:
@@ -154,6 +158,7 @@ class PpoAgent(TFAgent):
     self._max_grad_norm = max_grad_norm
     self._linear_decay_steps = linear_decay_steps
     self._reward_scale_factor = reward_scale_factor
+    self._reward_normalizer = RewardNormalizer(self._gamma) if normalize_rewards else None
     self._seed = int(seed) % (2 ** 30)
     self._initial_learning_rate = None
     if linear_decay_steps is not None:
@@ -183,11 +188,17 @@ class PpoAgent(TFAgent):
                        f"the rollout of {rollout_steps} steps; choose a divisor of {rollout_steps}")
 
   def advantages(self, experience):
-    """(advantages, returns, values) of the rollout's first T steps, each [B, T]."""
+    """(advantages, returns, values) of the rollout's first T steps, each [B, T].
+
+    With normalize_rewards, each call also updates the running reward statistics.
+    """
     values, _ = self._value_network(experience.observation, training=False)
     values = tf.stop_gradient(values)
+    rewards = self._reward_scale_factor * experience.reward[:, :-1]
+    if self._reward_normalizer is not None:
+      rewards = self._reward_normalizer.normalize(rewards, experience.step_type[:, :-1])
     advantages = generalized_advantages(
-        self._reward_scale_factor * experience.reward[:, :-1], experience.discount[:, :-1],
+        rewards, experience.discount[:, :-1],
         values, tf.equal(experience.next_step_type[:, :-1], StepType.LAST), self._gamma,
         self._gae_lambda)
     return advantages, advantages + values[:, :-1], values[:, :-1]

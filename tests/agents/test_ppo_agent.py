@@ -145,3 +145,18 @@ def test_a_squashed_continuous_actor_is_refused():
   with pytest.raises(ValueError, match="needs networks.NormalProjectionNetwork"):
     PpoAgent(ts.time_step_spec(OBSERVATION), CONTINUOUS, actor,
              ValueNetwork(OBSERVATION, fc_layer_params=(8,)), tf.keras.optimizers.Adam())
+
+
+def test_normalized_rewards_change_the_value_targets_and_are_checkpointed(tmp_path):
+  plain, normalized = make_agent(DISCRETE), make_agent(DISCRETE, normalize_rewards=True)
+  normalized.value_network.set_weights(plain.value_network.get_weights())
+  experience = rollout(plain)
+  experience = experience._replace(reward=experience.reward * 100.0)
+  _, plain_returns, values = plain.advantages(experience)
+  _, scaled_returns, _ = normalized.advantages(experience)
+  # The same values, rewards a hundred times their spread smaller: targets near the values.
+  assert np.max(np.abs(scaled_returns - values)) < 0.1 * np.max(np.abs(plain_returns - values))
+  path = tf.train.Checkpoint(agent=normalized).write(str(tmp_path / "ckpt"))
+  fresh = make_agent(DISCRETE, normalize_rewards=True)
+  tf.train.Checkpoint(agent=fresh).read(path)
+  assert fresh._reward_normalizer.count.numpy() == normalized._reward_normalizer.count.numpy() > 0
