@@ -42,11 +42,11 @@ class RewardNormalizer(tf.Module):
   def update(self, rewards, step_types) -> None:
     """Merges the batch's returns (steps that are not LAST) into the running statistics."""
     returns = tf.cast(self.discounted_returns(rewards, step_types), tf.float64)
-    returns = tf.boolean_mask(returns, tf.not_equal(step_types, StepType.LAST))
-    batch_count = tf.cast(tf.size(returns), tf.float64)
+    counted = tf.cast(tf.not_equal(step_types, StepType.LAST), tf.float64)
+    batch_count = tf.reduce_sum(counted)
     if_any = tf.maximum(batch_count, 1.0)
-    batch_mean = tf.reduce_sum(returns) / if_any
-    batch_variance = tf.reduce_sum(tf.square(returns - batch_mean)) / if_any
+    batch_mean = tf.reduce_sum(counted * returns) / if_any
+    batch_variance = tf.reduce_sum(counted * tf.square(returns - batch_mean)) / if_any
     total = self.count + batch_count
     delta = batch_mean - self.mean
     weight = batch_count / tf.maximum(total, 1.0)

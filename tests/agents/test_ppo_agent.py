@@ -160,3 +160,11 @@ def test_normalized_rewards_change_the_value_targets_and_are_checkpointed(tmp_pa
   fresh = make_agent(DISCRETE, normalize_rewards=True)
   tf.train.Checkpoint(agent=fresh).read(path)
   assert fresh._reward_normalizer.count.numpy() == normalized._reward_normalizer.count.numpy() > 0
+
+
+def test_a_normalized_update_compiles_with_xla():
+  agent = make_agent(CONTINUOUS, normalize_rewards=True, num_epochs=2, minibatch_size=4)
+  experience = rollout(agent)
+  loss_info = tf.function(agent.train, jit_compile=True, autograph=False)(experience)
+  assert np.isfinite(loss_info.loss.numpy())
+  assert agent._reward_normalizer.count.numpy() == 8 - 1  # 2 x 4 steps, one of them a reset
