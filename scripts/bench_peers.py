@@ -50,9 +50,20 @@ TORCH = "torch==2.13.0"
 # task -> (rlrun config, training iterations, solved threshold: first eval return >= it)
 TASKS = {"dqn_cartpole": ("dqn_cartpole.gin", 20000, 200.0),
          "sac_pendulum": ("sac_pendulum.gin", 12000, -200.0)}
-# The settings peer_loop.py changes from the shipped config, given to rlrun too.
+# The settings peer_loop.py changes from the shipped config, given to rlrun too; and, for
+# DQN, what SB3 fixes that the tutorial config sets otherwise: gradients clipped to norm 10,
+# PyTorch's default initialisation (kernels uniform in +-1/sqrt(fan_in)), Adam's epsilon.
+_HIDDEN_INIT = "hidden/tf.keras.initializers.VarianceScaling"  # mode fan_in in the config
 CHANGES = {"dqn_cartpole": ["agents.DqnAgent.gamma=0.99", "agents.DqnAgent.target_update_period=100",
-                            "agents.DqnAgent.td_errors_loss_fn=@losses.element_wise_huber_loss"],
+                            "agents.DqnAgent.td_errors_loss_fn=@losses.element_wise_huber_loss",
+                            "agents.DqnAgent.gradient_clipping=10.0",
+                            "tf.keras.optimizers.Adam.epsilon=1e-8",
+                            f"{_HIDDEN_INIT}.scale=0.3333333",
+                            f"{_HIDDEN_INIT}.distribution='uniform'",
+                            # The last layer's fan-in is 50: +-1/sqrt(50), bias 0.
+                            "q_values/tf.keras.initializers.RandomUniform.minval=-0.1414",
+                            "q_values/tf.keras.initializers.RandomUniform.maxval=0.1414",
+                            "q_values/tf.keras.initializers.Constant.value=0.0"],
            "sac_pendulum": []}
 # The peers save nothing while they train: neither does rlrun here (its final checkpoint and
 # policy export come after the last evaluation, outside the timed loop).
@@ -135,10 +146,16 @@ def _each(rows: List[dict], key: str, digits: int) -> str:
   return ", ".join(_number(r[key], digits) for r in rows)
 
 
+def _short_binding(binding: str) -> str:
+  """'hidden/tf.keras.initializers.VarianceScaling.scale=1' -> 'hidden/VarianceScaling.scale=1'."""
+  name, value = binding.split("=", 1)
+  scope, _, path = name.rpartition("/")
+  return f"{scope + '/' if scope else ''}{'.'.join(path.split('.')[-2:])}={value}"
+
+
 def task_lines(task: str, results: Dict[str, List[dict]], revision: str) -> List[str]:
   config, iterations, threshold = TASKS[task]
-  changed = "".join(f", {c.split('=')[0].rsplit('.', 1)[-1]}={c.split('=', 1)[1]}"
-                    for c in CHANGES[task])
+  changed = "".join(f", {_short_binding(c)}" for c in CHANGES[task])
   lines = [f"### {task} (`{config}`{changed}; {iterations} iterations, solved = eval return "
            f">= {threshold:g})", "",
            f"{time.strftime('%Y-%m-%d')}, rlrun at {revision}, Python "

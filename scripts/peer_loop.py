@@ -13,10 +13,11 @@ together (SB3's evaluate_policy on a vectorized env, as rlrun evaluates 10 envir
 lockstep); the time spent evaluating is reported so the caller can leave it out of the loop
 rate.
 
-Differences the libraries' APIs fix: both peers train DQN on the Huber loss (bench_peers.py
-gives rlrun the same) and SB3 clips DQN's gradient norm at 10 (its default; rlrun and SBX
-do not clip); SBX's DQN network repeats the first width of net_arch ([100, 50] builds two
-layers of 100); weight initializers and Adam's epsilon are each library's own.
+Differences the libraries' APIs fix: both peers train DQN on the Huber loss, and SB3 clips
+DQN's gradient norm at 10 and initialises as PyTorch does, with Adam's epsilon 1e-8
+(bench_peers.py gives rlrun all of these for DQN; SBX does not clip and keeps Flax's
+initialisers); SBX's DQN network repeats the first width of net_arch ([100, 50] builds two
+layers of 100). For SAC each library keeps its own initialisers and Adam epsilon.
 
 Prints one JSON line per evaluation ({"step", "AverageReturn", "wall_time"}) and a last line
 {"loop_start", "loop_end", "eval_seconds"}.
