@@ -101,7 +101,7 @@ class PpoAgent(TFAgent):
       deviation of the discounted return (gamma) and clip them to [-10, 10] for learning,
       as RL Baselines3 Zoo's `normalize: true` does (agents.reward_normalizer). The
       return restarts at each rollout's first step, so with short rollouts (T well below
-      1 / (1 - gamma)) its spread, and so the scale, is smaller than over whole episodes.
+      1 / (1 - gamma)) its spread, the divisor, is smaller than over whole episodes.
     train_step_counter: an int64 variable incremented by every `train` (one per rollout).
     seed: seeds the minibatch shuffles, drawn statelessly from (seed, train step).
     name: the module's name.
