@@ -52,7 +52,7 @@ TASKS = {"dqn_cartpole": ("dqn_cartpole.gin", 20000, 200.0),
          "sac_pendulum": ("sac_pendulum.gin", 12000, -200.0)}
 # The settings peer_loop.py changes from the shipped config, given to rlrun too; and, for
 # DQN, what SB3 fixes that the tutorial config sets otherwise: gradients clipped to norm 10,
-# PyTorch's default initialisation (kernels uniform in +-1/sqrt(fan_in)), Adam's epsilon.
+# PyTorch's kernel scales (uniform in +-1/sqrt(fan_in); biases stay 0), Adam's epsilon.
 _HIDDEN_INIT = "hidden/tf.keras.initializers.VarianceScaling"  # mode fan_in in the config
 CHANGES = {"dqn_cartpole": ["agents.DqnAgent.gamma=0.99", "agents.DqnAgent.target_update_period=100",
                             "agents.DqnAgent.td_errors_loss_fn=@losses.element_wise_huber_loss",

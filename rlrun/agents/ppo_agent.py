@@ -99,7 +99,7 @@ class PpoAgent(TFAgent):
     reward_scale_factor: multiplies rewards.
     normalize_rewards: divide rewards (after `reward_scale_factor`) by a running standard
       deviation of the discounted return (gamma) and clip them to [-10, 10] for learning,
-      as RL Baselines3 Zoo's `normalize: true` does (agents.reward_normalizer). The
+      close to RL Baselines3 Zoo's `normalize: true` (agents.reward_normalizer). The
       return restarts at each rollout's first step, so with short rollouts (T well below
       1 / (1 - gamma)) its spread, the divisor, is smaller than over whole episodes.
     train_step_counter: an int64 variable incremented by every `train` (one per rollout).
