@@ -52,7 +52,7 @@ ANCHORS: Dict[str, Anchor] = {
                                "RL Zoo has no C51 row; QR-DQN is its distributional DQN"),
     "dqn_acrobot.gin": Anchor(-76.6, 11.8, "100k", f"{ZOO}: dqn Acrobot-v1"),
     "dqn_mountaincar.gin": Anchor(-100.8, 9.9, "120k", f"{ZOO}: dqn MountainCar-v0",
-                                  "rlrun's config adds 3-step returns and double Q to RL "
+                                  "rlrun's config adds 5-step returns and double Q to RL "
                                   "Zoo's settings"),
     "ppo_cartpole.gin": Anchor(500.0, 0.0, "100k", f"{ZOO}: ppo CartPole-v1"),
     "ppo_pendulum.gin": Anchor(-172.2, 104.2, "100k", f"{ZOO}: ppo Pendulum-v1",
