@@ -28,6 +28,8 @@ INSTALL_REQUIRES = [
     "matplotlib==3.11.2",
     "numpy==1.26.4",
     "tqdm==4.67.1",
+    # numpy's BLAS held to one thread while collecting (rlrun/utils/blas_threads.py).
+    "threadpoolctl==3.6.0",
 ]
 
 TUNE_REQUIRES = ["optuna==5.0.0", "sqlalchemy==2.1.9", "alembic==1.20.1"]

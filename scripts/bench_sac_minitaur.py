@@ -41,9 +41,10 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
-from typing import Callable, Dict, List
+from typing import Dict, List
 
 from benchmarks_md import replace_section
+from iteration_split import ENV, INSERT, POLICY, SAMPLE, TRAIN, measure_split
 
 REPO = Path(__file__).resolve().parent.parent
 TARGET = 2.5
@@ -180,92 +181,6 @@ REFERENCE = textwrap.dedent("""
 # ---- the rlrun side (runs in a subprocess of this script: --worker) -------------------
 
 
-def _per_op(fn: Callable[[], None], count: int) -> Dict[str, float]:
-  """Runs fn `count` times; wall and process CPU microseconds per call."""
-  wall, cpu = time.perf_counter(), time.process_time()
-  for _ in range(count):
-    fn()
-  return {"wall_us": 1e6 * (time.perf_counter() - wall) / count,
-          "cpu_us": 1e6 * (time.process_time() - cpu) / count}
-
-
-def _dataset(experiment):
-  """The learner's replay dataset, made by the run's builder."""
-  return experiment.parts.builder.make_dataset(experiment.replay_buffer, experiment.agent,
-                                               experiment.settings)
-
-
-def measure_split(experiment, steps: int, batches: int, train_steps: int) -> Dict[str, dict]:
-  """Times the pieces of an iteration one at a time, on the experiment's own objects."""
-  import numpy as np
-  from rlrun.policies.py_tf_eager_policy import PyTFEagerPolicy
-  from rlrun.trajectories import PolicyStep, trajectory
-
-  split: Dict[str, dict] = {}
-  # The loop's dataset iterator goes first, so its sampler threads cost nothing here.
-  experiment.learner._iterator = None  # pylint: disable=protected-access
-  env = experiment.parts.env
-  spec = env.action_spec()
-  rng = np.random.default_rng(experiment.settings.seed)
-  actions = rng.uniform(spec.minimum, spec.maximum, (steps,) + spec.shape).astype(spec.dtype)
-  time_steps = [env.reset()]
-  index = iter(range(steps))
-  def env_step():
-    time_steps.append(env.step(actions[next(index)]))
-  split["env step (random actions, resets included)"] = _per_op(env_step, steps)
-  split["env step (random actions, resets included)"]["episodes"] = sum(
-      bool(t.is_last()) for t in time_steps)
-
-  # Policy inference on the time steps just seen.
-  policy = experiment.collector.policy
-  if hasattr(policy, "update"):
-    policy.update()
-  cycle = iter(time_steps * 2)
-  split["policy: numpy collect policy (rlrun's)"] = _per_op(
-      lambda: policy.action(next(cycle)), steps)
-  tf_policy = PyTFEagerPolicy(experiment.agent.collect_policy, use_tf_function=True)
-  tf_policy.action(time_steps[0])  # traces
-  cycle = iter(time_steps * 2)
-  tf_count = max(1, steps // 2)
-  split["policy: TF collect policy via tf.function (reference)"] = _per_op(
-      lambda: tf_policy.action(next(cycle)), tf_count)
-
-  # Replay insert: the Reverb observer, on these transitions (flush included).
-  trajectories = [
-      trajectory.from_transition(time_steps[i], PolicyStep(actions[i], (), ()), time_steps[i + 1])
-      for i in range(steps)]
-  observer = experiment.observer
-  observer.reset()
-  items = iter(trajectories)
-  wall, cpu = time.perf_counter(), time.process_time()
-  for _ in range(steps):
-    observer(next(items))
-  observer.flush()
-  split["replay insert (Reverb observer)"] = {
-      "wall_us": 1e6 * (time.perf_counter() - wall) / steps,
-      "cpu_us": 1e6 * (time.process_time() - cpu) / steps}
-
-  # Replay sample: the learner's dataset (prefetching, 2 sampler workers), back to back.
-  iterator = iter(_dataset(experiment))
-  for _ in range(3):
-    next(iterator)
-  split["replay sample (batch of 256, learner's dataset)"] = _per_op(
-      lambda: next(iterator), batches)
-  iterator = None  # stops its sampler threads
-
-  # The train step on one cached batch: no replay I/O.
-  learner = experiment.learner
-  cached = _dataset(experiment).take(1).cache().repeat()
-  learner._iterator, learner.triggers = iter(cached), []  # pylint: disable=protected-access
-  group = experiment.settings.iterations_per_call
-  learner.train(iterations=group)
-  calls = max(1, train_steps // group)
-  result = _per_op(lambda: learner.train(iterations=group), calls)
-  split["train step on a cached batch (no replay I/O)"] = {
-      k: v / group for k, v in result.items()}
-  return split
-
-
 def rlrun_worker(args: argparse.Namespace) -> None:
   """One rlrun run; prints a JSON line of results."""
   started = time.perf_counter()
@@ -388,11 +303,7 @@ def _split_medians(rows: List[dict]) -> Dict[str, Dict[str, float]]:
 
 def bottleneck_paragraph(rl: Dict[str, float], split: Dict[str, Dict[str, float]]) -> str:
   """What limits rlrun's loop, read off the numbers."""
-  env = split["env step (random actions, resets included)"]
-  policy = split["policy: numpy collect policy (rlrun's)"]
-  insert = split["replay insert (Reverb observer)"]
-  sample = split["replay sample (batch of 256, learner's dataset)"]
-  train = split["train step on a cached batch (no replay I/O)"]
+  env, policy, insert, sample, train = (split[k] for k in (ENV, POLICY, INSERT, SAMPLE, TRAIN))
   collect_wall = env["wall_us"] + policy["wall_us"] + insert["wall_us"]
   learn_wall = train["wall_us"] + sample["wall_us"]
   cpu = {"env step": env["cpu_us"], "policy inference": policy["cpu_us"],

@@ -22,6 +22,13 @@ layers of 100). For SAC each library keeps its own initialisers and Adam epsilon
 
 Prints one JSON line per evaluation ({"step", "AverageReturn", "wall_time"}) and a last line
 {"loop_start", "loop_end", "eval_seconds"}.
+
+With --profile (for scripts/profile_peers.py) it trains --iterations iterations after the
+warm-up without evaluating, timing the whole loop, then times each piece of an iteration
+alone on the trained model (the calls the library's own loop makes): env step, the collect
+action, the replay insert, a replay sample, and a train call of one gradient step (which
+samples its own batch); it prints one JSON line {"loop": ..., "pieces": ...} of wall and
+process-CPU microseconds per iteration.
 """
 
 import argparse
@@ -81,12 +88,54 @@ class TimedEvaluation(BaseCallback):
     return True
 
 
+def _per_call(fn, count: int) -> dict:
+  """Runs fn `count` times; wall and process CPU (all threads) microseconds per call."""
+  wall, cpu = time.perf_counter(), time.process_time()
+  for _ in range(count):
+    fn()
+  return {"wall_us": 1e6 * (time.perf_counter() - wall) / count,
+          "cpu_us": 1e6 * (time.process_time() - cpu) / count}
+
+
+def profile(model, warmup: int, iterations: int, steps: int, batches: int) -> dict:
+  """The whole loop's cost per iteration, then each piece alone (see the module docstring)."""
+  model.learn(total_timesteps=warmup + 200)  # the first train calls (and any JIT) first
+  loop = _per_call(lambda: model.learn(total_timesteps=iterations, reset_num_timesteps=False),
+                   1)
+  loop = {key: value / iterations for key, value in loop.items()}
+  env, buffer = model.env, model.replay_buffer
+  pieces = {}
+  actions = [np.array([env.action_space.sample()]) for _ in range(steps)]
+  transitions = []
+  def env_step():
+    transitions.append(env.step(actions[len(transitions)]))
+  pieces["env step"] = _per_call(env_step, steps)
+  model._last_obs = env.reset()  # pylint: disable=protected-access
+  pieces["collect action (policy)"] = _per_call(
+      lambda: model._sample_action(0, None, 1), steps)  # pylint: disable=protected-access
+  inserts = iter(zip(actions, transitions))
+  def insert():
+    action, (obs, reward, done, info) = next(inserts)
+    model._store_transition(buffer, action, obs, reward, done, info)  # pylint: disable=protected-access
+  pieces["replay insert"] = _per_call(insert, steps)
+  pieces["replay sample"] = _per_call(
+      lambda: buffer.sample(model.batch_size, env=model._vec_normalize_env), batches)  # pylint: disable=protected-access
+  model.train(gradient_steps=1, batch_size=model.batch_size)
+  pieces["train call (samples its batch)"] = _per_call(
+      lambda: model.train(gradient_steps=1, batch_size=model.batch_size), batches)
+  return {"loop": loop, "pieces": pieces}
+
+
 def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--library", choices=["sb3", "sbx"], required=True)
   parser.add_argument("--task", choices=sorted(TASKS), required=True)
   parser.add_argument("--seed", type=int, default=0)
   parser.add_argument("--iterations", type=int, required=True)
+  parser.add_argument("--profile", action="store_true",
+                      help="time the loop and each piece of an iteration; no evaluation")
+  parser.add_argument("--profile-steps", type=int, default=2000)
+  parser.add_argument("--profile-batches", type=int, default=500)
   args = parser.parse_args()
   task = TASKS[args.task]
   if args.library == "sb3":
@@ -99,6 +148,10 @@ def main() -> None:
   model = getattr(library, task["algorithm"])(
       "MlpPolicy", gym.make(task["env"]), learning_starts=task["warmup"], seed=args.seed,
       verbose=0, **task["kwargs"], **extra)
+  if args.profile:
+    print(json.dumps(profile(model, task["warmup"], args.iterations, args.profile_steps,
+                             args.profile_batches)), flush=True)
+    return
   eval_env = make_vec_env(task["env"], n_envs=EVAL_EPISODES, seed=10_000 + args.seed)
   callback = TimedEvaluation(eval_env, task["warmup"])
   model.learn(total_timesteps=task["warmup"] + args.iterations, callback=callback)

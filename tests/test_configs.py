@@ -44,6 +44,31 @@ def test_a_binding_takes_effect(tmp_path):
     experiment.close()
 
 
+def test_a_learning_rate_schedule_drives_the_optimizer_and_is_checkpointed(tmp_path):
+  schedule = "tf.keras.optimizers.schedules.PolynomialDecay"
+  bindings = [f"tf.keras.optimizers.Adam.learning_rate = @{schedule}()",
+              f"{schedule}.initial_learning_rate = 1e-2", f"{schedule}.decay_steps = 10",
+              f"{schedule}.end_learning_rate = 0.0", "train.Experiment.initial_collect_steps = 64"]
+  experiment = build(tmp_path, "dqn_cartpole", bindings)
+  try:
+    experiment.initial_collect()
+    optimizer = experiment.agent.optimizer
+    experiment.learner.train(4)
+    # Keras reports the rate the last step used: the 4th step's, 1e-2 * (1 - 3 / 10).
+    assert int(optimizer.iterations) == 4
+    assert float(optimizer.learning_rate) == pytest.approx(7e-3)
+    experiment.save_checkpoint()
+  finally:
+    experiment.close()
+  resumed = build(tmp_path, "dqn_cartpole", bindings)
+  try:
+    resumed.restore()
+    resumed.learner.train(1)  # the 5th step: 1e-2 * (1 - 4 / 10)
+    assert float(resumed.agent.optimizer.learning_rate) == pytest.approx(6e-3)
+  finally:
+    resumed.close()
+
+
 def test_resolve_accepts_names_with_or_without_suffix_and_paths(tmp_path):
   assert configs.resolve("dqn_cartpole") == configs.resolve("dqn_cartpole.gin")
   own = tmp_path / "mine.gin"

@@ -10,6 +10,7 @@ from rlrun.policies.random_py_policy import RandomPyPolicy
 from rlrun.train import env_state
 from rlrun.train.actor import Actor
 from rlrun.train.parts import AgentParts, collect_metrics, fast_py_policy
+from rlrun.utils.blas_threads import use_one_blas_thread
 
 # Random initial collection runs in pieces this long, so a stop request is noticed.
 INITIAL_COLLECT_PIECE = 500
@@ -24,11 +25,14 @@ class Collector:
     steps_per_run: environment steps of one run() without an explicit count.
     summary_dir: where metric summaries go (None: none).
     rng_seed: seeds the collect policy's numpy generator (None: leave it).
+
+  Building one limits numpy's BLAS to one thread in the process (utils/blas_threads.py).
   """
 
   def __init__(self, parts: AgentParts, observer: Callable, steps_per_run: int,
                summary_dir: Optional[str] = None, rng_seed: Any = None):
     settings = parts.settings
+    use_one_blas_thread()
     self.parts = parts
     self.observer = observer
     self.policy = fast_py_policy(parts.agent.collect_policy, settings.numpy_actor,

@@ -31,3 +31,18 @@ def test_no_item_spans_the_random_episode_and_the_first_collected_one(tmp_path, 
     assert experiment.replay_buffer.num_frames() == 6 + 4  # 7 - 1 random, 5 - 1 collected
   finally:
     experiment.close()
+
+
+def test_a_collecting_process_runs_numpy_blas_on_one_thread(tmp_path):
+  """The numpy policy's small matmuls gain nothing from BLAS threads, which would spin
+  against TensorFlow's train step (rlrun/utils/blas_threads.py)."""
+  import threadpoolctl
+  from rlrun.train.experiment import Experiment
+  configs.parse(configs.resolve("dqn_cartpole"), ["train.Experiment.replay = 'local'"])
+  experiment = Experiment(root_dir=str(tmp_path / "run"))
+  experiment.build()
+  try:
+    blas = [pool for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
+    assert blas and all(pool["num_threads"] == 1 for pool in blas), blas
+  finally:
+    experiment.close()
