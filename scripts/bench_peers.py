@@ -184,9 +184,10 @@ def task_lines(task: str, results: Dict[str, List[dict]], revision: str) -> List
   return lines + [""]
 
 
-def main() -> None:
+def peers_parser(description: str) -> argparse.ArgumentParser:
+  """The options every side-by-side script takes: tasks, sides, runs, the peers' venv."""
   parser = argparse.ArgumentParser(
-      description=__doc__.splitlines()[0], epilog="Never part of CI: the peers' venv pulls "
+      description=description, epilog="Never part of CI: the peers' venv pulls "
       "several GB of wheels.", formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--tasks", nargs="+", choices=sorted(TASKS), default=sorted(TASKS))
   parser.add_argument("--sides", nargs="+", choices=list(SIDES), default=list(SIDES))
@@ -197,13 +198,25 @@ def main() -> None:
                       help="python that creates the peers' venv")
   parser.add_argument("--torch-index", help="pip index for the CPU PyTorch wheel")
   parser.add_argument("--output", type=Path, default=REPO / "BENCHMARKS.md")
-  options = parser.parse_args()
-  peer_python = None
-  if {"sb3", "sbx"} & set(options.sides):
-    peer_python = ensure_peers_venv(options.peers_venv, options.peers_python,
-                                    options.torch_index)
-  revision = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"],
-                            capture_output=True, text=True).stdout.strip()
+  return parser
+
+
+def peers_python(options: argparse.Namespace) -> Optional[str]:
+  """The peers' python when a peer side runs (the venv made if missing); else None."""
+  if not {"sb3", "sbx"} & set(options.sides):
+    return None
+  return ensure_peers_venv(options.peers_venv, options.peers_python, options.torch_index)
+
+
+def revision() -> str:
+  return subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"],
+                        capture_output=True, text=True).stdout.strip()
+
+
+def main() -> None:
+  options = peers_parser(__doc__.splitlines()[0]).parse_args()
+  peer_python = peers_python(options)
+  revision_now = revision()
   with tempfile.TemporaryDirectory() as tmp:
     workdir = Path(tmp)
     for task in options.tasks:
@@ -216,7 +229,7 @@ def main() -> None:
             row = run_peer(side, task, seed, peer_python, workdir)
           results[side].append(row)
           print(f"{task} {side} seed {seed}: {json.dumps(row)}", flush=True)
-      replace_section(options.output, f"peers-{task}", task_lines(task, results, revision))
+      replace_section(options.output, f"peers-{task}", task_lines(task, results, revision_now))
   lines = ["## rlrun against Stable-Baselines3 and SBX (`scripts/bench_peers.py`)", "",
            f"Machine: {os.cpu_count()} cores. Each task's runs: seeds 0, 1, ..., "
            "sides alternating in one invocation. Loop it/s: training iterations (1 env step + "

@@ -33,7 +33,8 @@ import time
 from pathlib import Path
 from typing import Dict, List
 
-from bench_peers import CHANGES, NO_SAVES, SIDES, TASKS, VARIANTS, ensure_peers_venv
+from bench_peers import (CHANGES, NO_SAVES, SIDES, TASKS, VARIANTS, peers_parser, peers_python,
+                         revision)
 from benchmarks_md import replace_section
 from iteration_split import ENV, INSERT, POLICY, SAMPLE, TRAIN, measure_split
 
@@ -131,23 +132,12 @@ def task_lines(task: str, results: Dict[str, List[dict]], iterations: int) -> Li
 
 
 def main() -> None:
-  parser = argparse.ArgumentParser(
-      description=__doc__.splitlines()[0], epilog="Never part of CI: the peers' venv pulls "
-      "several GB of wheels.", formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument("--tasks", nargs="+", choices=sorted(TASKS), default=sorted(TASKS))
-  parser.add_argument("--sides", nargs="+", choices=list(SIDES), default=list(SIDES))
-  parser.add_argument("--runs", type=int, default=3, help="processes a side per task")
+  parser = peers_parser(__doc__.splitlines()[0])
   parser.add_argument("--iterations", type=int, default=2000, help="timed loop iterations")
   parser.add_argument("--steps", type=int, default=2000,
                       help="env steps, policy calls and inserts timed alone")
   parser.add_argument("--batches", type=int, default=400,
                       help="replay samples and gradient steps timed alone")
-  parser.add_argument("--peers-venv", type=Path,
-                      default=Path.home() / ".cache" / "rlrun" / "peers-venv")
-  parser.add_argument("--peers-python", default="python3.11",
-                      help="python that creates the peers' venv")
-  parser.add_argument("--torch-index", help="pip index for the CPU PyTorch wheel")
-  parser.add_argument("--output", type=Path, default=REPO / "BENCHMARKS.md")
   parser.add_argument("--worker", nargs=3, metavar=("TASK", "SIDE", "SEED"),
                       help=argparse.SUPPRESS)
   options = parser.parse_args()
@@ -156,12 +146,7 @@ def main() -> None:
     print(json.dumps(rlrun_worker(task, side, int(seed), options.iterations, options.steps,
                                   options.batches)), flush=True)
     return
-  peer_python = None
-  if {"sb3", "sbx"} & set(options.sides):
-    peer_python = ensure_peers_venv(options.peers_venv, options.peers_python,
-                                    options.torch_index)
-  revision = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"],
-                            capture_output=True, text=True).stdout.strip()
+  peer_python = peers_python(options)
   sections = []
   with tempfile.TemporaryDirectory() as tmp:
     for task in options.tasks:
@@ -184,7 +169,7 @@ def main() -> None:
   lines = ["## Where an iteration's time goes, rlrun beside SB3 and SBX "
            "(`scripts/profile_peers.py`)", "",
            f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, rlrun at "
-           f"{revision}. The settings are bench_peers.py's (its tables above). Each piece is "
+           f"{revision()}. The settings are bench_peers.py's (its tables above). Each piece is "
            "timed alone after the loop, on the run's own objects (see the script's docstring); "
            "the rest is the loop minus the pieces.", ""] + sections
   replace_section(options.output, "peers-profile", lines)
