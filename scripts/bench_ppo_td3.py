@@ -22,8 +22,9 @@ Usage:
   python scripts/bench_ppo_td3.py --tf-agents-python /work/tfa-venv/bin/python --runs 3
 
 The TF-Agents venv needs tf-agents==0.19.0 (installed with --no-deps) next to tensorflow-cpu
-2.15.1, tensorflow-probability 0.23.0, dm-reverb 0.14.0, gym 0.23.1, numpy < 2, gin-config,
-pillow and typing-extensions==4.5.0 (newer ones break TF-Agents' dict-valued specs).
+2.15.1, tensorflow-probability 0.23.0, dm-reverb 0.14.0, gym 0.23.1, pygame (gym's classic
+control imports it), numpy < 2, gin-config, pillow and typing-extensions==4.5.0 (newer ones
+break TF-Agents' dict-valued specs).
 """
 
 import argparse
@@ -183,6 +184,14 @@ TASKS = {
     "TD3 Pendulum-v1, replay='local'": dict(
         config="td3_pendulum.gin", iterations=TD3_ITERATIONS, steps_per_iteration=1,
         reference=TD3_REFERENCE, bindings=["train.Experiment.replay='local'"]),
+    # Local replay, 32 iterations per actor/learner call (the collect policy's weights
+    # refreshed every 32 steps) and the next group collected while the learner trains, as
+    # bench_peers.py's grouped side: execution settings, the hyperparameters stay equal.
+    "TD3 Pendulum-v1, local, 32 per call, overlapped": dict(
+        config="td3_pendulum.gin", iterations=TD3_ITERATIONS, steps_per_iteration=1,
+        reference=TD3_REFERENCE, bindings=["train.Experiment.replay='local'",
+                                           "train.Experiment.iterations_per_call=32",
+                                           "train.Experiment.overlap_collection=True"]),
 }
 
 
