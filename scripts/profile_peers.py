@@ -14,6 +14,9 @@ gradient step. rlrun's gradient step runs on a cached batch; the peers' train ca
 its own batch, so their gradient step is that call minus a replay sample. The rest is the
 loop's time per iteration minus the pieces: bookkeeping, callbacks, logging, summaries, and
 negative where pieces overlap (rlrun's sampler threads prefetch while the step trains).
+rlrun's timed loop is the trainer's groups (collect, train, publish weights) without the
+progress line and triggers `rlrun train` adds per group; the peers' timed loop is their
+`learn()`, logger and callbacks included. bench_peers.py times both sides' whole commands.
 Medians of the runs go to BENCHMARKS.md, section "peers-profile".
 
 Usage:

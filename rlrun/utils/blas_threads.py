@@ -2,19 +2,19 @@
 
 The numpy collect policies multiply one observation (or a few) by each layer's kernel: more
 BLAS threads do not make that faster, and OpenBLAS's idle worker threads keep spinning after
-each call, taking the cores TensorFlow's train step needs. scripts/profile_peers.py and
-scripts/bench_against_revision.py measure the difference.
+each call, taking the cores TensorFlow's train step needs. The `rlrun` command sets
+OPENBLAS_NUM_THREADS=1 before numpy loads; this covers processes that build a collector
+without it (the library API, scripts). scripts/profile_peers.py's notes in BENCHMARKS.md
+give the measured difference.
 """
 
 import threadpoolctl
 
-_LIMITS = []
-
 
 def use_one_blas_thread() -> None:
-  """Limits numpy's BLAS (OpenBLAS, MKL, BLIS) to one thread in this process, once.
+  """Limits the BLAS libraries loaded in this process (OpenBLAS, MKL, BLIS) to one thread.
 
-  TensorFlow's own thread pools (Eigen, oneDNN) are not BLAS libraries and keep theirs.
+  The limit stays for the rest of the process. TensorFlow's own thread pools (Eigen, oneDNN)
+  are not BLAS libraries and keep theirs.
   """
-  if not _LIMITS:
-    _LIMITS.append(threadpoolctl.threadpool_limits(limits=1, user_api="blas"))
+  threadpoolctl.threadpool_limits(limits=1, user_api="blas")
