@@ -41,6 +41,8 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
 
+from iteration_split import per_op  # stdlib-only at import: runs in the peers' venv too
+
 EVAL_INTERVAL = 1000
 EVAL_EPISODES = 10
 
@@ -88,19 +90,10 @@ class TimedEvaluation(BaseCallback):
     return True
 
 
-def _per_call(fn, count: int) -> dict:
-  """Runs fn `count` times; wall and process CPU (all threads) microseconds per call."""
-  wall, cpu = time.perf_counter(), time.process_time()
-  for _ in range(count):
-    fn()
-  return {"wall_us": 1e6 * (time.perf_counter() - wall) / count,
-          "cpu_us": 1e6 * (time.process_time() - cpu) / count}
-
-
 def profile(model, warmup: int, iterations: int, steps: int, batches: int) -> dict:
   """The whole loop's cost per iteration, then each piece alone (see the module docstring)."""
   model.learn(total_timesteps=warmup + 200)  # the first train calls (and any JIT) first
-  loop = _per_call(lambda: model.learn(total_timesteps=iterations, reset_num_timesteps=False),
+  loop = per_op(lambda: model.learn(total_timesteps=iterations, reset_num_timesteps=False),
                    1)
   loop = {key: value / iterations for key, value in loop.items()}
   env, buffer = model.env, model.replay_buffer
@@ -109,19 +102,19 @@ def profile(model, warmup: int, iterations: int, steps: int, batches: int) -> di
   transitions = []
   def env_step():
     transitions.append(env.step(actions[len(transitions)]))
-  pieces["env step"] = _per_call(env_step, steps)
+  pieces["env step"] = per_op(env_step, steps)
   model._last_obs = env.reset()  # pylint: disable=protected-access
-  pieces["collect action (policy)"] = _per_call(
+  pieces["collect action (policy)"] = per_op(
       lambda: model._sample_action(0, None, 1), steps)  # pylint: disable=protected-access
   inserts = iter(zip(actions, transitions))
   def insert():
     action, (obs, reward, done, info) = next(inserts)
     model._store_transition(buffer, action, obs, reward, done, info)  # pylint: disable=protected-access
-  pieces["replay insert"] = _per_call(insert, steps)
-  pieces["replay sample"] = _per_call(
+  pieces["replay insert"] = per_op(insert, steps)
+  pieces["replay sample"] = per_op(
       lambda: buffer.sample(model.batch_size, env=model._vec_normalize_env), batches)  # pylint: disable=protected-access
   model.train(gradient_steps=1, batch_size=model.batch_size)
-  pieces["train call (samples its batch)"] = _per_call(
+  pieces["train call (samples its batch)"] = per_op(
       lambda: model.train(gradient_steps=1, batch_size=model.batch_size), batches)
   return {"loop": loop, "pieces": pieces}
 
