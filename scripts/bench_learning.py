@@ -2,8 +2,8 @@
 
 Runs `rlrun train --config C --seed S` for every config with an anchor (or those named
 with --configs) and each seed, at the config's own budget, and reads the last evaluation
-of each run (its mean return over the config's evaluation episodes, at least 10). Per
-config it reports the final returns, their interquartile mean (IQM: the mean of the
+of each run (its mean return over the evaluation episodes: the config's, at least 10, or
+--eval-episodes). Per config it reports the final returns, their interquartile mean (IQM: the mean of the
 middle half, as rliable computes it) and a 95% bootstrap interval of the IQM (seeds
 resampled with replacement, 2000 times; with one task per row the stratified bootstrap
 is this one), beside RL Zoo's benchmark.md figure for the same algorithm and
@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List, NamedTuple
+from typing import Dict, List, NamedTuple, Optional
 
 import numpy as np
 
@@ -56,7 +56,7 @@ ANCHORS: Dict[str, Anchor] = {
                                   "Zoo's settings"),
     "ppo_cartpole.gin": Anchor(500.0, 0.0, "100k", f"{ZOO}: ppo CartPole-v1"),
     "ppo_pendulum.gin": Anchor(-172.2, 104.2, "100k", f"{ZOO}: ppo Pendulum-v1",
-                               "RL Zoo's run uses gSDE; rlrun's config has none and 200k steps"),
+                               "gSDE as RL Zoo's run; 25 rollouts of 4096 steps"),
     "td3_pendulum.gin": Anchor(-151.9, 90.2, "20k", f"{ZOO}: td3 Pendulum-v1"),
     "sac_pendulum.gin": Anchor(-157.0, 88.7, "20k", f"{ZOO}: sac Pendulum-v1",
                                "rlrun's sac_pendulum.gin: 13k steps, (256, 256), lr 3e-4"),
@@ -85,11 +85,13 @@ def bootstrap_interval(values: np.ndarray, reps: int = 2000, seed: int = 0) -> t
   return float(np.percentile(samples, 2.5)), float(np.percentile(samples, 97.5))
 
 
-def run(rlrun: str, config: str, seed: int, work: Path) -> dict:
+def run(rlrun: str, config: str, seed: int, work: Path, eval_episodes: Optional[int] = None) -> dict:
   root = work / f"{config[:-4]}-seed{seed}"
   start = time.monotonic()
+  more = [] if eval_episodes is None else [
+      "--gin-param", f"train.Experiment.num_eval_episodes={eval_episodes}"]
   result = subprocess.run([rlrun, "train", "--config", config, "--root-dir", str(root),
-                           "--seed", str(seed)], capture_output=True, text=True)
+                           "--seed", str(seed), *more], capture_output=True, text=True)
   if result.returncode != 0:
     raise RuntimeError(f"{config} seed {seed} failed:\n{result.stderr[-3000:]}")
   evals = [json.loads(line) for line in (root / "eval" / "results.jsonl").read_text().splitlines()]
@@ -130,6 +132,10 @@ def main() -> None:
   parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
   parser.add_argument("--rlrun", default=str(Path(sys.executable).with_name("rlrun")),
                       help="the rlrun executable (e.g. of a venv installed from a fixed commit)")
+  parser.add_argument("--eval-episodes", type=int, default=None,
+                      help="evaluation episodes of every run (default: the config's); more "
+                      "episodes measure each final return more precisely, on envs whose "
+                      "returns depend on the start (Pendulum)")
   parser.add_argument("--output", type=Path, default=REPO / "BENCHMARKS.md")
   options = parser.parse_args()
   configs = options.configs or [c for c in ANCHORS if c not in LONG]
@@ -141,7 +147,7 @@ def main() -> None:
     for config in configs:
       results = []
       for seed in options.seeds:
-        results.append(run(options.rlrun, config, seed, Path(work)))
+        results.append(run(options.rlrun, config, seed, Path(work), options.eval_episodes))
         r = results[-1]
         print(f"{config} seed {seed}: final {r['final']:.1f} (best {r['best']:.1f}) at step "
               f"{r['step']}, {r['minutes']:.1f} min", flush=True)
@@ -158,7 +164,8 @@ def write(path: Path, new_rows: Dict[str, str]) -> None:
            f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}; table "
            f"updated {time.strftime('%Y-%m-%d')}. Each run is the shipped config at its own "
            "budget (see its header) with `--seed S`; the final eval return is the last "
-           "evaluation's mean over the config's evaluation episodes (greedy policy). IQM = "
+           "evaluation's mean over the run's evaluation episodes (the config's, or "
+           "`--eval-episodes`; see the column; greedy policy). IQM = "
            "mean of the middle half of the seeds' final returns; the interval resamples "
            "seeds with replacement (2000 times). RL Zoo's figures are single runs "
            "(benchmark.md). The HalfCheetahBulletEnv-v0 configs (1M steps, about 2 hours per "

@@ -186,12 +186,18 @@ def task_lines(task: str, results: Dict[str, List[dict]], revision: str) -> List
 
 def peers_parser(description: str) -> argparse.ArgumentParser:
   """The options every side-by-side script takes: tasks, sides, runs, the peers' venv."""
-  parser = argparse.ArgumentParser(
-      description=description, epilog="Never part of CI: the peers' venv pulls "
-      "several GB of wheels.", formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser = venv_parser(description)
   parser.add_argument("--tasks", nargs="+", choices=sorted(TASKS), default=sorted(TASKS))
   parser.add_argument("--sides", nargs="+", choices=list(SIDES), default=list(SIDES))
   parser.add_argument("--runs", type=int, default=3, help="runs a side per task (seeds 0..)")
+  return parser
+
+
+def venv_parser(description: str) -> argparse.ArgumentParser:
+  """A parser with the peers' venv options and where the results go."""
+  parser = argparse.ArgumentParser(
+      description=description, epilog="Never part of CI: the peers' venv pulls "
+      "several GB of wheels.", formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--peers-venv", type=Path,
                       default=Path.home() / ".cache" / "rlrun" / "peers-venv")
   parser.add_argument("--peers-python", default="python3.11",

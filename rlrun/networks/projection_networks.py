@@ -2,7 +2,8 @@
 
 `TanhNormalProjectionNetwork` gives a tanh-squashed diagonal Normal over a bounded
 continuous spec (as used by SAC); `CategoricalProjectionNetwork` gives a Categorical over
-a bounded integer spec. Both are called as `net(features)` with features of shape
+a bounded integer spec; `NormalProjectionNetwork` (a learned log std) and
+`StateDependentNormalProjectionNetwork` (gSDE) give unsquashed Normals for PPO. All are called as `net(features)` with features of shape
 [..., F] and return `(distribution, network_state)`; every leading dim of the features
 becomes a batch dim of the distribution.
 """
@@ -225,6 +226,99 @@ class NormalProjectionNetwork(Network):
     del step_type
     mean = self._mean_layer(tf.cast(inputs, tf.float32), training=training)
     std = tf.exp(self._log_std) + tf.zeros_like(mean)
+    if self._sample_spec.shape.rank == 0:
+      return tfd.Normal(mean[..., 0], std[..., 0]), network_state
+    return tfd.MultivariateNormalDiag(loc=mean, scale_diag=std), network_state
+
+
+@gin.configurable(module="networks")
+class StateDependentNormalProjectionNetwork(Network):
+  """Generalized state-dependent exploration (gSDE, Raffin et al. 2022): Features ->
+  Dense(dim) mean, and a Normal whose spread depends on the features.
+
+  The exploration noise of an action is `features @ W`, W a [features, dim] matrix whose
+  entries are drawn from Normal(0, exp(log_std)) and kept for several steps, so the noise
+  varies smoothly with the state instead of jumping every step. Over a fresh W the action
+  is Normal(mean, sqrt(features^2 @ exp(log_std)^2 + epsilon)) in each dimension: that
+  is the distribution this network returns, whose log-prob PPO weighs samples by. The
+  numpy collect policy (policies.numpy_actor_policy) keeps one W per environment and
+  draws it again every `noise_interval` steps and when each rollout starts; a TensorFlow
+  collect policy samples the distribution itself (a fresh W every step). The log std is
+  learned, one per (feature, action dimension); unsquashed samples are clipped by the
+  policy as NormalProjectionNetwork's are.
+
+  Args:
+    sample_spec: a float spec of one action, shape [dim] (or scalar).
+    log_std_init: the initial log std of every entry of W.
+    noise_interval: environment steps each W is kept (None: a whole rollout).
+    learn_features: let the noise's gradient reach the encoder (default: the features
+      enter the spread as constants, as RL Zoo's PPO runs gSDE).
+    epsilon: added to the variance, keeping the std above 0 when the features are 0.
+    kernel_initializer: initializer of the mean's kernel (default: orthogonal with gain
+      0.01, so initial means are near 0).
+    name: the network's name.
+  """
+
+  def __init__(self, sample_spec: Any, log_std_init: float = 0.0,
+               noise_interval: Optional[int] = 4, learn_features: bool = False,
+               epsilon: float = 1e-6,
+               kernel_initializer: Optional[tf.keras.initializers.Initializer] = None,
+               name: str = "StateDependentNormalProjectionNetwork"):
+    super().__init__(input_tensor_spec=None, name=name)
+    self._sample_spec = tensor_spec.from_spec(sample_spec)
+    if self._sample_spec.shape.rank not in (0, 1) or not self._sample_spec.dtype.is_floating:
+      raise ValueError(f"{name}: sample_spec must be a float spec of shape [dim] or [], got "
+                       f"{sample_spec}")
+    if noise_interval is not None and (isinstance(noise_interval, bool) or
+                                       not isinstance(noise_interval, int) or noise_interval < 1):
+      raise ValueError(f"{name}: noise_interval must be an int >= 1 (steps each noise matrix "
+                       f"is kept) or None (a whole rollout), got {noise_interval!r}")
+    if not epsilon > 0:
+      raise ValueError(f"{name}: epsilon must be > 0, got {epsilon}")
+    self._dim = int(np.prod(self._sample_spec.shape.as_list()))
+    self._log_std_init = float(log_std_init)
+    self._noise_interval = noise_interval
+    self._learn_features = bool(learn_features)
+    self._epsilon = float(epsilon)
+    self._mean_layer = tf.keras.layers.Dense(
+        self._dim, kernel_initializer=clone_initializer(kernel_initializer) or
+        tf.keras.initializers.Orthogonal(gain=0.01))
+    self._log_std = None
+
+  def build(self, input_shape):
+    features = int(input_shape[-1])
+    self._log_std = tf.Variable(np.full([features, self._dim], self._log_std_init, np.float32),
+                                name="log_std")
+    super().build(input_shape)
+
+  @property
+  def sample_spec(self) -> Any:
+    return self._sample_spec
+
+  @property
+  def mean_layer(self) -> tf.keras.layers.Layer:
+    return self._mean_layer
+
+  @property
+  def log_std(self) -> Optional[tf.Variable]:
+    """The [features, dim] log std of the noise matrix's entries (None until built)."""
+    return self._log_std
+
+  @property
+  def noise_interval(self) -> Optional[int]:
+    return self._noise_interval
+
+  @property
+  def epsilon(self) -> float:
+    return self._epsilon
+
+  def call(self, inputs, step_type=None, network_state=(), training=False):
+    del step_type
+    features = tf.cast(inputs, tf.float32)
+    mean = self._mean_layer(features, training=training)
+    latent = features if self._learn_features else tf.stop_gradient(features)
+    variance = tf.einsum("...f,fa->...a", tf.square(latent), tf.exp(2.0 * self._log_std))
+    std = tf.sqrt(variance + self._epsilon)
     if self._sample_spec.shape.rank == 0:
       return tfd.Normal(mean[..., 0], std[..., 0]), network_state
     return tfd.MultivariateNormalDiag(loc=mean, scale_diag=std), network_state

@@ -4,7 +4,9 @@ An actor stepping one environment calls its policy once per step; through Tensor
 that costs ~1-2 ms of dispatch and tfp bookkeeping for a 256x256 MLP, through numpy
 ~50 us. The mirror covers the encoder's Dense layers and the projection layer and
 samples the distribution itself: a tanh-squashed Normal (TanhNormalProjectionNetwork),
-a Normal with a learned log std (NormalProjectionNetwork) or a Categorical
+a Normal with a learned log std (NormalProjectionNetwork), gSDE's state-dependent noise
+(StateDependentNormalProjectionNetwork: one noise matrix per environment, drawn again
+every `noise_interval` calls and at `reset_noise()`) or a Categorical
 (CategoricalProjectionNetwork); for a StochasticActorPolicy it also records each
 sample's log-prob. Weights are a snapshot refreshed by
 `update()` (from the local TF variables) or `set_weights()` (pulled from a server).
@@ -18,6 +20,7 @@ import tensorflow as tf
 from rlrun.networks.numpy_mirror import NumpyMirror
 from rlrun.networks.projection_networks import (CategoricalProjectionNetwork,
                                                 NormalProjectionNetwork,
+                                                StateDependentNormalProjectionNetwork,
                                                 TanhNormalProjectionNetwork)
 from rlrun.policies.py_policy import PyPolicy
 from rlrun.policies.stochastic_policy import LogProbInfo
@@ -102,10 +105,17 @@ class NumpyActorPolicy(_MirroredActor):
     self._greedy = greedy
     self._log_probs = log_probs
     self._kind = ("categorical" if isinstance(projection, CategoricalProjectionNetwork) else
-                  "normal" if isinstance(projection, NormalProjectionNetwork) else "tanh_normal")
+                  "normal" if isinstance(projection, NormalProjectionNetwork) else
+                  "state_dependent" if isinstance(projection, StateDependentNormalProjectionNetwork)
+                  else "tanh_normal")
     if self._kind == "categorical":
       self._offset = int(np.min(tf.nest.flatten(self.action_spec)[0].minimum))
       self._num_actions = projection.num_actions
+    elif self._kind == "state_dependent":
+      self._noise_interval = projection.noise_interval
+      self._epsilon = projection.epsilon
+      self._unit_noise: Optional[np.ndarray] = None  # [B, features, dim], drawn from N(0, 1)
+      self._calls = 0  # since the noise was drawn
     elif self._kind == "tanh_normal":
       self._std_transform = _STD_TRANSFORMS[projection._std_transform]  # pylint: disable=protected-access
       self._std_bounds = projection._std_bounds  # pylint: disable=protected-access
@@ -128,6 +138,13 @@ class NumpyActorPolicy(_MirroredActor):
       mirror = NumpyMirror.of(encoder, extra_layers=[projection.mean_layer],
                               extra_variables=[projection.log_std])
       return None if mirror is None else cls(actor_policy, mirror, projection, greedy, log_probs)
+    elif isinstance(projection, StateDependentNormalProjectionNetwork):
+      layer = projection.mean_layer
+      if not layer.built or projection.log_std is None:
+        return None
+      mirror = NumpyMirror.of(encoder, extra_variables=[layer.kernel, layer.bias,
+                                                        projection.log_std])
+      return None if mirror is None else cls(actor_policy, mirror, projection, greedy, log_probs)
     elif not isinstance(projection, CategoricalProjectionNetwork):
       return None
     mirror = NumpyMirror.of(encoder, extra_layers=[projection.projection_layer])
@@ -138,7 +155,14 @@ class NumpyActorPolicy(_MirroredActor):
       return self._categorical_action(outputs)
     if self._kind == "normal":
       return self._normal_action(outputs)
+    if self._kind == "state_dependent":
+      return self._state_dependent_action(outputs)
     return self._squashed(outputs), ()
+
+  def reset_noise(self) -> None:
+    """gSDE: the next action draws new noise matrices (a rollout starts)."""
+    if self._kind == "state_dependent":
+      self._unit_noise = None
 
   def _squashed(self, params: np.ndarray) -> np.ndarray:
     mean, std_pre = np.split(params, 2, axis=-1)
@@ -157,6 +181,29 @@ class NumpyActorPolicy(_MirroredActor):
     info = ()
     if self._log_probs:
       log_prob = np.sum(-0.5 * noise ** 2 - log_std - 0.5 * np.log(2 * np.pi), axis=-1)
+      info = LogProbInfo(log_prob.astype(np.float32),
+                         sample.reshape((sample.shape[0],) + self._shape))
+    return np.clip(sample, self._low, self._high), info
+
+  def _state_dependent_action(self, features: np.ndarray) -> Tuple[np.ndarray, Any]:
+    kernel, bias, log_std = self._mirror.extra_weights()
+    mean = features @ kernel + bias
+    if self._greedy:
+      return np.clip(mean, self._low, self._high), ()
+    batch = features.shape[0]
+    if (self._unit_noise is None or self._unit_noise.shape[0] != batch or
+        (self._noise_interval is not None and self._calls >= self._noise_interval)):
+      self._unit_noise = self._rng.standard_normal((batch,) + log_std.shape, dtype=np.float32)
+      self._calls = 0
+    self._calls += 1
+    std_matrix = np.exp(log_std)
+    noise = np.einsum("bf,bfa->ba", features, self._unit_noise * std_matrix)
+    sample = mean + noise
+    info = ()
+    if self._log_probs:
+      std = np.sqrt(np.square(features) @ np.square(std_matrix) + self._epsilon)
+      log_prob = np.sum(-0.5 * np.square(noise / std) - np.log(std) - 0.5 * np.log(2 * np.pi),
+                        axis=-1)
       info = LogProbInfo(log_prob.astype(np.float32),
                          sample.reshape((sample.shape[0],) + self._shape))
     return np.clip(sample, self._low, self._high), info

@@ -81,6 +81,9 @@ class Collector:
     return taken
 
   def run(self, steps: Optional[int] = None, pull_weights: bool = True) -> None:
+    reset_noise = getattr(self.policy, "reset_noise", None)
+    if reset_noise is not None:
+      reset_noise()  # gSDE: each run (a rollout, for PPO) draws its own noise
     self.actor.run(steps=steps, pull_weights=pull_weights)
     if self._end_run is not None:
       self._end_run(self.actor.time_step)

@@ -19,9 +19,20 @@ from rlrun.policies.py_tf_eager_policy import PyTFEagerPolicy
 from rlrun.specs import tensor_spec
 from rlrun.train import strategies
 
-# Environment seeds are seed + offset + index: collection 0, evaluation 1000, actors 2000.
+# Environment indices: collection 0, evaluation 1000, actors 2000 (+ their own index);
+# environment `index` of a run is seeded with env_seed(seed, index).
 EVAL_ENV_OFFSET = 1000
 ACTOR_ENV_OFFSET = 2000
+
+
+def env_seed(seed: int, index: int) -> int:
+  """The seed of a run's environment `index`, drawn from (seed, index).
+
+  Adding the index to the run's seed would share environments between runs: run 1's
+  evaluation environment 0 would start every episode where run 0's environment 1 does,
+  and the seeds of a study would not be independent samples.
+  """
+  return int(np.random.SeedSequence([int(seed), int(index)]).generate_state(1)[0])
 
 
 def seed_everything(seed: int) -> None:
@@ -35,14 +46,14 @@ def seed_everything(seed: int) -> None:
 
 
 def make_env(settings, index: int = 0):
-  """An environment seeded with settings.seed + index, whose episodes always end.
+  """An environment seeded with env_seed(settings.seed, index), whose episodes always end.
 
   train.Experiment.max_episode_steps (when set) caps every episode; an environment with
   no time limit of its own gets episode_limits.DEFAULT_EPISODE_STEPS, with a one-time
   warning, so neither collection nor evaluation can run one episode forever.
   """
   env = limit_episodes(to_py_environment(settings.env_fn()), settings.max_episode_steps)
-  env.seed(settings.seed + index)
+  env.seed(env_seed(settings.seed, index))
   return env
 
 
@@ -87,7 +98,7 @@ def check_env_outputs(settings) -> None:
       np.random.set_state(numpy_state)
 
 
-# Collect environment j of a process gets seed + index + j * COLLECT_ENV_SEED_STRIDE.
+# Collect environment j of a process is environment index + j * COLLECT_ENV_SEED_STRIDE.
 COLLECT_ENV_SEED_STRIDE = 100003
 
 
@@ -112,7 +123,7 @@ def make_collect_env(settings, index: int = 0):
   # travel explicitly.
   return ParallelPyEnvironment([
       EnvMaker(loader["env_loader"], loader["env_kwargs"], settings.max_episode_steps,
-               settings.seed + i, imported_modules()) for i in indices])
+               env_seed(settings.seed, i), imported_modules()) for i in indices])
 
 
 def fast_py_policy(tf_policy, use_numpy: bool = True, batch_time_steps: bool = True):
@@ -199,7 +210,7 @@ class AgentParts:
   Attributes:
     settings: the run's train.Experiment settings.
     builder: the algorithm's builder.
-    env: the environment (seeded with seed + env_index).
+    env: the environment (seeded with env_seed(seed, env_index)).
     strategy: the tf.distribute strategy the agent was built under.
     train_step: the agent's train-step counter.
     iteration: the loop's iteration counter (summaries' x-axis; see settings.py).

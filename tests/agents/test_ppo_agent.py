@@ -6,7 +6,8 @@ import tensorflow as tf
 
 from rlrun.agents.ppo_agent import PpoAgent, clipped_surrogate, generalized_advantages
 from rlrun.networks.actor_distribution_network import ActorDistributionNetwork
-from rlrun.networks.projection_networks import NormalProjectionNetwork
+from rlrun.networks.projection_networks import (NormalProjectionNetwork,
+                                                StateDependentNormalProjectionNetwork)
 from rlrun.networks.value_network import ValueNetwork
 from rlrun.policies.stochastic_policy import LogProbInfo
 from rlrun.specs import tensor_spec
@@ -53,8 +54,8 @@ def test_the_clipped_surrogate_takes_the_pessimistic_term():
   np.testing.assert_allclose(loss, [-2.4, -1.0, 1.6, 3.0, -1.1], rtol=1e-6)
 
 
-def make_agent(action_spec, **kwargs):
-  projection = dict(continuous_projection_net=NormalProjectionNetwork)
+def make_agent(action_spec, projection_net=NormalProjectionNetwork, **kwargs):
+  projection = dict(continuous_projection_net=projection_net)
   actor = ActorDistributionNetwork(OBSERVATION, action_spec, fc_layer_params=(8,), **projection)
   value = ValueNetwork(OBSERVATION, fc_layer_params=(8,))
   agent = PpoAgent(ts.time_step_spec(OBSERVATION), action_spec, actor, value,
@@ -87,15 +88,22 @@ def rollout(agent, envs=2, steps=4, seed=0):
                     discount=tf.constant(discount))
 
 
-@pytest.mark.parametrize("action_spec", [DISCRETE, CONTINUOUS], ids=["discrete", "continuous"])
-def test_one_update_moves_the_policy_within_the_clip_and_counts_one_train_step(action_spec):
-  agent = make_agent(action_spec, num_epochs=3, minibatch_size=4)
+GSDE = (CONTINUOUS, StateDependentNormalProjectionNetwork)
+SPECS = pytest.mark.parametrize("action_spec,projection_net", [
+    (DISCRETE, NormalProjectionNetwork), (CONTINUOUS, NormalProjectionNetwork), GSDE],
+    ids=["discrete", "continuous", "gsde"])
+
+
+@SPECS
+def test_one_update_moves_the_policy_within_the_clip_and_counts_one_train_step(action_spec,
+                                                                              projection_net):
+  agent = make_agent(action_spec, projection_net, num_epochs=3, minibatch_size=4)
   experience = rollout(agent)
   before = [v.numpy() for v in agent.actor_network.trainable_variables]
   loss_info = agent.train(experience)
   assert int(agent.train_step_counter.numpy()) == 1
   assert np.isfinite(loss_info.loss.numpy())
-  assert any(np.any(b != a.numpy()) for b, a in zip(before, agent.actor_network.trainable_variables))
+  assert all(np.any(b != a.numpy()) for b, a in zip(before, agent.actor_network.trainable_variables))
   assert 0.0 <= float(loss_info.extra.clip_fraction) <= 1.0
   assert float(loss_info.extra.approx_kl) >= 0.0
 
@@ -113,9 +121,10 @@ def test_the_collect_policy_records_the_log_prob_of_its_unclipped_sample():
                              distribution.log_prob(step.info.sample).numpy(), rtol=1e-5)
 
 
-@pytest.mark.parametrize("action_spec", [DISCRETE, CONTINUOUS], ids=["discrete", "continuous"])
-def test_the_numpy_collect_policy_records_the_same_log_probs_as_tensorflow(action_spec):
-  agent = make_agent(action_spec)
+@SPECS
+def test_the_numpy_collect_policy_records_the_same_log_probs_as_tensorflow(action_spec,
+                                                                          projection_net):
+  agent = make_agent(action_spec, projection_net)
   numpy_policy = agent.collect_policy.as_numpy_policy()
   assert numpy_policy is not None
   observation = np.random.default_rng(0).normal(size=(32, 3)).astype(np.float32)

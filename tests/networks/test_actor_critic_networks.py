@@ -11,6 +11,7 @@ import tensorflow_probability as tfp
 from rlrun.networks.actor_distribution_network import ActorDistributionNetwork
 from rlrun.networks.critic_network import CriticNetwork
 from rlrun.networks.projection_networks import (CategoricalProjectionNetwork, SquashedNormal,
+                                                StateDependentNormalProjectionNetwork,
                                                 TanhNormalProjectionNetwork)
 from rlrun.specs import tensor_spec
 
@@ -159,6 +160,42 @@ def test_actor_log_prob_gradients_are_finite():
   for variable, gradient in zip(actor.trainable_variables, gradients):
     assert gradient is not None, variable.name
     assert np.all(np.isfinite(gradient.numpy())), variable.name
+
+
+def test_state_dependent_spread_is_the_features_squared_times_the_noise_variance():
+  spec = tensor_spec.BoundedTensorSpec((2,), tf.float32, -1.0, 1.0)
+  net = StateDependentNormalProjectionNetwork(spec, log_std_init=-1.0, epsilon=1e-6)
+  features = np.array([[1.0, -2.0, 0.0], [0.0, 0.0, 0.0]], np.float32)
+  net(features)
+  assert net.log_std.shape == (3, 2)
+  net.log_std.assign([[0.0, 1.0], [-1.0, 0.0], [2.0, 2.0]])
+  distribution, _ = net(features)
+  # Row 0: variance_a = 1 * exp(2 log_std[0, a]) + 4 * exp(2 log_std[1, a]) (+ epsilon);
+  # row 1 (zero features): epsilon alone.
+  variance = np.array([[1 + 4 * math.exp(-2), math.exp(2) + 4], [0.0, 0.0]]) + 1e-6
+  np.testing.assert_allclose(distribution.stddev().numpy(), np.sqrt(variance), rtol=1e-5)
+  np.testing.assert_allclose(distribution.mean().numpy(),
+                             features @ net.mean_layer.kernel.numpy() + net.mean_layer.bias.numpy(),
+                             rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("learn_features", [False, True])
+def test_state_dependent_spread_reaches_the_features_only_when_asked(learn_features):
+  spec = tensor_spec.BoundedTensorSpec((1,), tf.float32, -2.0, 2.0)
+  net = StateDependentNormalProjectionNetwork(spec, learn_features=learn_features)
+  features = tf.constant(_rand(4, 3))
+  with tf.GradientTape() as tape:
+    tape.watch(features)
+    spread = tf.reduce_sum(net(features)[0].stddev())
+  feature_gradient, log_std_gradient = tape.gradient(spread, [features, net.log_std])
+  assert np.any(log_std_gradient.numpy() != 0.0)
+  assert (feature_gradient is not None) == learn_features
+
+
+@pytest.mark.parametrize("interval", [0, -1, 2.5, True])
+def test_state_dependent_projection_rejects_a_bad_noise_interval(interval):
+  with pytest.raises(ValueError, match="noise_interval must be an int >= 1"):
+    StateDependentNormalProjectionNetwork(ACTION_SPEC, noise_interval=interval)
 
 
 def test_actor_distribution_network_discrete():

@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 
 from rlrun.networks.actor_distribution_network import ActorDistributionNetwork
+from rlrun.networks.projection_networks import StateDependentNormalProjectionNetwork
 from rlrun.policies.actor_policy import ActorPolicy
 from rlrun.policies.greedy_policy import GreedyPolicy
 from rlrun.policies.numpy_actor_policy import NumpyActorPolicy
@@ -16,10 +17,20 @@ BOX = tensor_spec.BoundedTensorSpec((3,), tf.float32, [-1.0, 0.0, -2.0], [1.0, 4
 DISCRETE = tensor_spec.BoundedTensorSpec((), tf.int64, 2, 5, "action")
 
 
-def _policy(action_spec, seed=0):
+def _policy(action_spec, seed=0, **network_kwargs):
   tf.random.set_seed(seed)
-  network = ActorDistributionNetwork(OBS_SPEC, action_spec, fc_layer_params=(16, 8))
+  network = ActorDistributionNetwork(OBS_SPEC, action_spec, fc_layer_params=(16, 8),
+                                     **network_kwargs)
   return ActorPolicy(ts.time_step_spec(OBS_SPEC), action_spec, network)
+
+
+def _gsde_policy(noise_interval):
+  """A gSDE actor whose samples stay well inside its bounds (a small noise scale around
+  means near 0), so the clipped actions are the samples."""
+  projection = lambda spec: StateDependentNormalProjectionNetwork(
+      spec, log_std_init=-3.0, noise_interval=noise_interval)
+  wide = tensor_spec.BoundedTensorSpec((3,), tf.float32, -2.0, 2.0, "action")
+  return _policy(wide, continuous_projection_net=projection)
 
 
 def _time_step(observation):
@@ -113,3 +124,40 @@ def test_rng_is_exposed_for_checkpointing(greedy):
   first = numpy_policy.action(_time_step(_observations(2))).action
   numpy_policy.rng.bit_generator.state = state
   np.testing.assert_array_equal(numpy_policy.action(_time_step(_observations(2))).action, first)
+
+
+def test_gsde_keeps_each_environments_noise_for_its_interval_then_draws_again():
+  policy = _gsde_policy(noise_interval=3)
+  numpy_policy = policy.as_numpy_policy()
+  observations = _observations(4)
+  actions = [numpy_policy.action(_time_step(observations)).action for _ in range(7)]
+  for k in (1, 2, 4, 5):  # the same noise matrix as the step before
+    np.testing.assert_array_equal(actions[k], actions[k - 1])
+  for k in (3, 6):  # a new one
+    assert np.all(actions[k] != actions[k - 1])
+  assert np.all(actions[0][0] != actions[0][1])  # one matrix per environment
+  numpy_policy.reset_noise()
+  assert np.all(numpy_policy.action(_time_step(observations)).action != actions[6])
+
+
+def test_gsde_noise_is_linear_in_the_features_of_one_matrix():
+  policy = _gsde_policy(noise_interval=None)
+  numpy_policy, greedy = policy.as_numpy_policy(), GreedyPolicy(policy).as_numpy_policy()
+  features = lambda o: policy.actor_network.encoder(tf.constant(o))[0].numpy()
+  first, second = _observations(1, seed=1), _observations(1, seed=2)
+  noise = [numpy_policy.action(_time_step(o)).action - greedy.action(_time_step(o)).action
+           for o in (first, second)]
+  matrix = numpy_policy._unit_noise[0] * np.exp(policy.actor_network.projection_network.log_std.numpy())  # pylint: disable=protected-access
+  for observation, observed in zip((first, second), noise):
+    np.testing.assert_allclose(observed, features(observation) @ matrix, rtol=1e-4, atol=1e-6)
+
+
+def test_gsde_samples_over_fresh_matrices_have_the_networks_spread():
+  policy = _gsde_policy(noise_interval=1)
+  numpy_policy = policy.as_numpy_policy()
+  observation = np.repeat(_observations(1), 20000, axis=0)
+  samples = numpy_policy.action(_time_step(observation)).action
+  distribution = policy.distribution(_time_step(observation[:1])).action
+  np.testing.assert_allclose(samples.mean(axis=0), distribution.mean().numpy()[0],
+                             atol=0.05 * distribution.stddev().numpy().max())
+  np.testing.assert_allclose(samples.std(axis=0), distribution.stddev().numpy()[0], rtol=0.05)

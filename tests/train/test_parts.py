@@ -78,6 +78,28 @@ def test_parallel_collect_envs_are_seeded_apart_and_match_in_processes_or_not():
     gin.clear_config()
 
 
+def test_no_two_runs_of_a_study_share_an_environment():
+  import gin
+  from rlrun import configs
+  from rlrun.builders.off_policy import DqnBuilder
+  from rlrun.environments import suite_gym
+  from rlrun.train.settings import Settings
+  indices = [0, parts.COLLECT_ENV_SEED_STRIDE, parts.ACTOR_ENV_OFFSET] + [
+      parts.EVAL_ENV_OFFSET + i for i in range(10)]
+  seeds = [parts.env_seed(seed, index) for seed in range(5) for index in indices]
+  assert len(set(seeds)) == len(seeds)
+  # Where seed + index would give run 1's evaluation env 0 run 0's env 1, they start apart.
+  configs.import_configurables()
+  gin.parse_config("suite_gym.load.environment_name = 'CartPole-v1'")
+  try:
+    starts = [np.asarray(parts.make_env(Settings(env_fn=suite_gym.load, builder=DqnBuilder(),
+                                                 seed=seed), index).reset().observation)
+              for seed, index in ((0, parts.EVAL_ENV_OFFSET + 1), (1, parts.EVAL_ENV_OFFSET))]
+    assert np.any(starts[0] != starts[1])
+  finally:
+    gin.clear_config()
+
+
 class RandomDrawingEnv(EndlessEnv):
   """Draws from the global generators on every reset and step, as some envs do."""
 
