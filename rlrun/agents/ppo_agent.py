@@ -14,8 +14,7 @@ import tensorflow as tf
 
 from rlrun.agents.reward_normalizer import RewardNormalizer
 from rlrun.agents.tf_agent import LossInfo, TFAgent, build_optimizers, check_number, minimize
-from rlrun.networks.projection_networks import (NormalProjectionNetwork,
-                                                StateDependentNormalProjectionNetwork)
+from rlrun.networks.projection_networks import UnsquashedNormalProjection
 from rlrun.policies.actor_policy import ActorPolicy
 from rlrun.policies.greedy_policy import GreedyPolicy
 from rlrun.policies.stochastic_policy import StochasticActorPolicy
@@ -136,8 +135,7 @@ class PpoAgent(TFAgent):
                        "wrappers.FlattenObservationsWrapper)")
     projection = getattr(actor_network, "projection_network", None)
     if (tf.nest.flatten(action_spec)[0].dtype.is_floating and
-        not isinstance(projection, (NormalProjectionNetwork,
-                                    StateDependentNormalProjectionNetwork))):
+        not isinstance(projection, UnsquashedNormalProjection)):
       # A squashed distribution's log-prob of a recorded sample at the bounds is not finite.
       raise ValueError("PpoAgent's continuous actor needs networks.NormalProjectionNetwork (or "
                        "networks.StateDependentNormalProjectionNetwork, gSDE): set "

@@ -180,13 +180,42 @@ class CategoricalProjectionNetwork(Network):
     return distribution, network_state
 
 
+class UnsquashedNormalProjection(Network):
+  """What PPO's Gaussian projections share: a Dense(dim) mean over the features and an
+  unsquashed Normal (samples may leave the spec's bounds; the policy clips the action it
+  sends to the environment)."""
+
+  def __init__(self, sample_spec: Any,
+               kernel_initializer: Optional[tf.keras.initializers.Initializer], name: str):
+    super().__init__(input_tensor_spec=None, name=name)
+    self._sample_spec = tensor_spec.from_spec(sample_spec)
+    if self._sample_spec.shape.rank not in (0, 1) or not self._sample_spec.dtype.is_floating:
+      raise ValueError(f"{name}: sample_spec must be a float spec of shape [dim] or [], got "
+                       f"{sample_spec}")
+    self._dim = int(np.prod(self._sample_spec.shape.as_list()))
+    self._mean_layer = tf.keras.layers.Dense(
+        self._dim, kernel_initializer=clone_initializer(kernel_initializer) or
+        tf.keras.initializers.Orthogonal(gain=0.01))
+
+  @property
+  def sample_spec(self) -> Any:
+    return self._sample_spec
+
+  @property
+  def mean_layer(self) -> tf.keras.layers.Layer:
+    return self._mean_layer
+
+  def _normal(self, mean: tf.Tensor, std: tf.Tensor) -> tfd.Distribution:
+    if self._sample_spec.shape.rank == 0:
+      return tfd.Normal(mean[..., 0], std[..., 0])
+    return tfd.MultivariateNormalDiag(loc=mean, scale_diag=std)
+
+
 @gin.configurable(module="networks")
-class NormalProjectionNetwork(Network):
+class NormalProjectionNetwork(UnsquashedNormalProjection):
   """Features -> Dense(dim) mean, with a learned log std per dimension -> diagonal Normal.
 
-  The std does not depend on the observation (as PPO's Gaussian policies use it). The
-  distribution is not squashed: samples may leave the spec's bounds, and the policy
-  clips the action it sends to the environment.
+  The std does not depend on the observation (as PPO's Gaussian policies use it).
 
   Args:
     sample_spec: a float spec of one action, shape [dim] (or scalar).
@@ -199,24 +228,8 @@ class NormalProjectionNetwork(Network):
   def __init__(self, sample_spec: Any, log_std_init: float = 0.0,
                kernel_initializer: Optional[tf.keras.initializers.Initializer] = None,
                name: str = "NormalProjectionNetwork"):
-    super().__init__(input_tensor_spec=None, name=name)
-    self._sample_spec = tensor_spec.from_spec(sample_spec)
-    if self._sample_spec.shape.rank not in (0, 1) or not self._sample_spec.dtype.is_floating:
-      raise ValueError(f"{name}: sample_spec must be a float spec of shape [dim] or [], got "
-                       f"{sample_spec}")
-    self._dim = int(np.prod(self._sample_spec.shape.as_list()))
-    self._mean_layer = tf.keras.layers.Dense(
-        self._dim, kernel_initializer=clone_initializer(kernel_initializer) or
-        tf.keras.initializers.Orthogonal(gain=0.01))
+    super().__init__(sample_spec, kernel_initializer, name)
     self._log_std = tf.Variable(np.full([self._dim], log_std_init, np.float32), name="log_std")
-
-  @property
-  def sample_spec(self) -> Any:
-    return self._sample_spec
-
-  @property
-  def mean_layer(self) -> tf.keras.layers.Layer:
-    return self._mean_layer
 
   @property
   def log_std(self) -> tf.Variable:
@@ -225,14 +238,11 @@ class NormalProjectionNetwork(Network):
   def call(self, inputs, step_type=None, network_state=(), training=False):
     del step_type
     mean = self._mean_layer(tf.cast(inputs, tf.float32), training=training)
-    std = tf.exp(self._log_std) + tf.zeros_like(mean)
-    if self._sample_spec.shape.rank == 0:
-      return tfd.Normal(mean[..., 0], std[..., 0]), network_state
-    return tfd.MultivariateNormalDiag(loc=mean, scale_diag=std), network_state
+    return self._normal(mean, tf.exp(self._log_std) + tf.zeros_like(mean)), network_state
 
 
 @gin.configurable(module="networks")
-class StateDependentNormalProjectionNetwork(Network):
+class StateDependentNormalProjectionNetwork(UnsquashedNormalProjection):
   """Generalized state-dependent exploration (gSDE, Raffin et al. 2022): Features ->
   Dense(dim) mean, and a Normal whose spread depends on the features.
 
@@ -264,25 +274,17 @@ class StateDependentNormalProjectionNetwork(Network):
                epsilon: float = 1e-6,
                kernel_initializer: Optional[tf.keras.initializers.Initializer] = None,
                name: str = "StateDependentNormalProjectionNetwork"):
-    super().__init__(input_tensor_spec=None, name=name)
-    self._sample_spec = tensor_spec.from_spec(sample_spec)
-    if self._sample_spec.shape.rank not in (0, 1) or not self._sample_spec.dtype.is_floating:
-      raise ValueError(f"{name}: sample_spec must be a float spec of shape [dim] or [], got "
-                       f"{sample_spec}")
+    super().__init__(sample_spec, kernel_initializer, name)
     if noise_interval is not None and (isinstance(noise_interval, bool) or
                                        not isinstance(noise_interval, int) or noise_interval < 1):
       raise ValueError(f"{name}: noise_interval must be an int >= 1 (steps each noise matrix "
                        f"is kept) or None (a whole rollout), got {noise_interval!r}")
     if not epsilon > 0:
       raise ValueError(f"{name}: epsilon must be > 0, got {epsilon}")
-    self._dim = int(np.prod(self._sample_spec.shape.as_list()))
     self._log_std_init = float(log_std_init)
     self._noise_interval = noise_interval
     self._learn_features = bool(learn_features)
     self._epsilon = float(epsilon)
-    self._mean_layer = tf.keras.layers.Dense(
-        self._dim, kernel_initializer=clone_initializer(kernel_initializer) or
-        tf.keras.initializers.Orthogonal(gain=0.01))
     self._log_std = None
 
   def build(self, input_shape):
@@ -290,14 +292,6 @@ class StateDependentNormalProjectionNetwork(Network):
     self._log_std = tf.Variable(np.full([features, self._dim], self._log_std_init, np.float32),
                                 name="log_std")
     super().build(input_shape)
-
-  @property
-  def sample_spec(self) -> Any:
-    return self._sample_spec
-
-  @property
-  def mean_layer(self) -> tf.keras.layers.Layer:
-    return self._mean_layer
 
   @property
   def log_std(self) -> Optional[tf.Variable]:
@@ -318,7 +312,4 @@ class StateDependentNormalProjectionNetwork(Network):
     mean = self._mean_layer(features, training=training)
     latent = features if self._learn_features else tf.stop_gradient(features)
     variance = tf.einsum("...f,fa->...a", tf.square(latent), tf.exp(2.0 * self._log_std))
-    std = tf.sqrt(variance + self._epsilon)
-    if self._sample_spec.shape.rank == 0:
-      return tfd.Normal(mean[..., 0], std[..., 0]), network_state
-    return tfd.MultivariateNormalDiag(loc=mean, scale_diag=std), network_state
+    return self._normal(mean, tf.sqrt(variance + self._epsilon)), network_state
