@@ -6,7 +6,8 @@ scripts/bench_learning_sb3.py (runs in the peers' venv, never with rlrun).
 Each task is the RL Zoo entry (hyperparams/<algo>.yml) of the rlrun config it is named
 after, written as SB3's own API takes it, at RL Zoo's budget. After training, the final
 model's deterministic policy is evaluated on --eval-episodes episodes (default 10) of a
-separate environment seeded with seed + 1000, greedy, as rlrun's learning table evaluates. Prints one
+separate environment (reset with seed + 1000 once), greedy, as rlrun's learning table
+evaluates (its evaluation environments are seeded otherwise). Prints one
 JSON line {"final", "episodes", "minutes"}.
 """
 

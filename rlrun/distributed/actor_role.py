@@ -21,7 +21,7 @@ from rlrun.distributed.status import StatusWriter
 from rlrun.distributed.variable_container import VariableContainer
 from rlrun.train.collector import Collector
 from rlrun.train.interrupts import StopRequest
-from rlrun.train.parts import ACTOR_ENV_OFFSET, AgentParts
+from rlrun.train.parts import ACTOR_ENV_OFFSET, AgentParts, env_seed
 from rlrun.train.settings import Settings as RunSettings
 
 # How often an actor whose inserts are held back asks whether the learner finished.
@@ -141,7 +141,7 @@ class CollectActor:
     if steps <= 0 or self._table_size() > 0:
       return
     self.collector.initial_collect(
-        steps, seed=self.run_settings.seed + ACTOR_ENV_OFFSET + self.task_id,
+        steps, seed=env_seed(self.run_settings.seed, ACTOR_ENV_OFFSET + self.task_id),
         should_stop=lambda: self._stop is not None and self._stop.requested)
 
   def _pull(self) -> Optional[int]:
