@@ -45,11 +45,11 @@ DETERMINISTIC = {
     # Rollouts of 8 x 32 steps through the in-process queue; the 8 environments' states
     # are saved with every checkpoint.
     "ppo_cartpole.gin": (60, 20, []),
-    # gSDE: 4 x 30-step rollouts (minibatches of 60); each noise matrix is kept 4 steps,
-    # and the resume after 3 rollouts (90 steps) falls mid-way through one: the noise
-    # must restart with each rollout.
-    "ppo_pendulum.gin": (9, 3, [*gin("train.Experiment.collect_steps_per_iteration=120"),
-                                 *gin("train.Experiment.batch_size=60")]),
+    # gSDE: 4 x 29-step rollouts (minibatches of 58); each noise matrix is kept 4 steps,
+    # and a resume after 3 or 6 rollouts (87 or 174 steps) falls mid-way through one: the
+    # noise must restart with each rollout.
+    "ppo_pendulum.gin": (9, 3, [*gin("train.Experiment.collect_steps_per_iteration=116"),
+                                 *gin("train.Experiment.batch_size=58")]),
 }
 
 
