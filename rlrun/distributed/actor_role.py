@@ -1,8 +1,8 @@
 """A collect actor of distributed training: one environment, the newest policy, a Reverb writer.
 
 Task `i` steps its own environment (the run's environment 2000 + i: parts.env_seed),
-writes every step into the replay table of the server at `replay_address`, and pulls the newest policy
-weights from the variable table every `variable_pull_interval` steps. On a fresh
+writes every step into the replay table of the server at `replay_address`, and pulls the
+newest policy weights from the variable table every `variable_pull_interval` steps. On a fresh
 replay table it first collects its share of the config's random initial steps. It
 stops when the learner has reached num_iterations, at its own step or episode limit,
 or on SIGTERM / Ctrl-C.

@@ -3,7 +3,8 @@
 `TanhNormalProjectionNetwork` gives a tanh-squashed diagonal Normal over a bounded
 continuous spec (as used by SAC); `CategoricalProjectionNetwork` gives a Categorical over
 a bounded integer spec; `NormalProjectionNetwork` (a learned log std) and
-`StateDependentNormalProjectionNetwork` (gSDE) give unsquashed Normals for PPO. All are called as `net(features)` with features of shape
+`StateDependentNormalProjectionNetwork` (gSDE) give unsquashed Normals for PPO. All are
+called as `net(features)` with features of shape
 [..., F] and return `(distribution, network_state)`; every leading dim of the features
 becomes a batch dim of the distribution.
 """

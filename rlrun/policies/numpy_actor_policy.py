@@ -35,6 +35,11 @@ _STD_TRANSFORMS: Dict[Any, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
+def _normal_log_prob(z: np.ndarray, log_std: np.ndarray) -> np.ndarray:
+  """log N(x; mean, std) summed over the last axis, from z = (x - mean) / std."""
+  return np.sum(-0.5 * np.square(z) - log_std - 0.5 * np.log(2 * np.pi), axis=-1)
+
+
 class _MirroredActor(PyPolicy):
   """What the numpy actor policies share: the mirror, a generator, the action reshaping.
 
@@ -180,7 +185,7 @@ class NumpyActorPolicy(_MirroredActor):
     sample = mean + np.exp(log_std) * noise
     info = ()
     if self._log_probs:
-      log_prob = np.sum(-0.5 * noise ** 2 - log_std - 0.5 * np.log(2 * np.pi), axis=-1)
+      log_prob = _normal_log_prob(noise, log_std)
       info = LogProbInfo(log_prob.astype(np.float32),
                          sample.reshape((sample.shape[0],) + self._shape))
     return np.clip(sample, self._low, self._high), info
@@ -202,8 +207,7 @@ class NumpyActorPolicy(_MirroredActor):
     info = ()
     if self._log_probs:
       std = np.sqrt(np.square(features) @ np.square(std_matrix) + self._epsilon)
-      log_prob = np.sum(-0.5 * np.square(noise / std) - np.log(std) - 0.5 * np.log(2 * np.pi),
-                        axis=-1)
+      log_prob = _normal_log_prob(noise / std, np.log(std))
       info = LogProbInfo(log_prob.astype(np.float32),
                          sample.reshape((sample.shape[0],) + self._shape))
     return np.clip(sample, self._low, self._high), info
