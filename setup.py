@@ -63,7 +63,8 @@ setup(
         "atari": ATARI_REQUIRES,
         "ray": RAY_REQUIRES,
         "export": EXPORT_REQUIRES,
-        "test": (["pytest==9.2.0"] + TUNE_REQUIRES + ATARI_REQUIRES + RAY_REQUIRES
+        # pytest-xdist: the suite runs one test file per CPU core (pytest.ini).
+        "test": (["pytest==9.2.0", "pytest-xdist==3.8.0", "execnet==2.1.2"] + TUNE_REQUIRES + ATARI_REQUIRES + RAY_REQUIRES
                  + EXPORT_REQUIRES),
     },
     entry_points={"console_scripts": ["rlrun=rlrun.cli:main"]},

@@ -146,7 +146,7 @@ class CollectActor:
 
   def _pull(self) -> Optional[int]:
     """Loads the newest weights; returns their train step (None: the learner has not published)."""
-    step = self.weights.pull()
+    step = self.weights.pull(should_stop=lambda: self._stop is not None and self._stop.requested)
     if step is not None:
       self.collector.pull_weights()  # numpy mirrors copy the new TF values
     return step

@@ -72,7 +72,10 @@ class DistributedEvaluator:
     num_iterations = self.run_settings.num_iterations
     with StopRequest() as stop:
       while not stop.requested:
-        step = self.weights.pull()
+        try:
+          step = self.weights.pull(should_stop=lambda: stop.requested)
+        except connection.Cancelled:  # asked to stop while the server was silent
+          break
         if step is not None and due(step, self.evaluator.last_step, num_iterations,
                                     self.run_settings.eval_interval):
           earlier = list(self.evaluator.results)

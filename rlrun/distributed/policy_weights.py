@@ -1,6 +1,6 @@
 """The policy weights every role exchanges through the variable table, in one fixed order."""
 
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 import numpy as np
 import tensorflow as tf
@@ -37,14 +37,19 @@ class PolicyWeights:
     except VariablesNotReady:
       return None
 
-  def pull(self) -> Optional[int]:
+  def pull(self, should_stop: Optional[Callable[[], bool]] = None) -> Optional[int]:
     """Assigns the newest weights; returns their step (None: the learner has published none).
+
+    Args:
+      should_stop: asked while a silent server is retried; True gives up at once (a stop
+        request must not wait out the grace period).
 
     Raises:
       connection.ServerLost: when the server stays silent for `grace_s`.
+      connection.Cancelled: when `should_stop` returned True.
     """
     pulled = connection.retry(self._pull_or_none, self.grace_s, "pulling policy weights",
-                              self.container.address)
+                              self.container.address, should_stop=should_stop)
     if pulled is None:
       return None
     weights, step = pulled

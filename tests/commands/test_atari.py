@@ -11,13 +11,13 @@ import pytest
 from cli_helpers import gin, rlrun
 from test_user_errors import assert_one_line_error, run_in_process
 
-# 200 train steps after 64 random ones; episodes cut at 60 agent steps so evaluation is quick.
-SHORT = [*gin("train.Experiment.num_iterations=200"),
+# 100 train steps after 64 random ones; episodes cut at 60 agent steps so evaluation is quick.
+SHORT = [*gin("train.Experiment.num_iterations=100"),
          *gin("train.Experiment.initial_collect_steps=64"),
-         *gin("train.Experiment.eval_interval=100"),
-         *gin("train.Experiment.checkpoint_interval=100"),
-         *gin("train.Experiment.policy_save_interval=200"),
-         *gin("train.Experiment.log_interval=50"),
+         *gin("train.Experiment.eval_interval=50"),
+         *gin("train.Experiment.checkpoint_interval=50"),
+         *gin("train.Experiment.policy_save_interval=100"),
+         *gin("train.Experiment.log_interval=25"),
          *gin("train.Experiment.num_eval_episodes=1"),
          *gin("suite_atari.load.max_episode_steps=60")]
 
@@ -36,9 +36,9 @@ def _evals(root):
 
 def test_a_short_pong_run_trains_and_evaluates(pong_run):
   root, result = pong_run
-  assert "step 200/200" in result.stdout
+  assert "step 100/100" in result.stdout
   evals = _evals(root)
-  assert [e["step"] for e in evals] == [0, 100, 200]
+  assert [e["step"] for e in evals] == [0, 50, 100]
   # An episode is cut at 60 agent steps; Pong scores in [-21, 21].
   assert all(e["AverageEpisodeLength"] == 60 and -21 <= e["AverageReturn"] <= 21 for e in evals)
   assert (root / "policies" / "greedy_policy").is_dir() or (root / "policies" / "policy").is_dir()
@@ -71,11 +71,11 @@ def test_a_rerun_with_more_iterations_resumes_with_its_replay(pong_run, tmp_path
   copy = tmp_path / "pong"
   import shutil
   shutil.copytree(root, copy)
-  more = [a.replace("num_iterations=200", "num_iterations=230") for a in SHORT]
+  more = [a.replace("num_iterations=100", "num_iterations=130") for a in SHORT]
   result = rlrun("train", "--config", "dqn_atari100k.gin", "--root-dir", str(copy), *more)
   assert result.returncode == 0, result.stderr
   assert "resum" in (result.stdout + result.stderr).lower()
-  assert "step 230/230" in result.stdout
+  assert "step 130/130" in result.stdout
 
 
 @pytest.mark.parametrize("binding, message", [
@@ -97,7 +97,7 @@ def test_two_actors_collect_frames_for_one_learner(tmp_path):
                  "--actors", "2", *SHORT)
   assert result.returncode == 0, result.stderr + result.stdout
   evals = _evals(root)
-  assert [e["step"] for e in evals][-1] == 200 and evals[-1]["env_steps"] > 64
+  assert [e["step"] for e in evals][-1] == 100 and evals[-1]["env_steps"] > 64
   assert all(e["AverageEpisodeLength"] == 60 for e in evals)
 
 

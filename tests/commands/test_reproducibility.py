@@ -41,7 +41,7 @@ def files(root, number):
 # config -> (iterations, checkpoint and eval interval, its own bindings)
 DETERMINISTIC = {
     "dqn_cartpole.gin": (1200, 400, [*gin("train.Experiment.initial_collect_steps=300")]),
-    "sac_pendulum.gin": (1200, 400, [*gin("train.Experiment.initial_collect_steps=300")]),
+    "sac_pendulum.gin": (600, 200, [*gin("train.Experiment.initial_collect_steps=300")]),
     # Rollouts of 8 x 32 steps through the in-process queue; the 8 environments' states
     # are saved with every checkpoint.
     "ppo_cartpole.gin": (60, 20, []),

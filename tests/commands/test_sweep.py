@@ -1,4 +1,7 @@
-"""`rlrun sweep`: a 2x2 grid x 2 seeds, interrupted and resumed, ranked; and its checks."""
+"""`rlrun sweep`: 2 points x 2 seeds, interrupted and resumed, ranked; and its checks.
+
+The grid's product and directory names are tested in tests/studies/test_grid.py.
+"""
 
 import csv
 import json
@@ -11,15 +14,14 @@ from cli_helpers import gin, popen, rlrun
 from test_user_errors import assert_one_line_error, run_in_process
 
 ITERATIONS = 1500
-GRID = ["--param", "tf.keras.optimizers.Adam.learning_rate=[1e-3, 1e-2]",
-        "--param", "agents.DqnAgent.gamma=[0.9, 0.99]"]
+GRID = ["--param", "agents.DqnAgent.gamma=[0.9, 0.99]"]
 # Directories are named after the bindings' last parts and the values as written.
-POINTS = ["learning_rate=1e-3,gamma=0.9", "learning_rate=1e-3,gamma=0.99",
-          "learning_rate=1e-2,gamma=0.9", "learning_rate=1e-2,gamma=0.99"]
+POINTS = ["gamma=0.9", "gamma=0.99"]
 ARGS = [*gin(f"train.Experiment.num_iterations={ITERATIONS}"),
         *gin("train.Experiment.eval_interval=500"), *gin("train.Experiment.checkpoint_interval=250"),
         *gin("train.Experiment.policy_save_interval=1500"),
-        *gin("train.Experiment.num_eval_episodes=2")]
+        *gin("train.Experiment.num_eval_episodes=2"),
+        *gin("train.Experiment.use_xla=False")]  # no compile: the runs are short
 
 
 def _results(root):
@@ -64,12 +66,12 @@ def test_a_sweep_is_interrupted_resumed_and_ranked(tmp_path):
   assert "ranked by final eval" in result.stdout
 
   again = rlrun(*command, timeout=300)  # hang guard
-  assert again.returncode == 0 and "8 of 8 runs finished already" in again.stdout
+  assert again.returncode == 0 and "4 of 4 runs finished already" in again.stdout
 
   plot = rlrun("plot", str(root), "--group-by", "agents.DqnAgent.gamma", "-o",
                str(tmp_path / "gamma.png"))
   assert plot.returncode == 0, plot.stderr
-  assert plot.stdout.startswith("agents.DqnAgent.gamma=0.9: 4 runs")
+  assert plot.stdout.startswith("agents.DqnAgent.gamma=0.9: 2 runs")
 
 
 @pytest.mark.parametrize("args, fragment", [

@@ -41,12 +41,15 @@ def ray_args(cluster_address: str, root, steps: int, *extra):
           *gin(f"train.Experiment.num_iterations={steps}"), *QUICK, *extra]
 
 
-def leftovers():
-  """Role processes (`python -m rlrun.cli <role>`) and Ray actors hosting them still alive."""
+def leftovers(scope: Path):
+  """Role processes (`python -m rlrun.cli <role>`) of runs under `scope` and Ray actors
+  hosting roles, still alive (role processes of other tests' runs, which may run beside
+  this module under pytest-xdist, are not this test's)."""
   found = []
   for pattern in ("rlrun.cli (actor|learner|evaluator|replay-server)", "ray::RoleHost"):
-    out = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout
-    found += [int(p) for p in out.split()]
+    out = subprocess.run(["pgrep", "-af", pattern], capture_output=True, text=True).stdout
+    found += [int(line.split()[0]) for line in out.splitlines()
+              if pattern.startswith("ray::") or str(scope) in line]
   return found
 
 
@@ -101,7 +104,7 @@ def test_a_hosted_process_reports_its_status_exit_and_a_lost_host(tmp_path, clus
     assert (tmp_path / "actor_0.log").read_text().startswith("==== start\n")
   finally:
     hosts.close()
-  assert not leftovers()
+  assert not leftovers(tmp_path)
 
 
 @pytest.mark.slow
@@ -133,7 +136,7 @@ def test_two_actors_on_three_nodes_learn_cartpole_through_an_actor_kill_and_a_no
   assert checkpoint_steps(root)[-1] == steps  # the learner stopped at exactly num_iterations
   assert re.search(r"\d+ env steps/s \(2 actors\)", out)
   assert (root / "policies" / "policy" / "saved_model.pb").is_file()
-  assert not leftovers()
+  assert not leftovers(tmp_path)
   workers[workers.index(lost)] = nodes.add_node(num_cpus=2)  # two worker nodes again
   nodes.wait_for_nodes()
 
@@ -157,7 +160,7 @@ def test_a_killed_learner_stops_the_ray_run_and_a_rerun_resumes_with_its_replay(
   args, first = started_until_a_checkpoint(root, 2, 1500, 1500, extra=[
       "--ray", nodes.address, "--ray-learner-resource", LEARNER_RESOURCE])
   crash_stops_the_run_and_a_rerun_resumes(root, args, first, "learner", "learner")
-  assert not leftovers()
+  assert not leftovers(tmp_path)
 
 
 def test_a_resource_no_node_has_is_one_line_and_writes_nothing(tmp_path, cluster):

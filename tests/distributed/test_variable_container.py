@@ -1,6 +1,7 @@
 """The variable table and VariableContainer against real local Reverb servers."""
 
 import time
+import types
 
 import numpy as np
 import pytest
@@ -8,6 +9,7 @@ import reverb
 import tensorflow as tf
 
 from rlrun.distributed import connection
+from rlrun.distributed.policy_weights import PolicyWeights
 from rlrun.distributed.variable_container import (PushTimeout, VariableContainer,
                                                   VariablesNotReady, make_variable_table)
 from rlrun.errors import UserError
@@ -119,4 +121,25 @@ def test_a_stopped_server_makes_pull_and_push_fail_within_their_timeouts():
     variables.push(weights(2), step=2)
   assert time.monotonic() - start < 30  # a hang guard, not a speed claim
   assert connection.is_unavailable(PushTimeout("x"))
+  variables.close()
+
+
+def test_policy_weights_give_up_on_a_silent_server_once_asked_to_stop():
+  srv = reverb.Server([make_variable_table("policy", VARIABLES)])
+  variables = container(srv, timeout_s=0.3)
+  policy_vars = [tf.Variable(tf.zeros([3, 4])), tf.Variable(tf.zeros([4])),
+                 tf.Variable(tf.zeros([], tf.int32))]
+  agent = types.SimpleNamespace(collect_policy=types.SimpleNamespace(variables=policy_vars))
+  train_step = tf.Variable(0, dtype=tf.int64)
+  weights_of = PolicyWeights(variables, agent, train_step, grace_s=600.0)
+  variables.push(weights(3), step=3)
+  assert weights_of.pull() == 3 and int(train_step.numpy()) == 3
+  np.testing.assert_array_equal(policy_vars[0].numpy(), weights(3)[0])
+  srv.stop()
+  asked = []  # a stop request arriving while the dead server is retried (SIGTERM in a role)
+  start = time.monotonic()
+  with pytest.raises(connection.Cancelled, match="pulling policy weights: stopped waiting"):
+    weights_of.pull(should_stop=lambda: asked.append(1) or len(asked) >= 2)
+  assert time.monotonic() - start < 300  # a hang guard: the grace period is 600 s
+  assert len(asked) == 2
   variables.close()
