@@ -160,4 +160,8 @@ def test_gsde_samples_over_fresh_matrices_have_the_networks_spread():
   distribution = policy.distribution(_time_step(observation[:1])).action
   np.testing.assert_allclose(samples.mean(axis=0), distribution.mean().numpy()[0],
                              atol=0.05 * distribution.stddev().numpy().max())
-  np.testing.assert_allclose(samples.std(axis=0), distribution.stddev().numpy()[0], rtol=0.05)
+  # The marginal's variance adds the projection's epsilon (1e-6), which features @ W lacks:
+  # it shows when this observation's features are near zero (the network's weights are
+  # drawn anew each run, and its ReLUs can all be off).
+  np.testing.assert_allclose(np.sqrt(samples.var(axis=0) + 1e-6),
+                             distribution.stddev().numpy()[0], rtol=0.05)
