@@ -8,6 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from rlrun.agents.tf_agent import LossInfo, TFAgent, build_optimizers, check_number, minimize
+from rlrun.networks.projection_networks import UnsquashedNormalProjection
 from rlrun.policies.actor_policy import ActorPolicy
 from rlrun.policies.greedy_policy import GreedyPolicy
 from rlrun.specs import tensor_spec
@@ -71,6 +72,14 @@ class SacAgent(TFAgent):
                        "e.g. agents.SacAgent.actor_optimizer = @actor/tf.keras.optimizers.Adam()")
     if not 0.0 < target_update_tau <= 1.0:
       raise ValueError(f"target_update_tau must be in (0, 1], got {target_update_tau}")
+    if isinstance(getattr(actor_network, "projection_network", None),
+                  UnsquashedNormalProjection):
+      # Its samples leave the action bounds, and the entropy and Q-values SAC trains on
+      # would be those of actions the environment never receives.
+      raise ValueError("SacAgent's actor needs a squashed projection, got "
+                       f"{type(actor_network.projection_network).__name__}: set "
+                       "networks.ActorDistributionNetwork.continuous_projection_net = "
+                       "@networks.TanhNormalProjectionNetwork")
     time_step_spec = tensor_spec.from_spec(time_step_spec)
     observation_spec = time_step_spec.observation
     self._actor_network = actor_network

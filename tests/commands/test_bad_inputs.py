@@ -111,6 +111,10 @@ CASES = [
     (gin("suite_gym.load.environment_name='Pendulum-v1'"), "DqnBuilder needs discrete actions"),
     (["train", "--config", "sac_pendulum", "--root-dir", "{tmp}/new", "--gin-param",
       "suite_gym.load.environment_name='CartPole-v0'"], "SacBuilder needs continuous"),
+    (["train", "--config", "sac_pendulum", "--root-dir", "{tmp}/new", "--gin-param",
+      "networks.ActorDistributionNetwork.continuous_projection_net = "
+      "@networks.NormalProjectionNetwork"], "SacAgent's actor needs a squashed projection, got "
+     "NormalProjectionNetwork"),
     (gin("suite_gym.load.environment_name='CartPol-v0'"), "unknown gym environment id"),
     (gin("train.Experiment.collect_parallel_envs=4"), "DqnBuilder collects from one environment"),
     (gin("train.Experiment.collect_parallel_envs=0"), "collect_parallel_envs must be >= 1"),
