@@ -85,12 +85,7 @@ def test_the_readme_corridor_trains_each_way_and_evaluates(corridor):
   assert video.returncode == 0, video.stderr
   assert (corridor / "corridor.mp4").stat().st_size > 0
 
-  # 2. 'module:EnvId'.
-  second = corridor / "runs" / "module-id"
-  result = rlrun("train", "--config", CONFIG, *gin("ENV_NAME='corridor:Corridor-v0'"),
-                 "--root-dir", str(second), *SHORT, cwd=corridor)
-  assert result.returncode == 0, result.stderr
-  assert len(_evals(second)) == 3
+  # 2. 'module:EnvId': test_eval_and_video_rebuild_the_suite_that_made_the_env trains that way.
 
   # 3. The class by gin reference, its constructor argument from gin, in a copied config.
   copied = corridor / "corridor.gin"
@@ -185,6 +180,7 @@ def test_eval_and_video_rebuild_the_suite_that_made_the_env(broken):
                  *gin("suite_gymnasium.load.gym_kwargs={'length': 12}"),
                  "--root-dir", str(kwargs), *SHORT, cwd=broken)
   assert result.returncode == 0, result.stderr
+  assert [e["step"] for e in _evals(kwargs)] == [0, 150, 300]  # the README's way 2 trains
   evaluated = rlrun("eval", "--root-dir", str(kwargs), "--episodes", "2", "--json", cwd=broken)
   assert evaluated.returncode == 0, evaluated.stderr
   assert all(n >= 11 for n in json.loads(evaluated.stdout)["EpisodeLengths"])  # 12 cells

@@ -21,16 +21,16 @@ def test_minitaur_trains_resumes_and_exports(tmp_path):
   def train(steps):
     return rlrun("train", "--config", "sac_minitaur.gin", "--root-dir", str(root),
                  *gin(f"train.Experiment.num_iterations={steps}"), *SHRUNK, timeout=600)
-  first = train(200)
+  first = train(100)
   assert first.returncode == 0, first.stderr
-  assert "finished at step 200" in first.stdout
-  second = train(300)
+  assert "finished at step 100" in first.stdout
+  second = train(150)
   assert second.returncode == 0, second.stderr
-  assert "resuming from step 200 of 300" in second.stdout
-  assert "finished at step 300" in second.stdout
+  assert "resuming from step 100 of 150" in second.stdout
+  assert "finished at step 150" in second.stdout
   for name in ("policy", "collect_policy"):
     meta = json.loads((root / "policies" / name / "rlrun_policy.json").read_text())
-    assert meta["train_step"] == 300 and meta["env_name"] == "MinitaurBulletEnv-v0"
+    assert meta["train_step"] == 150 and meta["env_name"] == "MinitaurBulletEnv-v0"
   report = rlrun("eval", "--root-dir", str(root), "--episodes", "2", "--json")
   assert report.returncode == 0, report.stderr
   assert json.loads(report.stdout)["AverageEpisodeLength"] <= 50
