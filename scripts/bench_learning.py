@@ -69,7 +69,8 @@ ANCHORS: Dict[str, Anchor] = {
     "sac_halfcheetah_bullet.gin": Anchor(2792.2, 12.1, "1M", f"{ZOO}: sac "
                                          "HalfCheetahBulletEnv-v0", "RL Zoo's run uses gSDE"),
 }
-# Too long for a 2-core machine at the full budget (about 2 hours per seed and config):
+# Too long for a 2-core machine at the full budget (TD3 ran 52-58 env steps/s here, so
+# about 5 hours per seed and config):
 # run only when named with --configs.
 LONG = {"td3_halfcheetah_bullet.gin", "sac_halfcheetah_bullet.gin"}
 
@@ -211,9 +212,9 @@ def write(path: Path, new_rows: Dict[str, str]) -> None:
            "`--eval-episodes`; see the column; greedy policy). IQM = "
            "mean of the middle half of the seeds' final returns; the interval resamples "
            "seeds with replacement (2000 times). RL Zoo's figures are single runs "
-           "(benchmark.md). The HalfCheetahBulletEnv-v0 configs (1M steps, about 2 hours per "
-           "seed here) are not in this table unless a row says otherwise; rows with fewer than 5 "
-           "seeds were cut for time on this 2-core machine.", ""] + HEADER
+           "(benchmark.md). The HalfCheetahBulletEnv-v0 configs (1M steps, about 5 hours per "
+           "seed here) run only at a shortened budget (`--env-steps`; their rows' notes say "
+           "so); rows with fewer than 5 seeds were cut for time on this 2-core machine.", ""] + HEADER
   lines += [rows[c] for c in ANCHORS if c in rows]
   replace_section(path, SECTION, lines)
 
