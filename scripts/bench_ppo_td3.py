@@ -149,9 +149,9 @@ TD3_REFERENCE = textwrap.dedent("""
 
 
 def run_rlrun(config: str, iterations: int, steps_per_iteration: int, seed: int, work: Path,
-              bindings: List[str]) -> float:
+              bindings: List[str], task_index: int) -> float:
   """Environment steps per second of rlrun's loop (evaluations excluded)."""
-  root = work / f"rlrun-{config}-{seed}"
+  root = work / f"rlrun-{task_index}-{config}-{seed}"  # a fresh run per task and seed
   command = [sys.executable, "-m", "rlrun", "train", "--config", config, "--root-dir", str(root),
              "--seed", str(seed), "--gin-param", f"train.Experiment.num_iterations={iterations}",
              "--gin-param", f"train.Experiment.eval_interval={iterations}"]
@@ -187,6 +187,11 @@ TASKS = {
     # Local replay, 32 iterations per actor/learner call (the collect policy's weights
     # refreshed every 32 steps) and the next group collected while the learner trains, as
     # bench_peers.py's grouped side: execution settings, the hyperparameters stay equal.
+    # The same grouped execution on the default replay, the Reverb server.
+    "TD3 Pendulum-v1, 32 per call, overlapped": dict(
+        config="td3_pendulum.gin", iterations=TD3_ITERATIONS, steps_per_iteration=1,
+        reference=TD3_REFERENCE, bindings=["train.Experiment.iterations_per_call=32",
+                                           "train.Experiment.overlap_collection=True"]),
     "TD3 Pendulum-v1, local, 32 per call, overlapped": dict(
         config="td3_pendulum.gin", iterations=TD3_ITERATIONS, steps_per_iteration=1,
         reference=TD3_REFERENCE, bindings=["train.Experiment.replay='local'",
@@ -215,10 +220,10 @@ def main() -> None:
   rates: Dict[str, Dict[str, List[float]]] = {t: {"rlrun": [], "TF-Agents": []} for t in tasks}
   with tempfile.TemporaryDirectory() as work:
     for run in range(options.runs):
-      for task, spec in tasks.items():  # alternate sides: drift hits both alike
+      for index, (task, spec) in enumerate(tasks.items()):  # alternate: drift hits both
         rates[task]["rlrun"].append(run_rlrun(spec["config"], spec["iterations"],
                                               spec["steps_per_iteration"], run, Path(work),
-                                              spec["bindings"]))
+                                              spec["bindings"], index))
         rates[task]["TF-Agents"].append(run_reference(spec["reference"], spec["iterations"],
                                                       run, options.tf_agents_python, Path(work)))
         print(task, {side: f"{values[-1]:.0f}" for side, values in rates[task].items()},
