@@ -21,6 +21,21 @@ SMOKE_ARGS = [*gin(f"train.Experiment.num_iterations={SMOKE_STEPS}"),
               *gin("train.Experiment.num_eval_episodes=3"), "--seed", "3"]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def fresh_gin_config():
+  """Each test file starts and ends with an empty gin config.
+
+  Tests that run rlrun in process (`cli.main`, `configs.parse`) leave the last config's
+  bindings in gin; a worker that runs another file next (pytest-xdist hands whole files to
+  workers in no fixed order) would build its networks with them, e.g. an Atari config's
+  `channels_first = True` on a test's vector observations.
+  """
+  import gin
+  gin.clear_config()
+  yield
+  gin.clear_config()
+
+
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory):
   """`rlrun train` for 300 steps with every interval shrunk; returns (root, result)."""
