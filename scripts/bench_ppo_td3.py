@@ -184,14 +184,14 @@ TASKS = {
     "TD3 Pendulum-v1, replay='local'": dict(
         config="td3_pendulum.gin", iterations=TD3_ITERATIONS, steps_per_iteration=1,
         reference=TD3_REFERENCE, bindings=["train.Experiment.replay='local'"]),
-    # Local replay, 32 iterations per actor/learner call (the collect policy's weights
-    # refreshed every 32 steps) and the next group collected while the learner trains, as
-    # bench_peers.py's grouped side: execution settings, the hyperparameters stay equal.
-    # The same grouped execution on the default replay, the Reverb server.
+    # 32 iterations per actor/learner call (the collect policy's weights refreshed every 32
+    # steps) and the next group collected while the learner trains, as bench_peers.py's
+    # grouped side: execution settings, the hyperparameters stay equal. Reverb replay.
     "TD3 Pendulum-v1, 32 per call, overlapped": dict(
         config="td3_pendulum.gin", iterations=TD3_ITERATIONS, steps_per_iteration=1,
         reference=TD3_REFERENCE, bindings=["train.Experiment.iterations_per_call=32",
                                            "train.Experiment.overlap_collection=True"]),
+    # The same grouped execution on the seeded in-process replay.
     "TD3 Pendulum-v1, local, 32 per call, overlapped": dict(
         config="td3_pendulum.gin", iterations=TD3_ITERATIONS, steps_per_iteration=1,
         reference=TD3_REFERENCE, bindings=["train.Experiment.replay='local'",
