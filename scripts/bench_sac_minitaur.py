@@ -17,10 +17,16 @@ the pieces of an iteration one at a time: environment step (random actions, epis
 included), policy inference (the numpy collect policy, and the TF collect policy through a
 tf.function for reference), replay insert (the Reverb observer), replay sample (batches of
 256 from the learner's dataset) and the train step on a cached batch (no replay I/O).
-Medians go to BENCHMARKS.md, with the rlrun / TF-Agents ratio against the 2.5x target.
+With --grouped-local, a second rlrun side runs the same config with the seeded in-process
+replay (train.Experiment.replay='local') and groups of 32 iterations (the collect policy's
+weights refreshed every 32 steps), as scripts/bench_peers.py's grouped side does.
+Medians go to BENCHMARKS.md, with each rlrun side's ratio to TF-Agents against issue 4's 2.5x
+and issue 15's 4x targets.
 
 Usage:
   python scripts/bench_sac_minitaur.py --tf-agents-python /work/tfa-venv/bin/python
+  python scripts/bench_sac_minitaur.py --tf-agents-python /work/tfa-venv/bin/python \
+      --grouped-local
   # a quick check:
   python scripts/bench_sac_minitaur.py --tf-agents-python /work/tfa-venv/bin/python \
       --runs 1 --initial-collect-steps 1000 --warmup 80 --iterations 200 --split-scale 0.1
@@ -47,10 +53,17 @@ from benchmarks_md import replace_section
 from iteration_split import ENV, INSERT, POLICY, SAMPLE, TRAIN, measure_split
 
 REPO = Path(__file__).resolve().parent.parent
-TARGET = 2.5
+TARGETS = ((2.5, "issue 4"), (4.0, "issue 15"))
 ISSUE_RATE = 50.0  # TF-Agents it/s quoted in the issue.
 ISSUE_INITIAL_COLLECT = 33.0  # seconds, ditto.
-ITERATIONS_PER_CALL = 8  # train.Experiment.iterations_per_call in sac_minitaur.gin.
+SHIPPED = "rlrun"
+GROUPED = "rlrun (local, 32 per call, overlapped)"
+# What each rlrun side changes of sac_minitaur.gin (which groups 8 iterations per call and
+# overlaps collection with training already).
+SIDE_BINDINGS = {SHIPPED: [], GROUPED: ["train.Experiment.replay='local'",
+                                        "train.Experiment.iterations_per_call=32"]}
+# Timed spans are whole groups of the largest group size, so no other size is traced.
+GROUP = 32
 
 # The TF-Agents side: the tutorial's code (CPU, default strategy), eval stripped, timers
 # around the initial collect, the first learner call and the steady-state loop.
@@ -194,7 +207,7 @@ def rlrun_worker(args: argparse.Namespace) -> None:
       f"train.Experiment.initial_collect_steps={args.initial_collect_steps}",
       f"train.Experiment.seed={args.seed}",
       # Evaluation stripped from the loop (the eval trigger never fires).
-      "train.Experiment.eval_interval=1000000000"])
+      "train.Experiment.eval_interval=1000000000"] + args.binding)
   with tempfile.TemporaryDirectory() as root:
     experiment = Experiment(root_dir=root)
     started = time.perf_counter()
@@ -204,7 +217,8 @@ def rlrun_worker(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     experiment.initial_collect()
     initial_collect_seconds = time.perf_counter() - started
-    assert experiment.settings.iterations_per_call == ITERATIONS_PER_CALL
+    group = experiment.settings.iterations_per_call
+    assert GROUP % group == 0, group
 
     # In-loop timers: learner.train on the main thread, actor.run in the collect thread.
     in_loop = {"learner": 0.0, "actor": 0.0}
@@ -220,7 +234,7 @@ def rlrun_worker(args: argparse.Namespace) -> None:
     experiment.collector.run = timed(experiment.collector.run, "actor")
 
     def advance(step: int) -> int:
-      experiment.trainer.run_group(ITERATIONS_PER_CALL)
+      experiment.trainer.run_group(group)
       return int(experiment.train_step.numpy())
 
     started = time.perf_counter()
@@ -261,12 +275,14 @@ def _last_json(stdout: str) -> dict:
   return json.loads([l for l in stdout.splitlines() if l.startswith("{")][-1])
 
 
-def run_rlrun(args: argparse.Namespace, seed: int) -> dict:
+def run_rlrun(args: argparse.Namespace, seed: int, side: str) -> dict:
   command = [sys.executable, str(Path(__file__).resolve()), "--worker",
              "--seed", str(seed), "--initial-collect-steps", str(args.initial_collect_steps),
              "--warmup", str(args.warmup), "--iterations", str(args.iterations),
              "--split-steps", str(args.split_steps), "--split-batches", str(args.split_batches),
              "--split-train-steps", str(args.split_train_steps)]
+  for binding in SIDE_BINDINGS[side]:
+    command += ["--binding", binding]
   # The environment the `rlrun` command gives itself (rlrun/cli.py).
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", OPENBLAS_NUM_THREADS="1")
   done = subprocess.run(command, capture_output=True, text=True, env=env)
@@ -349,7 +365,8 @@ def bottleneck_paragraph(rl: Dict[str, float], split: Dict[str, Dict[str, float]
 
 def write_report(path: Path, args: argparse.Namespace, command: str,
                  results: Dict[str, List[dict]]) -> None:
-  rl, ref = results["rlrun"], results.get("TF-Agents 0.19", [])
+  rl, ref = results[SHIPPED], results.get("TF-Agents 0.19", [])
+  rlrun_sides = [(name, results[name]) for name in SIDE_BINDINGS if name in results]
   tf_version = rl[0]["tf_version"]
   lines = [
       "## SAC Minitaur (issue 4; `scripts/bench_sac_minitaur.py`)", "",
@@ -364,12 +381,14 @@ def write_report(path: Path, args: argparse.Namespace, command: str,
       "(which include the first learner call's tracing); evaluation stripped from both loops. "
       "TF-Agents: the tutorial's `collect_actor.run()` (1 step) + "
       "`agent_learner.run(iterations=1)`. rlrun: `sac_minitaur.gin`'s Experiment (groups of "
-      "8 iterations, the next group collected in a thread while the learner trains, no XLA). "
-      "Cores busy = process CPU time / wall time over the loop.", "",
+      "8 iterations, the next group collected in a thread while the learner trains, no XLA)"
+      + (f"; {GROUPED}: the same with `{'`, `'.join(SIDE_BINDINGS[GROUPED])}`"
+         if GROUPED in results else "") +
+      ". Cores busy = process CPU time / wall time over the loop.", "",
       "| run | initial collect (s) | first learner call (s) | loop it/s | cores busy | "
       "CPU ms / iteration |",
       "|---|---|---|---|---|---|"]
-  for name, rows in (("TF-Agents 0.19", ref), ("rlrun", rl)):
+  for name, rows in [("TF-Agents 0.19", ref)] + rlrun_sides:
     for i, r in enumerate(rows):
       lines.append(f"| {name} run {i} | {r['initial_collect_seconds']:.1f} | "
                    f"{r['first_learner_seconds']:.1f} | {r['it_per_s']:.1f} | "
@@ -384,12 +403,15 @@ def write_report(path: Path, args: argparse.Namespace, command: str,
   lines.append("")
   if ref:
     ref_rate = _median(ref, "it_per_s")
-    ratio = rl_rate / ref_rate
     collect_ratio = _median(ref, "initial_collect_seconds") / _median(
         rl, "initial_collect_seconds")
+    for name, rows in rlrun_sides:
+      ratio = _median(rows, "it_per_s") / ref_rate
+      verdicts = ", ".join(f"{where}'s {target}x {'met' if ratio >= target else 'NOT met'}"
+                           for target, where in TARGETS)
+      lines.append(f"- Loop iteration rate, {name} / TF-Agents: **{ratio:.2f}x** ({verdicts}); "
+                   f"{_median(rows, 'it_per_s'):.1f} vs {ref_rate:.1f} it/s.")
     lines += [
-        f"- Loop iteration rate, rlrun / TF-Agents: **{ratio:.2f}x** (target {TARGET}x: "
-        f"{'met' if ratio >= TARGET else 'NOT met'}); {rl_rate:.1f} vs {ref_rate:.1f} it/s.",
         f"- Random initial collect: rlrun {collect_ratio:.2f}x as fast "
         f"({_median(rl, 'initial_collect_seconds'):.1f} s vs "
         f"{_median(ref, 'initial_collect_seconds'):.1f} s).",
@@ -401,8 +423,8 @@ def write_report(path: Path, args: argparse.Namespace, command: str,
         f"{args.initial_collect_steps} steps."]
   else:
     lines.append(f"- rlrun loop: {rl_rate:.1f} it/s (no TF-Agents reference in this "
-                 f"invocation; the issue quotes {ISSUE_RATE:.0f} it/s, so the target is "
-                 f"{TARGET * ISSUE_RATE:.0f} it/s).")
+                 f"invocation; issue 4 quoted {ISSUE_RATE:.0f} it/s, so the targets are "
+                 + " and ".join(f"{t * ISSUE_RATE:.0f} it/s" for t, _ in TARGETS) + ").")
   split = _split_medians(rl)
   lines += ["", "### rlrun: where an iteration's time goes", "",
             "Each piece measured alone after the loop, in every rlrun run (medians), on the "
@@ -442,10 +464,13 @@ def main() -> None:
                       help="multiplies the three --split-* counts (quick runs)")
   parser.add_argument("--output", type=Path, default=REPO / "BENCHMARKS.md")
   parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+  parser.add_argument("--grouped-local", action="store_true",
+                      help=f"also run the side '{GROUPED}'")
   parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
+  parser.add_argument("--binding", action="append", default=[], help=argparse.SUPPRESS)
   args = parser.parse_args()
-  # rlrun trains in groups of 8: keep every group whole, so no other group size is traced.
-  group = ITERATIONS_PER_CALL
+  # Keep every group whole, so no other group size is traced.
+  group = GROUP
   args.warmup = max(group, -(-args.warmup // group) * group)
   args.iterations = max(group, -(-args.iterations // group) * group)
   if args.worker:
@@ -459,7 +484,8 @@ def main() -> None:
   results: Dict[str, list] = {"loadavg_before": os.getloadavg()[0]}
   with tempfile.TemporaryDirectory() as tmp:
     for run in range(args.runs):
-      sides = [("rlrun", lambda s: run_rlrun(args, s))]
+      sides = [(name, lambda s, name=name: run_rlrun(args, s, name))
+               for name in SIDE_BINDINGS if name == SHIPPED or args.grouped_local]
       if args.tf_agents_python:
         sides.insert(0, ("TF-Agents 0.19", lambda s: run_reference(args, s, Path(tmp))))
       if run % 2:
