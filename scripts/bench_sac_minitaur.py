@@ -427,7 +427,8 @@ def write_report(path: Path, args: argparse.Namespace, command: str,
                  + " and ".join(f"{t * ISSUE_RATE:.0f} it/s" for t, _ in TARGETS) + ").")
   split = _split_medians(rl)
   lines += ["", "### rlrun: where an iteration's time goes", "",
-            "Each piece measured alone after the loop, in every rlrun run (medians), on the "
+            "Each piece measured alone after the loop, in every run of the shipped rlrun side "
+            "(medians), on the "
             f"run's own objects: {args.split_steps} env steps, as many policy calls (half for the "
             f"TF policy) and observer inserts, {args.split_batches} batches, "
             f"{args.split_train_steps} train steps. CPU = process CPU time (all threads) per "
