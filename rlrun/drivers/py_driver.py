@@ -9,6 +9,8 @@ from rlrun.environments import py_environment
 from rlrun.policies import py_policy
 from rlrun.trajectories import time_step as ts, trajectory
 
+_LAST = int(ts.StepType.LAST)
+
 
 class PyDriver:
   """Steps `env` with `policy` until max_steps steps or max_episodes episodes are done.
@@ -81,11 +83,19 @@ class PyDriver:
         observer(trajectory.Transition(time_step, action_step, next_time_step))
       for observer in self._observers:
         observer(traj)
-      is_boundary = np.asarray(traj.is_boundary())
-      num_episodes += int(np.sum(traj.is_last()))
-      num_steps += is_boundary.size if self._count_boundaries else int(np.sum(~is_boundary))
+      step_type = traj.step_type
+      if isinstance(step_type, (np.ndarray, np.generic)) and step_type.ndim == 0:
+        # One unbatched step: plain int comparisons instead of array reductions.
+        boundary = int(step_type) == _LAST
+        num_episodes += int(traj.next_step_type) == _LAST
+        num_steps += 1 if self._count_boundaries or not boundary else 0
+      else:
+        is_boundary = np.asarray(traj.is_boundary())
+        num_episodes += int(np.sum(traj.is_last()))
+        num_steps += is_boundary.size if self._count_boundaries else int(np.sum(~is_boundary))
+        boundary = bool(np.all(is_boundary))
       time_step = next_time_step
       policy_state = action_step.state
-      if reset_state and np.all(is_boundary):
+      if reset_state and boundary:
         policy_state = self._policy.get_initial_state(self._env.batch_size)
     return time_step, policy_state

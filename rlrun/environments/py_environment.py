@@ -62,7 +62,7 @@ class PyEnvironment(abc.ABC):
   def step(self, action: Any) -> ts.TimeStep:
     """Applies `action`; after a LAST step (or before any) this resets instead."""
     if self._handle_auto_reset and (
-        self._current_time_step is None or np.all(self._current_time_step.is_last())):
+        self._current_time_step is None or ts.all_true(self._current_time_step.is_last())):
       return self.reset()
     self._current_time_step = self._step(action)
     return self._current_time_step

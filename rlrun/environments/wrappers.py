@@ -118,11 +118,11 @@ class TimeLimit(PyEnvironmentBaseWrapper):
 
   def _step(self, action: Any) -> ts.TimeStep:
     time_step = self._env.step(action)
-    if np.all(time_step.is_first()):  # the inner env reset itself
+    if ts.all_true(time_step.is_first()):  # the inner env reset itself
       self._num_steps = 0
       return time_step
     self._num_steps += 1
-    if self._num_steps >= self._duration and not np.all(time_step.is_last()):
+    if self._num_steps >= self._duration and not ts.all_true(time_step.is_last()):
       time_step = time_step._replace(
           step_type=np.full(np.shape(time_step.step_type), ts.StepType.LAST, np.int32))
     return time_step
@@ -294,10 +294,10 @@ class ActionRepeat(PyEnvironmentBaseWrapper):
     total = None
     for _ in range(self._times):
       time_step = self._env.step(action)
-      if np.all(time_step.is_first()):  # the inner env reset itself: a new episode
+      if ts.all_true(time_step.is_first()):  # the inner env reset itself: a new episode
         return time_step
       total = time_step.reward if total is None else tree.map_structure(
           lambda a, b: np.asarray(a + b, np.asarray(b).dtype), total, time_step.reward)
-      if np.all(time_step.is_last()):
+      if ts.all_true(time_step.is_last()):
         break
     return time_step._replace(reward=total)

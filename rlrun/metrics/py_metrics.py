@@ -14,6 +14,17 @@ import numpy as np
 
 from rlrun.trajectories import trajectory as traj_lib
 
+_FIRST, _LAST = 0, 2  # StepType values, as plain ints for the unbatched fast paths
+
+
+def _scalar_step_types(trajectory: traj_lib.Trajectory) -> Optional[tuple]:
+  """(step_type, next_step_type) as ints for an unbatched numpy trajectory; else None."""
+  step_type, next_step_type = trajectory.step_type, trajectory.next_step_type
+  if (isinstance(step_type, (np.ndarray, np.generic)) and step_type.ndim == 0 and
+      isinstance(next_step_type, (np.ndarray, np.generic)) and next_step_type.ndim == 0):
+    return int(step_type), int(next_step_type)
+  return None
+
 
 def _check_buffer_size(buffer_size: int) -> int:
   if isinstance(buffer_size, bool) or not isinstance(buffer_size, (int, np.integer)) \
@@ -111,7 +122,18 @@ class _EpisodeStatMetric(PyStepMetric):
     """What a non-boundary step adds to each entry's accumulator."""
     raise NotImplementedError
 
+  def _scalar_increment(self, trajectory: traj_lib.Trajectory) -> Optional[float]:
+    """What a non-boundary unbatched step adds; None sends it the batched way (checks)."""
+    return None
+
   def _observe(self, trajectory: traj_lib.Trajectory) -> None:
+    step_types = _scalar_step_types(trajectory)
+    if step_types is not None and (self._accumulator is None or
+                                   self._accumulator.shape[0] == 1):
+      increment = self._scalar_increment(trajectory)
+      if increment is not None:
+        self._observe_scalar(*step_types, increment)
+        return
     is_first = _flat(trajectory.is_first(), "step_type")
     if self._accumulator is None:
       self._accumulator = np.zeros(is_first.shape[0], np.float64)
@@ -125,6 +147,18 @@ class _EpisodeStatMetric(PyStepMetric):
     is_last = _flat(trajectory.is_last(), "next_step_type")
     self._buffer.extend(float(v) for v in self._accumulator[is_last])
     self._accumulator[is_last] = 0.0
+
+  def _observe_scalar(self, step_type: int, next_step_type: int, increment: float) -> None:
+    """_observe for one unbatched step, in Python floats (the same float64 arithmetic)."""
+    if self._accumulator is None:
+      self._accumulator = np.zeros(1, np.float64)
+    total = 0.0 if step_type == _FIRST else float(self._accumulator[0])
+    if step_type != _LAST:
+      total += increment
+    if next_step_type == _LAST:
+      self._buffer.append(total)
+      total = 0.0
+    self._accumulator[0] = total
 
   def _state(self) -> Dict[str, Any]:
     return {"buffer": list(self._buffer), "buffer_size": self._buffer_size,
@@ -158,6 +192,12 @@ class AverageReturnMetric(_EpisodeStatMetric):
                        f"{np.shape(trajectory.step_type)}.")
     return reward
 
+  def _scalar_increment(self, trajectory: traj_lib.Trajectory) -> Optional[float]:
+    reward = trajectory.reward
+    if isinstance(reward, (np.ndarray, np.generic)) and reward.ndim == 0:
+      return float(reward)
+    return None
+
   def result(self) -> float:
     return float(np.mean(self._buffer)) if self._buffer else 0.0
 
@@ -182,6 +222,9 @@ class AverageEpisodeLengthMetric(_EpisodeStatMetric):
 
   def _increment(self, trajectory: traj_lib.Trajectory, counts: np.ndarray) -> np.ndarray:
     return np.ones(counts.shape, np.float64)
+
+  def _scalar_increment(self, trajectory: traj_lib.Trajectory) -> Optional[float]:
+    return 1.0
 
   def result(self) -> float:
     return float(np.mean(self._buffer)) if self._buffer else 0.0
@@ -220,6 +263,9 @@ class NumberOfEpisodes(_CounterMetric):
     super().__init__(name)
 
   def _delta(self, trajectory: traj_lib.Trajectory) -> int:
+    step_types = _scalar_step_types(trajectory)
+    if step_types is not None:
+      return int(step_types[1] == _LAST)
     return int(np.sum(trajectory.is_last()))
 
 
@@ -230,4 +276,7 @@ class EnvironmentSteps(_CounterMetric):
     super().__init__(name)
 
   def _delta(self, trajectory: traj_lib.Trajectory) -> int:
+    step_types = _scalar_step_types(trajectory)
+    if step_types is not None:
+      return int(step_types[0] != _LAST)
     return int(np.sum(~np.asarray(trajectory.is_boundary())))

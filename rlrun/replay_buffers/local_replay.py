@@ -22,6 +22,7 @@ import numpy as np
 import tree
 
 from rlrun.specs import tensor_spec
+from rlrun.trajectories import time_step as ts
 
 FILE = "local_replay.npz"
 MANIFEST = "manifest.json"
@@ -101,7 +102,7 @@ class LocalReplay:
     surplus = self._steps_in_episode - self._length
     if surplus >= 0 and surplus % self._stride == 0:
       self._insert()
-    if bool(np.all(trajectory.is_boundary())):
+    if ts.all_true(trajectory.is_boundary()):
       self.reset()
 
   def _insert(self) -> None:

@@ -7,13 +7,13 @@ import os
 from typing import Any, Optional, Sequence, Union
 
 import gin
-import numpy as np
 import reverb
 import tree
 
 from rlrun.errors import UserError
 from rlrun.replay_buffers.packing import PackedCodec
 from rlrun.specs import tensor_spec
+from rlrun.trajectories import time_step as ts
 
 _SAMPLERS = {"uniform": reverb.selectors.Uniform, "fifo": reverb.selectors.Fifo,
              "lifo": reverb.selectors.Lifo}
@@ -319,7 +319,7 @@ class ReverbAddTrajectoryObserver:
       for table in self._tables:
         self._writer.create_item(table, self._priority, item)
       self._items_since_flush += 1
-    if bool(np.all(trajectory.is_boundary())):
+    if ts.all_true(trajectory.is_boundary()):
       self._steps_in_episode = 0
       self._episode_ended = True
 

@@ -172,29 +172,52 @@ class Learner:
   def summary_writer(self):
     return self._writer
 
-  def _train_many_impl(self, experiences, weights=None):
+  def _train_many_impl(self, experiences, count, weights=None):
     """Trains on experiences[0], ..., experiences[count - 1].
 
-    Returns the last LossInfo and, when `weights` are given (prioritized replay),
-    the |TD errors| of every step stacked as [count, batch].
+    `count` is a scalar tensor: the stacked experiences may be longer (a partial group
+    padded to the learner's group size), so one compiled program serves every group.
+    Returns the last LossInfo and, when `weights` are given (prioritized replay), the
+    |TD errors| of every stacked step as [size, batch] (rows past `count` are zeros).
     """
-    count = tf.nest.flatten(experiences)[0].shape[0]
+    size = tf.nest.flatten(experiences)[0].shape[0]
     def train_at(i):
       experience = tf.nest.map_structure(lambda x: x[i], experiences)
       return (self._train_step_fn(experience) if weights is None
               else self._train_step_fn(experience, weights[i]))
-    first = train_at(0)
+    # The loop starts from zeros shaped like the step's outputs, so the step is compiled
+    # once (a first step outside the loop would be a second copy for XLA to compile).
+    first = tf.nest.map_structure(lambda x: x[0], experiences)
+    step_fn = (self._train_step_fn.get_concrete_function(first) if weights is None
+               else self._train_step_fn.get_concrete_function(first, weights[0]))
+    zeros = tf.nest.map_structure(lambda t: tf.zeros(t.shape, t.dtype),
+                                  step_fn.structured_outputs)
     if weights is None:
       _, last = tf.while_loop(lambda i, _: i < count, lambda i, _: (i + 1, train_at(i)),
-                              (tf.constant(1), first))
+                              (tf.constant(0), zeros))
       return last, ()
-    errors = tf.TensorArray(tf.float32, size=count).write(0, tf.abs(first.extra.td_error))
+    errors = tf.TensorArray(tf.float32, size=size, element_shape=weights.shape[1:])
     def body(i, _, errors):
       loss_info = train_at(i)
       return i + 1, loss_info, errors.write(i, tf.abs(loss_info.extra.td_error))
-    _, last, errors = tf.while_loop(lambda i, *_: i < count, body,
-                                    (tf.constant(1), first, errors))
+    def pad(i, errors):
+      return i + 1, errors.write(i, tf.zeros(weights.shape[1:], tf.float32))
+    i, last, errors = tf.while_loop(lambda i, *_: i < count, body, (tf.constant(0), zeros, errors))
+    _, errors = tf.while_loop(lambda i, _: i < size, pad, (i, errors))
     return last, errors.stack()
+
+  def _padded(self, stacked, count: int):
+    """`stacked` (`count` steps) padded with zeros to the group size, and the count."""
+    pad = self._max_per_call - count
+    if pad <= 0:
+      return stacked, tf.constant(count)
+    if isinstance(tf.nest.flatten(stacked)[0], np.ndarray):
+      padded = tf.nest.map_structure(
+          lambda x: np.concatenate([x, np.zeros((pad,) + x.shape[1:], x.dtype)]), stacked)
+    else:
+      padded = tf.nest.map_structure(
+          lambda x: tf.concat([x, tf.zeros((pad,) + tuple(x.shape[1:]), x.dtype)], 0), stacked)
+    return padded, tf.constant(count)
 
   def _run_fn(self, count: int) -> Callable:
     if count not in self._run_fns:
@@ -208,12 +231,13 @@ class Learner:
                               self._train_step if self._stamped_items else None)
                  if info else {})
         if self._priority_update_fn is None:
-          loss_info, _ = self._train_many(stacked)
+          loss_info, _ = self._train_many(*self._padded(stacked, count))
           return loss_info, (), (), stats
         weights = importance_weights(info.probability, info.table_size,
                                      self._importance_exponent)
-        loss_info, td_errors = self._train_many(stacked, weights)
-        return loss_info, info.key, td_errors, stats
+        padded, padded_count = self._padded((stacked, weights), count)
+        loss_info, td_errors = self._train_many(padded[0], padded_count, padded[1])
+        return loss_info, info.key, td_errors[:count], stats
       self._run_fns[count] = tf.function(run, autograph=False)
     return self._run_fns[count]
 
@@ -295,7 +319,8 @@ class Learner:
     in-process replay that a collecting thread writes to while these steps train)."""
     if self._sample_fn is not None:
       for group in self.sample(iterations) if batches is None else batches:
-        self.last_loss, _ = self._train_many(group)
+        count = tf.nest.flatten(group)[0].shape[0]
+        self.last_loss, _ = self._train_many(*self._padded(group, count))
       return self.last_loss
     remaining = iterations
     self._ensure_iterator()

@@ -69,6 +69,8 @@ class Trainer:
     self.evaluator = evaluator
     self.publish = publish
     self.train_steps_per_iteration = builder.train_steps_per_iteration(settings)
+    # An on-policy loop trains one rollout per call.
+    max_group = 1 if builder.loop_kind is LoopKind.ON_POLICY else settings.iterations_per_call
     # An in-process replay (train.Experiment.replay = 'local'): sampled in this thread.
     local = not isinstance(replay_buffer, ReverbReplayBuffer)
     prioritized = not local and is_prioritized(replay_buffer, builder.table_name)
@@ -81,7 +83,7 @@ class Trainer:
         None if local else lambda: builder.make_dataset(replay_buffer, parts.agent, settings),
         sample_fn=builder.make_sampler(replay_buffer, parts.agent, settings) if local else None,
         summary_interval=settings.summary_interval, use_xla=settings.use_xla,
-        max_iterations_per_call=settings.iterations_per_call * self.train_steps_per_iteration,
+        max_iterations_per_call=max_group * self.train_steps_per_iteration,
         priority_update_fn=replay_buffer.update_priorities if prioritized else None,
         importance_exponent=settings.importance_exponent, strategy=parts.strategy,
         summary_step=parts.iteration, stamped_items=self.stamped_items)
@@ -101,7 +103,6 @@ class Trainer:
       triggers.append(self.eval_trigger)
     self.checkpoint_trigger = IntervalTrigger(settings.checkpoint_interval, self.save_checkpoint)
     triggers += [self.policy_trigger, self.checkpoint_trigger]
-    max_group = 1 if builder.loop_kind is LoopKind.ON_POLICY else settings.iterations_per_call
     self.loop = Loop(settings.num_iterations, max_group, triggers, progress=None)
     self._overlap: Optional[concurrent.futures.ThreadPoolExecutor] = None
     self._saved_at: Optional[int] = None

@@ -15,15 +15,26 @@ class StepType:
   LAST = np.asarray(2, dtype=np.int32)
 
 
+# Leaves that are plain numpy or Python values (checked first: the collect loop's case).
+_NUMPY_LEAVES = (np.ndarray, np.generic, int, float)
+
+
 def _is_tensor(x: Any) -> bool:
-  return type(x).__module__.startswith("tensorflow")
+  return not isinstance(x, _NUMPY_LEAVES) and type(x).__module__.startswith("tensorflow")
 
 
 def _equal(x: Any, value: np.ndarray) -> Any:
-  if _is_tensor(x):
+  if not isinstance(x, _NUMPY_LEAVES) and _is_tensor(x):
     import tensorflow as tf
     return tf.equal(x, tf.constant(value, x.dtype))
   return np.equal(x, value)
+
+
+def all_true(x: Any) -> bool:
+  """np.all(x) as a bool; a numpy bool scalar (an unbatched step's test) skips the reduction."""
+  if isinstance(x, (bool, np.bool_)):
+    return bool(x)
+  return bool(np.all(x))
 
 
 class TimeStep(NamedTuple):
@@ -68,6 +79,8 @@ def time_step_spec(observation_spec: Any, reward_spec: Optional[Any] = None) -> 
 
 def _any_tensor(*values: Any) -> bool:
   """Whether any leaf of `values` is a TensorFlow value (then the step is built in TF)."""
+  if all(isinstance(value, _NUMPY_LEAVES) for value in values):
+    return False
   import tree
   return any(_is_tensor(leaf) for leaf in tree.flatten(values))
 
@@ -112,6 +125,9 @@ def _after_step(step_type: np.ndarray, observation: Any, reward: Any, discount: 
     return TimeStep(tf.fill(tf.shape(reward), tf.constant(step_type, tf.int32)), reward,
                     tf.broadcast_to(discount, tf.shape(reward)), observation)
   reward = np.asarray(reward, dtype=np.float32)
+  if reward.ndim == 0:  # an unbatched step (np.full is slower for scalars)
+    return TimeStep(np.array(step_type, np.int32), reward, np.array(discount, np.float32),
+                    observation)
   return TimeStep(np.full(reward.shape, step_type, np.int32), reward,
                   np.full(reward.shape, discount, np.float32), observation)
 

@@ -47,6 +47,27 @@ def test_unbatched_returns_lengths_and_counts():
   assert isinstance(avg.result(), float) and isinstance(steps.result(), int)
 
 
+def test_unbatched_steps_and_batches_of_one_agree_step_by_step():
+  """Unbatched steps take a scalar fast path; it must match the batched arithmetic."""
+  rng = np.random.default_rng(0)
+  stream = []
+  for _ in range(30):
+    episode = _episode(rng.normal(size=rng.integers(1, 6)).astype(np.float32).tolist())
+    stream += episode[:-1] + [_traj(L, F, 7.0)]  # a boundary's reward counts for nothing
+  stream = stream[:-3] + [_traj(F, M, 0.25)] + stream[-3:]  # an episode cut by a reset
+  def metrics():
+    return [py_metrics.AverageReturnMetric(buffer_size=4), py_metrics.MaxReturnMetric(),
+            py_metrics.AverageEpisodeLengthMetric(), py_metrics.NumberOfEpisodes(),
+            py_metrics.EnvironmentSteps()]
+  scalar, batched = metrics(), metrics()
+  for traj in stream:
+    _feed(scalar, [traj])
+    _feed(batched, [Trajectory(*[np.asarray(x)[None] if i != 3 else x
+                                 for i, x in enumerate(traj)])])
+    assert [m.get_state() for m in scalar] == [m.get_state() for m in batched]
+  assert scalar[3].result() == 30
+
+
 def test_buffer_keeps_only_the_last_episodes():
   metric = py_metrics.AverageReturnMetric(buffer_size=2)
   _feed([metric], _episode([10.0]) + _episode([1.0]) + _episode([2.0, 1.0]))

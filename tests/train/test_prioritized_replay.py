@@ -50,6 +50,9 @@ def test_learner_writes_td_errors_back_as_priorities(prioritized_experiment):
   assert overlap
   for key in overlap:
     assert seen[key] == pytest.approx(written[key], rel=1e-5)
+  experiment.learner.run(iterations=3)  # a partial group: its steps' errors only
+  assert updates[-1][0].shape == updates[-1][1].shape == (3 * 64,)
+  assert np.all(updates[-1][1] > 0)
 
 
 def test_the_summaries_describe_the_sampled_priorities(prioritized_experiment):
