@@ -105,11 +105,8 @@ class NumpyMirror:
     return self._weights[self._num_layer_variables:]
 
   def update(self) -> None:
-    """Copies the current values of the TF variables.
-
-    `value()` reads without `numpy()`'s extra identity op: half the cost per variable.
-    """
-    self._weights = [v.value().numpy() for v in self._variables]
+    """Copies the current values of the TF variables."""
+    self._weights = [v.numpy() for v in self._variables]
 
   def set_weights(self, weights: Sequence[np.ndarray]) -> None:
     """Uses `weights` (in the order of `variables`), e.g. pulled from a remote server."""

@@ -180,7 +180,7 @@ class Learner:
     Returns the last LossInfo and, when `weights` are given (prioritized replay), the
     |TD errors| of every stacked step as [size, batch] (rows past `count` are zeros).
     """
-    size = tf.nest.flatten(experiences)[0].shape[0]
+    size = tf.shape(tf.nest.flatten(experiences)[0])[0]
     def train_at(i):
       experience = tf.nest.map_structure(lambda x: x[i], experiences)
       return (self._train_step_fn(experience) if weights is None
@@ -190,27 +190,35 @@ class Learner:
     first = tf.nest.map_structure(lambda x: x[0], experiences)
     step_fn = (self._train_step_fn.get_concrete_function(first) if weights is None
                else self._train_step_fn.get_concrete_function(first, weights[0]))
-    zeros = tf.nest.map_structure(lambda t: tf.zeros(t.shape, t.dtype),
-                                  step_fn.structured_outputs)
+    outputs = tf.nest.flatten(step_fn.structured_outputs)
+    if all(isinstance(t, tf.Tensor) and t.shape.is_fully_defined() for t in outputs):
+      start, initial = 0, tf.nest.map_structure(lambda t: tf.zeros(t.shape, t.dtype),
+                                                step_fn.structured_outputs)
+    else:  # outputs of unknown shape: the first step runs before the loop
+      start, initial = 1, train_at(0)
     if weights is None:
       _, last = tf.while_loop(lambda i, _: i < count, lambda i, _: (i + 1, train_at(i)),
-                              (tf.constant(0), zeros))
+                              (tf.constant(start), initial))
       return last, ()
-    errors = tf.TensorArray(tf.float32, size=size, element_shape=weights.shape[1:])
+    errors = tf.TensorArray(tf.float32, size=size)
+    if start:
+      errors = errors.write(0, tf.abs(initial.extra.td_error))
     def body(i, _, errors):
       loss_info = train_at(i)
       return i + 1, loss_info, errors.write(i, tf.abs(loss_info.extra.td_error))
     def pad(i, errors):
-      return i + 1, errors.write(i, tf.zeros(weights.shape[1:], tf.float32))
-    i, last, errors = tf.while_loop(lambda i, *_: i < count, body, (tf.constant(0), zeros, errors))
+      return i + 1, errors.write(i, tf.zeros_like(weights[0], tf.float32))
+    i, last, errors = tf.while_loop(lambda i, *_: i < count, body,
+                                    (tf.constant(start), initial, errors))
     _, errors = tf.while_loop(lambda i, _: i < size, pad, (i, errors))
     return last, errors.stack()
 
   def _padded(self, stacked, count: int):
     """`stacked` (`count` steps) padded with zeros to the group size, and the count."""
     pad = self._max_per_call - count
-    if pad <= 0:
-      return stacked, tf.constant(count)
+    if pad <= 0 or not all(x.shape[1:].is_fully_defined() for x in tf.nest.flatten(stacked)
+                           if isinstance(x, tf.Tensor)):
+      return stacked, tf.constant(count)  # (a group of unknown shape compiles on its own)
     if isinstance(tf.nest.flatten(stacked)[0], np.ndarray):
       padded = tf.nest.map_structure(
           lambda x: np.concatenate([x, np.zeros((pad,) + x.shape[1:], x.dtype)]), stacked)
