@@ -80,7 +80,9 @@ class Learner:
   `run(iterations)` performs that many train steps. Steps are grouped into calls of
   up to `max_iterations_per_call`: one tf.function samples the batches and runs the
   steps in an XLA-compiled loop, so TensorFlow's per-call dispatch (~0.2 ms on CPU)
-  is paid once per group rather than once per step.
+  is paid once per group rather than once per step. A shorter group is padded with zeros
+  to the group size and its step count passed at call time, so every group runs the one
+  compiled program (XLA compiles per input shape: a second size was a second compile).
 
   Under a tf.distribute strategy other than the default one (the agent's variables
   created in its scope), each batch is split between the replicas and every step is

@@ -7,16 +7,14 @@ from rlrun import configs
 
 
 @pytest.mark.parametrize("replay", ["local", "reverb"])
-def test_no_item_spans_the_random_episode_and_the_first_collected_one(tmp_path, replay):
+def test_no_item_spans_the_random_episode_and_the_first_collected_one(built_experiment,
+                                                                       replay):
   """Initial collection ends mid-episode; the collect policy starts a new one, and the
   writer drops the random episode's tail instead of joining the two in one item."""
-  from rlrun.train.experiment import Experiment
-  configs.parse(configs.resolve("dqn_cartpole"), [
-      f"train.Experiment.replay = '{replay}'", "train.Experiment.initial_collect_steps = 7",
-      "train.Experiment.num_iterations = 64", "train.Experiment.num_eval_episodes = 1"])
-  experiment = Experiment(root_dir=str(tmp_path / "run"))
-  experiment.build()
-  try:
+  with built_experiment([f"train.Experiment.replay = '{replay}'",
+                         "train.Experiment.initial_collect_steps = 7",
+                         "train.Experiment.num_iterations = 64",
+                         "train.Experiment.num_eval_episodes = 1"]) as experiment:
     experiment.initial_collect()  # 7 steps: CartPole episodes last longer at random
     experiment.collector.run(steps=5)
     experiment.observer.flush()
@@ -29,8 +27,6 @@ def test_no_item_spans_the_random_episode_and_the_first_collected_one(tmp_path, 
           "uniform_table", num_samples=64, emit_timesteps=False)])
     assert (step_types[:, 1] != 0).all()  # no item's second step starts an episode
     assert experiment.replay_buffer.num_frames() == 6 + 4  # 7 - 1 random, 5 - 1 collected
-  finally:
-    experiment.close()
 
 
 def test_a_collecting_process_runs_numpy_blas_on_one_thread(tmp_path):

@@ -2,18 +2,14 @@
 
 import pytest
 
-from rlrun import configs
-
 
 @pytest.mark.parametrize("replay", ["local", "reverb"])
-def test_partial_groups_train_their_own_steps_on_the_one_compiled_program(tmp_path, replay):
-  from rlrun.train.experiment import Experiment
-  configs.parse(configs.resolve("dqn_cartpole"), [
-      f"train.Experiment.replay = '{replay}'", "train.Experiment.iterations_per_call = 8",
-      "train.Experiment.num_iterations = 64", "train.Experiment.num_eval_episodes = 1"])
-  experiment = Experiment(root_dir=str(tmp_path / "run"))
-  experiment.build()
-  try:
+def test_partial_groups_train_their_own_steps_on_the_one_compiled_program(built_experiment,
+                                                                          replay):
+  with built_experiment([f"train.Experiment.replay = '{replay}'",
+                         "train.Experiment.iterations_per_call = 8",
+                         "train.Experiment.num_iterations = 64",
+                         "train.Experiment.num_eval_episodes = 1"]) as experiment:
     experiment.initial_collect()
     learner = experiment.learner
     done = []
@@ -23,5 +19,3 @@ def test_partial_groups_train_their_own_steps_on_the_one_compiled_program(tmp_pa
     assert done == [8, 11, 16, 27]
     # Every group, padded or not, ran the one traced (so one XLA-compiled) program.
     assert learner._train_many.experimental_get_tracing_count() == 1  # pylint: disable=protected-access
-  finally:
-    experiment.close()

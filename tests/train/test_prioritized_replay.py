@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rlrun import configs
 from rlrun.train.learner import importance_weights
 
 
@@ -16,15 +15,12 @@ def test_importance_weights_normalised_by_the_batch_maximum():
 
 
 @pytest.fixture
-def prioritized_experiment(tmp_path):
-  from rlrun.train.experiment import Experiment
-  configs.parse(configs.resolve("dqn_cartpole"), [
-      "replay.make_table.sampler = 'prioritized'", "train.Experiment.num_iterations = 64",
-      "train.Experiment.eval_interval = 0", "train.Experiment.num_eval_episodes = 1"])
-  experiment = Experiment(root_dir=str(tmp_path / "run"))
-  experiment.build()
-  yield experiment
-  experiment.close()
+def prioritized_experiment(built_experiment):
+  with built_experiment(["replay.make_table.sampler = 'prioritized'",
+                         "train.Experiment.num_iterations = 64",
+                         "train.Experiment.eval_interval = 0",
+                         "train.Experiment.num_eval_episodes = 1"]) as experiment:
+    yield experiment
 
 
 def test_learner_writes_td_errors_back_as_priorities(prioritized_experiment):
