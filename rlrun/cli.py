@@ -76,6 +76,12 @@ def cli() -> None:
               "from any checkpoint, write identical results and checkpoints (in-process seeded "
               "replay, deterministic TF ops). Shorthand for --gin-param "
               "'train.Experiment.deterministic=True'.")
+@click.option("--fast", is_flag=True,
+              help="Single-process speed settings: the in-process replay and, for off-policy "
+              "agents, 32 iterations per call with the next group collected while the learner "
+              "trains (the collecting policy is up to one group older). Shorthand for "
+              "--gin-param 'train.Experiment.fast=True'. Not with --actors, --gpu or "
+              "--deterministic.")
 @click.option("--seeds", metavar="LIST",
               help="Train one run per seed, e.g. 0-4 or 0,2,7: runs go to ROOT/seed<N> (ROOT: "
               "--root-dir, default runs/<config stem>), and a table of each run's final and best "
@@ -86,7 +92,7 @@ def cli() -> None:
 def train(config: str, root_dir: Optional[str], gin_params: Tuple[str, ...],
           imports: Tuple[str, ...], seed: Optional[int], gpu: bool, actors: int,
           ray_address: Optional[str], ray_learner_resource: Optional[str],
-          deterministic: bool, seeds: Optional[str], jobs: Optional[int],
+          deterministic: bool, fast: bool, seeds: Optional[str], jobs: Optional[int],
           allow_config_change: bool) -> None:
   """Train an agent: collect, train, evaluate, checkpoint, export policies.
 
@@ -101,6 +107,12 @@ def train(config: str, root_dir: Optional[str], gin_params: Tuple[str, ...],
   for flag, given in (("--seeds", seeds is not None), ("--deterministic", deterministic)):
     if given and ray_address is not None:
       raise UserError(f"{flag} trains in one process per run; drop --ray")
+  if fast:
+    for flag, given in (("--actors", actors), ("--gpu", gpu), ("--deterministic", deterministic)):
+      if given:
+        raise UserError(f"--fast is for one process collecting while it trains from an "
+                        f"in-process replay; {flag} cannot run that way: drop one of the two")
+    gin_params = tuple(gin_params) + ("train.Experiment.fast = True",)
   if ray_address is not None and not actors:
     raise UserError("--ray runs the roles of a distributed run on a Ray cluster; add --actors N")
   if seeds is not None:

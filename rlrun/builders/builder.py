@@ -171,9 +171,9 @@ class Builder:
     """
     sampler = table.info.sampler_options.WhichOneof("distribution")
     if sampler != "uniform":
-      raise ValueError(f"train.Experiment.replay = 'local' (and deterministic mode) samples "
-                       f"uniformly, but replay.make_table.sampler is {sampler!r}; use "
-                       "sampler = 'uniform' or replay = 'reverb'")
+      raise ValueError(f"train.Experiment.replay = 'local' (and deterministic mode, and --fast) "
+                       f"samples uniformly, but replay.make_table.sampler is {sampler!r}; use "
+                       "sampler = 'uniform', or replay = 'reverb' without --fast")
     replay = LocalReplay(self.replay_spec(agent), self.replay_length(agent), table.info.max_size,
                          seed=[seed, 1], stride=self.stride)
     if replay.bytes_at_capacity > _LOCAL_REPLAY_WARN_BYTES:

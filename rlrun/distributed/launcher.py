@@ -304,6 +304,9 @@ def launch(config: str, root_dir: Optional[str], bindings: Sequence[str], actors
       check_env_outputs(run_settings)
   except (ValueError, TypeError) as e:
     raise bad_config(e) from e
+  if run_settings.fast:
+    raise UserError("train.Experiment.fast (--fast) is for single-process runs; distributed "
+                    "training (--actors N) replays through Reverb: drop one of the two")
   if run_settings.replay != "reverb":
     raise UserError(f"train.Experiment.replay = {run_settings.replay!r} is for single-process "
                     "runs; distributed training (--actors N) replays through Reverb")

@@ -14,6 +14,10 @@ from typing import Any, Callable, List, Optional
 import gin
 
 
+# Iterations per call under `fast`: the group size of bench_peers.py's fastest rlrun side.
+FAST_ITERATIONS_PER_CALL = 32
+
+
 @gin.configurable("Experiment", module="train")
 @dataclasses.dataclass
 class Settings:
@@ -68,6 +72,11 @@ class Settings:
       environments reseeded per evaluation, and the collect environment's state saved
       in every checkpoint (it must pickle), so two runs of the same config, and a run
       resumed from any of its checkpoints, write identical results and checkpoints.
+    fast: single-process speed settings (`rlrun train --fast`): the in-process replay
+      (replay = 'local') and, for an off-policy builder, FAST_ITERATIONS_PER_CALL
+      iterations per call with the next group collected while the learner trains
+      (overlap_collection), so the policy that collects is up to one group of train
+      steps older. Not with deterministic runs, a non-default strategy or --actors.
   """
   env_fn: Callable[..., Any] = gin.REQUIRED
   builder: Any = None
@@ -99,6 +108,7 @@ class Settings:
   replay: str = "reverb"
   max_episode_steps: Optional[int] = None
   deterministic: bool = False
+  fast: bool = False
 
   def __post_init__(self):
     problems = _type_problems(self)
@@ -130,6 +140,15 @@ class Settings:
       if self.strategy != "default":
         problems.append("train.Experiment.deterministic runs need train.Experiment.strategy = "
                         f"'default', got {self.strategy!r}")
+    if self.fast is True:
+      if self.deterministic is True:
+        problems.append("train.Experiment.fast (--fast) collects while the learner trains, "
+                        "which deterministic runs cannot (the order of inserts would vary): "
+                        "drop --fast or --deterministic")
+      if self.strategy != "default":
+        problems.append("train.Experiment.fast (--fast) trains from the in-process replay, "
+                        "which runs under the default strategy only: drop --fast or --gpu "
+                        f"(train.Experiment.strategy = {self.strategy!r})")
     if problems:
       raise SettingsProblems(problems)
     if self.builder is None:
@@ -137,7 +156,18 @@ class Settings:
       self.builder = OffPolicyBuilder(agent_fn=self.agent_fn)
     if self.deterministic:
       self.replay = "local"
+    if self.fast:
+      self._apply_fast()
     self.eval_parallel_envs = min(self.eval_parallel_envs, self.num_eval_episodes)
+
+  def _apply_fast(self) -> None:
+    """What `fast` sets (see the class docstring); an on-policy loop keeps its rollouts
+    from the current policy, so it only moves to the in-process replay."""
+    from rlrun.builders.builder import LoopKind
+    self.replay = "local"
+    if getattr(self.builder, "loop_kind", None) is LoopKind.OFF_POLICY:
+      self.iterations_per_call = FAST_ITERATIONS_PER_CALL
+      self.overlap_collection = True
 
   # ---- the loop's unit ---------------------------------------------------------------
 
@@ -154,7 +184,7 @@ _INTS = ("num_iterations", "initial_collect_steps", "collect_steps_per_iteration
          "train_steps_per_iteration", "batch_size", "iterations_per_call", "eval_interval",
          "num_eval_episodes", "eval_parallel_envs", "log_interval", "summary_interval",
          "checkpoint_interval", "policy_save_interval", "seed", "policy_snapshots")
-_BOOLS = ("use_xla", "numpy_actor", "overlap_collection", "deterministic",
+_BOOLS = ("use_xla", "numpy_actor", "overlap_collection", "deterministic", "fast",
           "collect_envs_in_processes", "keep_best_policy")
 REPLAYS = ("reverb", "local")
 

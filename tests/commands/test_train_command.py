@@ -64,3 +64,33 @@ def test_rerun_of_a_finished_run_says_so_and_changes_nothing(smoke_run):
              if before.get(k) != snapshot(root).get(k)}
   # Only the native (C++) log may grow when the command is repeated.
   assert changed <= {"logs/native.log"}
+
+
+def test_fast_trains_from_the_in_process_replay_in_overlapped_groups(tmp_path):
+  """--fast: replay = 'local', 32 iterations per call, overlapped collection, recorded in
+  the run's config so a resume keeps them."""
+  root = tmp_path / "fast"
+  result = rlrun("train", "--config", "dqn_cartpole.gin", "--root-dir", str(root), "--fast",
+                 *SMOKE_ARGS)
+  assert result.returncode == 0, result.stderr + result.stdout
+  assert "train.Experiment.fast = True" in (root / "config.gin").read_text()
+  assert (root / "replay" / "local").is_dir()  # the in-process replay's checkpoint
+  assert [e["step"] for e in map(json.loads, (root / "eval" / "results.jsonl").read_text()
+                                 .splitlines())] == [0, 100, 200, 300]
+  again = rlrun("train", "--config", "dqn_cartpole.gin", "--root-dir", str(root), "--fast",
+                *SMOKE_ARGS)
+  assert again.returncode == 0 and "already finished at step 300" in again.stdout
+
+
+def test_fast_settings_by_loop_kind():
+  from rlrun.builders.off_policy import DqnBuilder
+  from rlrun.builders.on_policy import PpoBuilder
+  from rlrun.environments import suite_gym
+  from rlrun.train.settings import FAST_ITERATIONS_PER_CALL, Settings
+  off = Settings(env_fn=suite_gym.load, builder=DqnBuilder(), fast=True)
+  assert (off.replay, off.iterations_per_call, off.overlap_collection) == (
+      "local", FAST_ITERATIONS_PER_CALL, True)
+  on = Settings(env_fn=suite_gym.load, builder=PpoBuilder(), fast=True, iterations_per_call=3)
+  assert (on.replay, on.iterations_per_call, on.overlap_collection) == ("local", 3, False)
+  plain = Settings(env_fn=suite_gym.load, builder=DqnBuilder())
+  assert (plain.replay, plain.overlap_collection) == ("reverb", False)

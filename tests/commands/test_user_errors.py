@@ -33,6 +33,30 @@ def test_usage_mistakes(capsys, args, fragments):
   assert_one_line_error(*run_in_process(capsys, *args), *fragments)
 
 
+@pytest.mark.parametrize("flags, other", [
+    (["--actors", "1"], "--actors"), (["--gpu"], "--gpu"), (["--deterministic"], "--deterministic"),
+])
+def test_fast_refuses_what_cannot_run_in_one_overlapped_process(capsys, tmp_path, flags, other):
+  root = tmp_path / "run"
+  code, err = run_in_process(capsys, "train", "--config", "dqn_cartpole.gin", "--root-dir",
+                             str(root), "--fast", *flags)
+  assert_one_line_error(code, err, "--fast", other, "drop one of the two")
+  assert not root.exists()
+
+
+@pytest.mark.parametrize("binding, fragments", [
+    ("train.Experiment.deterministic=True", ["train.Experiment.fast (--fast)",
+                                             "drop --fast or --deterministic"]),
+    ("replay.make_table.sampler='prioritized'", ["samples uniformly", "without --fast"]),
+])
+def test_fast_refuses_settings_it_cannot_run_with(capsys, tmp_path, binding, fragments):
+  root = tmp_path / "run"
+  code, err = run_in_process(capsys, "train", "--config", "dqn_cartpole.gin", "--root-dir",
+                             str(root), "--gin-param", "train.Experiment.fast=True",
+                             "--gin-param", binding)
+  assert_one_line_error(code, err, *fragments)
+
+
 def test_gin_syntax_error_names_file_and_line(capsys, tmp_path):
   config = tmp_path / "broken.gin"
   config.write_text("train.Experiment.num_iterations = 5\ntrain.Experiment.batch_size == 3\n")
