@@ -80,8 +80,8 @@ def cli() -> None:
               help="Single-process speed settings: the in-process replay and, for off-policy "
               "agents, 32 iterations per call with the next group collected while the learner "
               "trains (the collecting policy is up to one group older). Shorthand for "
-              "--gin-param 'train.Experiment.fast=True'. Not with --actors, --gpu or "
-              "--deterministic.")
+              "--gin-param 'train.Experiment.fast=True'. Not with --actors, --gpu, "
+              "--deterministic or a prioritized replay table.")
 @click.option("--seeds", metavar="LIST",
               help="Train one run per seed, e.g. 0-4 or 0,2,7: runs go to ROOT/seed<N> (ROOT: "
               "--root-dir, default runs/<config stem>), and a table of each run's final and best "
@@ -110,8 +110,9 @@ def train(config: str, root_dir: Optional[str], gin_params: Tuple[str, ...],
   if fast:
     for flag, given in (("--actors", actors), ("--gpu", gpu), ("--deterministic", deterministic)):
       if given:
-        raise UserError(f"--fast is for one process collecting while it trains from an "
-                        f"in-process replay; {flag} cannot run that way: drop one of the two")
+        raise UserError(f"--fast and {flag} cannot be combined (--fast trains in one process "
+                        "from the in-process replay, off-policy agents collecting while they "
+                        "train): drop one of the two")
     gin_params = tuple(gin_params) + ("train.Experiment.fast = True",)
   if ray_address is not None and not actors:
     raise UserError("--ray runs the roles of a distributed run on a Ray cluster; add --actors N")

@@ -1,6 +1,7 @@
-"""Shared fixtures: one short DQN CartPole run that several CLI tests read, and a synthetic
-study of run directories."""
+"""Shared fixtures: one short DQN CartPole run that several CLI tests read, a synthetic
+study of run directories, and a built Experiment for the train tests."""
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -59,3 +60,22 @@ def study(tmp_path):
   for seed, returns in enumerate(b):
     make_run(tmp_path / "study" / "b" / f"seed{seed}", "b.gin", seed, returns)
   return tmp_path / "study"
+
+
+@pytest.fixture
+def built_experiment(tmp_path):
+  """built_experiment(bindings, config='dqn_cartpole'): a context manager that parses the
+  config with `bindings`, builds an Experiment in tmp_path/run, yields it and closes it
+  (the train tests' shared setup)."""
+  @contextlib.contextmanager
+  def build(bindings, config: str = "dqn_cartpole"):
+    from rlrun import configs
+    from rlrun.train.experiment import Experiment
+    configs.parse(configs.resolve(config), list(bindings))
+    experiment = Experiment(root_dir=str(tmp_path / "run"))
+    experiment.build()
+    try:
+      yield experiment
+    finally:
+      experiment.close()
+  return build

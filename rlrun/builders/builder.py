@@ -173,7 +173,8 @@ class Builder:
     if sampler != "uniform":
       raise ValueError(f"train.Experiment.replay = 'local' (and deterministic mode, and --fast) "
                        f"samples uniformly, but replay.make_table.sampler is {sampler!r}; use "
-                       "sampler = 'uniform', or replay = 'reverb' without --fast")
+                       "sampler = 'uniform' (or, without deterministic mode and --fast, "
+                       "replay = 'reverb')")
     replay = LocalReplay(self.replay_spec(agent), self.replay_length(agent), table.info.max_size,
                          seed=[seed, 1], stride=self.stride)
     if replay.bytes_at_capacity > _LOCAL_REPLAY_WARN_BYTES:

@@ -76,7 +76,8 @@ class Settings:
       (replay = 'local') and, for an off-policy builder, FAST_ITERATIONS_PER_CALL
       iterations per call with the next group collected while the learner trains
       (overlap_collection), so the policy that collects is up to one group of train
-      steps older. Not with deterministic runs, a non-default strategy or --actors.
+      steps older. Not with deterministic runs, a non-default strategy, --actors or a
+      prioritized table (the in-process replay samples uniformly).
   """
   env_fn: Callable[..., Any] = gin.REQUIRED
   builder: Any = None
@@ -142,9 +143,9 @@ class Settings:
                         f"'default', got {self.strategy!r}")
     if self.fast is True:
       if self.deterministic is True:
-        problems.append("train.Experiment.fast (--fast) collects while the learner trains, "
-                        "which deterministic runs cannot (the order of inserts would vary): "
-                        "drop --fast or --deterministic")
+        problems.append("train.Experiment.fast (--fast) and train.Experiment.deterministic "
+                        "(--deterministic) are two different single-process modes: drop --fast "
+                        "or --deterministic")
       if self.strategy != "default":
         problems.append("train.Experiment.fast (--fast) trains from the in-process replay, "
                         "which runs under the default strategy only: drop --fast or --gpu "

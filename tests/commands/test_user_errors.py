@@ -40,14 +40,16 @@ def test_fast_refuses_what_cannot_run_in_one_overlapped_process(capsys, tmp_path
   root = tmp_path / "run"
   code, err = run_in_process(capsys, "train", "--config", "dqn_cartpole.gin", "--root-dir",
                              str(root), "--fast", *flags)
-  assert_one_line_error(code, err, "--fast", other, "drop one of the two")
+  assert_one_line_error(code, err, f"--fast and {other} cannot be combined", "drop one of the two")
   assert not root.exists()
 
 
 @pytest.mark.parametrize("binding, fragments", [
     ("train.Experiment.deterministic=True", ["train.Experiment.fast (--fast)",
                                              "drop --fast or --deterministic"]),
-    ("replay.make_table.sampler='prioritized'", ["samples uniformly", "without --fast"]),
+    ("replay.make_table.sampler='prioritized'", ["samples uniformly", "and --fast"]),
+    ("train.Experiment.strategy='mirrored'", ["train.Experiment.fast (--fast)",
+                                              "default strategy only"]),
 ])
 def test_fast_refuses_settings_it_cannot_run_with(capsys, tmp_path, binding, fragments):
   root = tmp_path / "run"
@@ -55,6 +57,7 @@ def test_fast_refuses_settings_it_cannot_run_with(capsys, tmp_path, binding, fra
                              str(root), "--gin-param", "train.Experiment.fast=True",
                              "--gin-param", binding)
   assert_one_line_error(code, err, *fragments)
+  assert not root.exists()
 
 
 def test_gin_syntax_error_names_file_and_line(capsys, tmp_path):
