@@ -83,11 +83,10 @@ class PyDriver:
         observer(trajectory.Transition(time_step, action_step, next_time_step))
       for observer in self._observers:
         observer(traj)
-      step_type = traj.step_type
-      if isinstance(step_type, (np.ndarray, np.generic)) and step_type.ndim == 0:
-        # One unbatched step: plain int comparisons instead of array reductions.
-        boundary = int(step_type) == _LAST
-        num_episodes += int(traj.next_step_type) == _LAST
+      step_types = trajectory.scalar_step_types(traj)
+      if step_types is not None:  # one unbatched step: int comparisons, no reductions
+        boundary = step_types[0] == _LAST
+        num_episodes += step_types[1] == _LAST
         num_steps += 1 if self._count_boundaries or not boundary else 0
       else:
         is_boundary = np.asarray(traj.is_boundary())

@@ -14,16 +14,8 @@ import numpy as np
 
 from rlrun.trajectories import trajectory as traj_lib
 
-_FIRST, _LAST = 0, 2  # StepType values, as plain ints for the unbatched fast paths
-
-
-def _scalar_step_types(trajectory: traj_lib.Trajectory) -> Optional[tuple]:
-  """(step_type, next_step_type) as ints for an unbatched numpy trajectory; else None."""
-  step_type, next_step_type = trajectory.step_type, trajectory.next_step_type
-  if (isinstance(step_type, (np.ndarray, np.generic)) and step_type.ndim == 0 and
-      isinstance(next_step_type, (np.ndarray, np.generic)) and next_step_type.ndim == 0):
-    return int(step_type), int(next_step_type)
-  return None
+# StepType values as plain ints, for the unbatched fast paths.
+_FIRST, _LAST = int(traj_lib.StepType.FIRST), int(traj_lib.StepType.LAST)
 
 
 def _check_buffer_size(buffer_size: int) -> int:
@@ -127,7 +119,7 @@ class _EpisodeStatMetric(PyStepMetric):
     return None
 
   def _observe(self, trajectory: traj_lib.Trajectory) -> None:
-    step_types = _scalar_step_types(trajectory)
+    step_types = traj_lib.scalar_step_types(trajectory)
     if step_types is not None and (self._accumulator is None or
                                    self._accumulator.shape[0] == 1):
       increment = self._scalar_increment(trajectory)
@@ -263,7 +255,7 @@ class NumberOfEpisodes(_CounterMetric):
     super().__init__(name)
 
   def _delta(self, trajectory: traj_lib.Trajectory) -> int:
-    step_types = _scalar_step_types(trajectory)
+    step_types = traj_lib.scalar_step_types(trajectory)
     if step_types is not None:
       return int(step_types[1] == _LAST)
     return int(np.sum(trajectory.is_last()))
@@ -276,7 +268,7 @@ class EnvironmentSteps(_CounterMetric):
     super().__init__(name)
 
   def _delta(self, trajectory: traj_lib.Trajectory) -> int:
-    step_types = _scalar_step_types(trajectory)
+    step_types = traj_lib.scalar_step_types(trajectory)
     if step_types is not None:
       return int(step_types[0] != _LAST)
     return int(np.sum(~np.asarray(trajectory.is_boundary())))

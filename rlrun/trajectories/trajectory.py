@@ -6,7 +6,9 @@ discount). A trajectory whose step_type is LAST and next_step_type FIRST is a
 *boundary*: it spans two episodes and carries no learnable transition.
 """
 
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Optional, Tuple
+
+import numpy as np
 
 from rlrun.trajectories.policy_step import PolicyStep
 from rlrun.trajectories.time_step import StepType, TimeStep, _equal, _is_tensor
@@ -49,6 +51,16 @@ def _both(a: Any, b: Any) -> Any:
     import tensorflow as tf
     return tf.logical_and(a, b)
   return a & b
+
+
+def scalar_step_types(trajectory: Trajectory) -> Optional[Tuple[int, int]]:
+  """(step_type, next_step_type) as ints when both are 0-d numpy values (one unbatched
+  step: callers then compare ints instead of reducing arrays); otherwise None."""
+  step_type, next_step_type = trajectory.step_type, trajectory.next_step_type
+  if (isinstance(step_type, (np.ndarray, np.generic)) and step_type.ndim == 0 and
+      isinstance(next_step_type, (np.ndarray, np.generic)) and next_step_type.ndim == 0):
+    return int(step_type), int(next_step_type)
+  return None
 
 
 def from_transition(time_step: TimeStep, action_step: PolicyStep,
