@@ -108,7 +108,8 @@ def server_info(client: reverb.Client,
   try:
     return client.server_info(timeout=_seconds(timeout_s))
   except Exception as e:  # pylint: disable=broad-except
-    if is_unavailable(e):
+    # gRPC cancels a call under way when the server shuts down: Reverb says "Cancelled".
+    if is_unavailable(e) or (isinstance(e, RuntimeError) and first_line(e) == "Cancelled"):
       raise ServerUnreachable(_unreachable(client.server_address, timeout_s)) from e
     raise
 
@@ -280,7 +281,11 @@ class Watchdog:
     silent_since = None
     while not self._stop.is_set():
       probed = time.monotonic()
-      if answers(self._client, self._probe_timeout_s):
+      try:
+        answered = answers(self._client, self._probe_timeout_s)
+      except Exception:  # pylint: disable=broad-except
+        answered = False  # a probe that fails otherwise is no answer either (never end the thread)
+      if answered:
         silent_since = None
       else:
         silent_since = probed if silent_since is None else silent_since

@@ -244,10 +244,14 @@ class Trainer:
       if (not stop.requested and start == 0 and settings.eval_interval and
           self.evaluator is not None and not self.evaluator.results):
         self.evaluate()
-      self.loop.run(start, self.run_group, self.parts.sync_iteration, stop, Learner.loss_value)
+      reached = self.loop.run(start, self.run_group, self.parts.sync_iteration, stop,
+                              Learner.loss_value)
       progress.close()
-      self.finish(interrupted=stop.requested)
-      return f"interrupted by {stop.signal_name}" if stop.requested else "finished"
+      # A stop request that came during the last group ends a complete run: it finishes as one
+      # (a rerun would find the run finished and could never add its final evaluation).
+      interrupted = stop.requested and reached < settings.num_iterations
+      self.finish(interrupted=interrupted)
+      return f"interrupted by {stop.signal_name}" if interrupted else "finished"
 
   def finish(self, interrupted: bool) -> None:
     """Final evaluation (when complete), summaries, checkpoint and policies."""

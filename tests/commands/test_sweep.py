@@ -37,7 +37,7 @@ def test_a_sweep_is_interrupted_resumed_and_ranked(tmp_path):
   deadline = time.monotonic() + 300  # hang guard, generous
   while not list(runs[0].glob("checkpoints/state-*.json")):
     assert time.monotonic() < deadline and process.poll() is None, "no checkpoint in time"
-    time.sleep(0.5)
+    time.sleep(0.1)
   process.send_signal(signal.SIGINT)
   out, err = process.communicate(timeout=300)  # hang guard
   assert process.returncode == 130, out + err

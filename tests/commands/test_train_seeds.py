@@ -26,7 +26,7 @@ def _wait_for_checkpoints(roots, timeout_s=240):  # hang guard, generous
   while time.monotonic() < deadline:
     if all(list((r / "checkpoints").glob("state-*.json")) for r in roots):
       return
-    time.sleep(0.5)
+    time.sleep(0.1)
   raise AssertionError("the runs wrote no checkpoint in time")
 
 

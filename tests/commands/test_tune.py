@@ -37,14 +37,18 @@ def test_a_study_prunes_resumes_and_its_best_gin_reproduces_the_best_trial(tmp_p
              "--space", f"{LR}=loguniform(1e-6, 3e-2)", "--pruner-startup", "2",
              "--deterministic", "--root-dir", str(root), *ARGS]
   process = popen(*command)
+  # Stopped once trial 0 has evaluated at step 0, i.e. early in its loop (stopped at its first
+  # checkpoint instead, it could reach its end before the signal: it would then be finished).
+  first_eval = root / "trial0" / "seed0" / "eval" / "results.jsonl"
   deadline = time.monotonic() + 300  # hang guard, generous
-  while not list((root / "trial0" / "seed0").glob("checkpoints/state-*.json")):
-    assert time.monotonic() < deadline and process.poll() is None, "no checkpoint in time"
-    time.sleep(0.5)
+  while not (first_eval.exists() and first_eval.read_text().endswith("\n")):
+    assert time.monotonic() < deadline and process.poll() is None, "no evaluation in time"
+    time.sleep(0.1)
   process.send_signal(signal.SIGINT)
   out, err = process.communicate(timeout=300)  # hang guard
   assert process.returncode == 130, out + err
   assert "Run the same command to resume" in out and not (root / "trial1").exists()
+  assert _sessions(root / "trial0" / "seed0") == ["interrupted"]
 
   result = rlrun(*command, timeout=1200)  # hang guard
   assert result.returncode == 0, result.stdout + result.stderr

@@ -191,3 +191,32 @@ def test_watchdog_calls_on_lost_once_the_server_is_silent_for_the_grace_period()
     assert done.wait(3)
   assert isinstance(lost[0], connection.ServerLost)
   assert "while training" in str(lost[0]) and f"localhost:{srv.port}" in str(lost[0])
+
+
+class _FailingClient:
+  """A client whose server_info raises `error` (what a shutting-down server can cause)."""
+
+  server_address = "localhost:1"
+
+  def __init__(self, error):
+    self.error = error
+
+  def server_info(self, timeout=None):
+    raise self.error
+
+
+def test_a_probe_cancelled_by_the_server_shutting_down_is_no_answer():
+  assert not connection.answers(_FailingClient(RuntimeError("Cancelled")), timeout_s=1)
+  with pytest.raises(ValueError, match="other"):  # anything else is a real failure
+    connection.answers(_FailingClient(ValueError("other")), timeout_s=1)
+
+
+def test_a_probe_failing_in_an_unforeseen_way_does_not_end_the_watchdog():
+  """The thread must report the loss, not die: a learner stuck on a dataset would hang."""
+  lost, done = [], threading.Event()
+  watchdog = connection.Watchdog(_FailingClient(ValueError("surprise")), grace_s=0.3,
+                                 what="training", interval_s=0.1, probe_timeout_s=1,
+                                 on_lost=lambda e: (lost.append(e), done.set()))
+  with watchdog:
+    assert done.wait(30)  # hang guard, generous
+  assert isinstance(lost[0], connection.ServerLost) and "localhost:1" in str(lost[0])

@@ -32,3 +32,37 @@ def test_overlapped_collection_never_writes_into_a_local_replay_while_it_is_samp
       assert replay.num_frames() > before  # the group did collect
   finally:
     experiment.close()
+
+
+def _run_signalled_during_group(built_experiment, signalled_group: int):
+  """Runs 64 iterations in groups of 16 (eval every 50: not a divisor), sending this process
+  SIGINT while group `signalled_group` (0-based) trains; returns (status, eval steps)."""
+  import os
+  import signal
+  with built_experiment([
+      "train.Experiment.num_iterations = 64", "train.Experiment.iterations_per_call = 16",
+      "train.Experiment.eval_interval = 50", "train.Experiment.checkpoint_interval = 64",
+      "train.Experiment.num_eval_episodes = 1", "train.Experiment.initial_collect_steps = 64",
+  ]) as experiment:
+    trainer, groups = experiment.trainer, []
+    run_group = trainer.run_group
+    def signalled(count):
+      if len(groups) == signalled_group:
+        os.kill(os.getpid(), signal.SIGINT)  # caught by the run's StopRequest
+      groups.append(count)
+      return run_group(count)
+    trainer.run_group = signalled
+    status = trainer.run()
+    return status, [r["step"] for r in trainer.evaluator.results]
+
+
+def test_a_stop_request_during_the_last_group_still_finishes_the_run(built_experiment):
+  """The loop reached num_iterations: the run is complete and gets its final evaluation
+  (otherwise a rerun would find it finished at 64 and never evaluate there)."""
+  status, steps = _run_signalled_during_group(built_experiment, signalled_group=4)
+  assert status == "finished" and steps == [0, 50, 64]
+
+
+def test_a_stop_request_before_the_last_group_interrupts_the_run(built_experiment):
+  status, steps = _run_signalled_during_group(built_experiment, signalled_group=1)
+  assert status == "interrupted by SIGINT" and steps == [0]
