@@ -4,6 +4,7 @@ from typing import Any, NamedTuple, Optional
 
 import tensorflow as tf
 
+from rlrun.agents import fused_adam
 from rlrun.specs import tensor_spec
 from rlrun.utils import losses
 
@@ -43,7 +44,8 @@ def apply_gradients(optimizer, gradients, variables, clip_norm: Optional[float] 
     return
   if clip_norm is not None:
     gradients, _ = tf.clip_by_global_norm(gradients, clip_norm)
-  optimizer.apply_gradients(zip(gradients, variables))
+  if not fused_adam.apply(optimizer, gradients, variables):
+    optimizer.apply_gradients(zip(gradients, variables))
 
 
 def minimize(optimizer, loss_fn, variables, clip_norm: Optional[float] = None) -> tf.Tensor:
