@@ -4,8 +4,8 @@ NOT FOR CI: the peers' virtualenv pulls several GB of wheels (PyTorch, JAX). Run
 
 Creates (or reuses) a separate virtualenv holding the peers (stable-baselines3 2.9.2 on
 PyTorch, sbx-rl 0.28.0 on JAX, both on the CPU) and, for each task, runs every side in turn
--- rlrun with Reverb (the default), rlrun with replay='local', rlrun with replay='local',
-32 iterations per call and collection overlapped with training, SB3, SBX -- --runs times,
+-- rlrun with Reverb (the default), rlrun with replay='local', `rlrun train --fast` (replay='local',
+32 iterations per call and collection overlapped with training), SB3, SBX -- --runs times,
 alternating sides so a change in the machine's speed hits them all alike. Each run is seeded
 with its run index. The peers run scripts/peer_loop.py in their venv with the
 hyperparameters of rlrun's shipped config; rlrun runs `rlrun train --config <task>.gin`.
@@ -71,15 +71,14 @@ NO_SAVES = ["train.Experiment.keep_best_policy=False"] + [
     f"train.Experiment.{name}={{iterations}}" for name in ("checkpoint_interval",
                                                            "policy_save_interval")]
 SIDES = {"rlrun": "rlrun (Reverb)", "rlrun-local": "rlrun (replay='local')",
-         "rlrun-grouped": "rlrun (local, 32 per call, overlapped)",
+         "rlrun-grouped": "rlrun --fast (local, 32 per call, overlapped)",
          "sb3": "SB3 2.9.2", "sbx": "SBX 0.28.0"}
-# What each rlrun side changes of the config. 'grouped': 32 iterations per actor/learner
-# call (the collect policy's weights refreshed every 32 steps) and collection overlapped
-# with training (a group trains on what was written before it).
+# What each rlrun side changes of the config. 'grouped' is `rlrun train --fast` (its
+# binding): the in-process replay, 32 iterations per actor/learner call (the collect
+# policy's weights refreshed every 32 steps) and collection overlapped with training (a
+# group trains on what was written before it).
 VARIANTS = {"rlrun": [], "rlrun-local": ["train.Experiment.replay='local'"],
-            "rlrun-grouped": ["train.Experiment.replay='local'",
-                              "train.Experiment.iterations_per_call=32",
-                              "train.Experiment.overlap_collection=True"]}
+            "rlrun-grouped": ["train.Experiment.fast=True"]}
 
 
 def ensure_peers_venv(venv: Path, python: str, torch_index: Optional[str]) -> str:

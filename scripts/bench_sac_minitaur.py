@@ -17,9 +17,10 @@ the pieces of an iteration one at a time: environment step (random actions, epis
 included), policy inference (the numpy collect policy, and the TF collect policy through a
 tf.function for reference), replay insert (the Reverb observer), replay sample (batches of
 256 from the learner's dataset) and the train step on a cached batch (no replay I/O).
-With --grouped-local, a second rlrun side runs the same config with the seeded in-process
-replay (train.Experiment.replay='local') and groups of 32 iterations (the collect policy's
-weights refreshed every 32 steps), as scripts/bench_peers.py's grouped side does.
+With --grouped-local, a second rlrun side runs the same config as `rlrun train --fast` does
+(its binding train.Experiment.fast=True): the seeded in-process replay and groups of 32
+iterations (the collect policy's weights refreshed every 32 steps), as
+scripts/bench_peers.py's grouped side does.
 Medians go to BENCHMARKS.md, with each rlrun side's ratio to TF-Agents against issue 4's 2.5x
 and issue 15's 4x targets.
 
@@ -57,11 +58,11 @@ TARGETS = ((2.5, "issue 4"), (4.0, "issue 15"))
 ISSUE_RATE = 50.0  # TF-Agents it/s quoted in the issue.
 ISSUE_INITIAL_COLLECT = 33.0  # seconds, ditto.
 SHIPPED = "rlrun"
-GROUPED = "rlrun (local, 32 per call, overlapped)"
+GROUPED = "rlrun --fast (local, 32 per call, overlapped)"
 # What each rlrun side changes of sac_minitaur.gin (which groups 8 iterations per call and
-# overlaps collection with training already).
-SIDE_BINDINGS = {SHIPPED: [], GROUPED: ["train.Experiment.replay='local'",
-                                        "train.Experiment.iterations_per_call=32"]}
+# overlaps collection with training already): the grouped side is `rlrun train --fast`'s
+# binding (the in-process replay, 32 iterations per call, overlapped collection).
+SIDE_BINDINGS = {SHIPPED: [], GROUPED: ["train.Experiment.fast=True"]}
 # Timed spans are whole groups of the largest group size, so no other size is traced.
 GROUP = 32
 
