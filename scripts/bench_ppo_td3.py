@@ -191,12 +191,10 @@ TASKS = {
         config="td3_pendulum.gin", iterations=TD3_ITERATIONS, steps_per_iteration=1,
         reference=TD3_REFERENCE, bindings=["train.Experiment.iterations_per_call=32",
                                            "train.Experiment.overlap_collection=True"]),
-    # The same grouped execution on the seeded in-process replay.
+    # The same grouped execution on the seeded in-process replay: `rlrun train --fast`.
     "TD3 Pendulum-v1, local, 32 per call, overlapped": dict(
         config="td3_pendulum.gin", iterations=TD3_ITERATIONS, steps_per_iteration=1,
-        reference=TD3_REFERENCE, bindings=["train.Experiment.replay='local'",
-                                           "train.Experiment.iterations_per_call=32",
-                                           "train.Experiment.overlap_collection=True"]),
+        reference=TD3_REFERENCE, bindings=["train.Experiment.fast=True"]),
 }
 
 
