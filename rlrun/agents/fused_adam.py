@@ -29,11 +29,11 @@ def _fusable(optimizer, gradients: Sequence, variables: Sequence) -> bool:
   made_under = getattr(optimizer, "_distribution_strategy", None)
   if made_under is not None and made_under is not tf.distribute.get_strategy():
     return False  # built under a strategy, stepped outside it: Keras knows what to do
-  if getattr(optimizer, "_run_with_dtensor", False):
-    return False
+  if getattr(optimizer, "_run_with_dtensor", False) or getattr(optimizer, "_mesh", None):
+    return False  # DTensor
   if (optimizer.amsgrad or optimizer.weight_decay is not None or optimizer.use_ema or
       optimizer.clipnorm is not None or optimizer.clipvalue is not None or
-      optimizer.global_clipnorm is not None or getattr(optimizer, "_mesh", None)):
+      optimizer.global_clipnorm is not None):
     return False
   if not all(isinstance(b, float) for b in (optimizer.beta_1, optimizer.beta_2,
                                             optimizer.epsilon)):
