@@ -48,7 +48,12 @@ class PpoBuilder(Builder):
     super().check(settings)
     envs, steps, minibatch = (settings.collect_parallel_envs, settings.collect_steps_per_iteration,
                               settings.batch_size)
-    if steps < envs or steps % envs:
+    if steps < envs:
+      raise ValueError(f"PpoBuilder: the rollout of {steps} steps "
+                       f"(train.Experiment.collect_steps_per_iteration) is shorter than one step "
+                       f"per collect environment (train.Experiment.collect_parallel_envs = {envs});"
+                       f" it needs at least {envs}, a multiple of {envs}")
+    if steps % envs:
       raise ValueError(f"PpoBuilder: the rollout (train.Experiment.collect_steps_per_iteration = "
                        f"{steps}) must be a whole number of steps per collect environment "
                        f"(train.Experiment.collect_parallel_envs = {envs}); use a multiple of "

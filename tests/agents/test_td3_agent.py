@@ -66,6 +66,34 @@ def test_the_critic_loss_targets_the_smaller_target_critic():
   np.testing.assert_allclose(td_error.numpy(), [target - 1.0] * 4, rtol=1e-6)
 
 
+def test_the_critic_target_takes_the_smoothed_target_action():
+  # Target critics that rise with the action (Q' = bias + a'), so the smoothed action
+  # enters the target: a' = clip(mu'(s') + clip(noise, -0.5, 0.5), -2, 2), with the noise
+  # the N(0, 0.3 * half range 2) draw of the agent's (seed, train step) stream.
+  agent = make_agent(slope=1.0, gamma=0.9, target_policy_noise=0.3,
+                     target_policy_noise_clip=0.25)
+  critic_1, critic_2 = agent.critic_networks
+  target_1, target_2 = agent._target_critic_network_1, agent._target_critic_network_2  # pylint: disable=protected-access
+  for network, bias in ((critic_1, 1.0), (critic_2, -1.0), (target_1, 3.0), (target_2, 2.0)):
+    network.bias.assign(bias)
+  trajectory = experience(batch=64)
+  seed = tf.constant([7, 3])
+  next_observation = trajectory.observation[:, 1]
+  clean = agent._target_actor_network(next_observation)[0].numpy()  # pylint: disable=protected-access
+  noise = tf.random.stateless_normal(clean.shape, seed).numpy() * 0.6
+  clipped = np.clip(noise, -0.5, 0.5)
+  assert 0 < np.mean(clipped != noise) < 1  # both sides of the clip are exercised
+  smoothed = np.clip(clean + clipped, -2.0, 2.0)[:, 0]
+  target = 1.0 + 0.9 * 0.5 * np.minimum(3.0 + smoothed, 2.0 + smoothed)  # r + g * d * min Q'
+  q_1, q_2 = 1.0 + 0.5, -1.0 + 0.5  # bias + the stored action 0.5
+  loss, td_error = agent.critic_loss(
+      trajectory.observation[:, 0], trajectory.action[:, 0], trajectory.reward[:, 0],
+      trajectory.discount[:, 0], next_observation, tf.ones([64]), seed)
+  np.testing.assert_allclose(loss.numpy(), np.mean((target - q_1) ** 2 + (target - q_2) ** 2),
+                             rtol=1e-5)
+  np.testing.assert_allclose(td_error.numpy(), target - q_1, rtol=1e-5)
+
+
 def test_target_smoothing_noise_is_clipped_and_actions_stay_in_bounds():
   observation = tf.constant(np.random.default_rng(0).normal(size=(512, 2)), tf.float32)
   agent = make_agent(target_policy_noise=0.0)

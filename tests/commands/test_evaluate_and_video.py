@@ -97,3 +97,38 @@ def test_the_run_keeps_step_snapshots_and_its_best_policy(smoke_run, tmp_path):
                 str(tmp_path / "older.gif"))
   assert video.returncode == 0, video.stderr
   assert (tmp_path / "older.gif").stat().st_size > 0
+
+
+# Each agent's shipped config, trained a few iterations: (config, its bindings, iterations).
+AGENT_RUNS = {
+    "td3_pendulum.gin": (["train.Experiment.initial_collect_steps=200"], 40),
+    "c51_cartpole.gin": (["train.Experiment.initial_collect_steps=200",
+                          "train.Experiment.collect_steps_per_iteration=16",
+                          "train.Experiment.train_steps_per_iteration=4"], 4),
+    # Continuous PPO with gSDE: 2 rollouts of 4 x 32 steps.
+    "ppo_pendulum.gin": (["train.Experiment.collect_steps_per_iteration=128"], 2),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("config", sorted(AGENT_RUNS))
+def test_each_agents_run_evaluates_and_films(tmp_path, config):
+  bindings, iterations = AGENT_RUNS[config]
+  root = tmp_path / "run"
+  gin_args = [a for b in bindings + [f"train.Experiment.num_iterations={iterations}",
+                                     f"train.Experiment.eval_interval={iterations}",
+                                     "train.Experiment.num_eval_episodes=2"]
+              for a in ("--gin-param", b)]
+  result = rlrun("train", "--config", config, "--root-dir", str(root), *gin_args)
+  assert result.returncode == 0, result.stderr
+  report = json.loads(rlrun("eval", "--root-dir", str(root), "--episodes", "2", "--json").stdout)
+  assert report["NumEpisodes"] == 2 and len(report["Returns"]) == 2
+  episode_limit = 200 if config.endswith("pendulum.gin") else 500
+  assert all(1 <= n <= episode_limit for n in report["EpisodeLengths"])
+  if config.endswith("pendulum.gin"):  # Pendulum's reward is at most 0 per step
+    assert all(-16.3 * n <= r <= 0 for r, n in zip(report["Returns"], report["EpisodeLengths"]))
+  video = tmp_path / "clip.mp4"
+  result = rlrun("record-video", "--root-dir", str(root), "--output", str(video), "--fps", "30")
+  assert result.returncode == 0, result.stderr
+  frames = imageio.mimread(video, memtest=False)
+  assert len(frames) >= 9 and frames[0].ndim == 3

@@ -1,4 +1,5 @@
-"""Learning tests: DQN and PPO on CartPole, SAC, TD3 and PPO on Pendulum, from the shipped configs."""
+"""Learning tests from the shipped configs: DQN and PPO on CartPole, C51 and DQN on
+CartPole-v1, SAC, TD3 and PPO on Pendulum."""
 
 import json
 
@@ -89,3 +90,26 @@ def test_ppo_pendulum_gets_better_than_minus_250_within_100k_steps(tmp_path):
   evals = ppo_evals(tmp_path, "ppo_pendulum.gin")
   assert evals[-1][0] == 25
   assert max(r for _, r in evals) > -250, evals
+
+
+def deterministic_evals(tmp_path, config: str, seed: int):
+  root = tmp_path / f"{config}-seed{seed}"
+  result = rlrun("train", "--config", config, "--root-dir", str(root), "--seed", str(seed),
+                 "--deterministic", timeout=1200)
+  assert result.returncode == 0, result.stderr
+  return [(e["step"], e["AverageReturn"]) for e in
+          map(json.loads, (root / "eval" / "results.jsonl").read_text().splitlines())]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("config", ["c51_cartpole.gin", "dqn_cartpole_v1.gin"])
+def test_a_cartpole_v1_config_reaches_475_within_50k_steps(tmp_path, config):
+  # The shipped config as is: 1000 random steps, then 191 iterations of 256 environment
+  # steps and 128 train steps (49896 steps; RL Zoo's DQN CartPole-v1 figure: 500 at 50k).
+  # Deterministic runs repeat exactly on one machine, so a seed decides; another machine's
+  # kernels may round differently, so a second seed is tried before failing.
+  evals = deterministic_evals(tmp_path, config, 0)
+  assert evals[-1][0] == 191
+  if max(r for _, r in evals) < 475:
+    evals = {"seed 0": evals, "seed 1": deterministic_evals(tmp_path, config, 1)}
+    assert max(r for _, r in evals["seed 1"]) >= 475, evals

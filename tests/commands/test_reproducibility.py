@@ -42,6 +42,11 @@ def files(root, number):
 DETERMINISTIC = {
     "dqn_cartpole.gin": (1200, 400, [*gin("train.Experiment.initial_collect_steps=300")]),
     "sac_pendulum.gin": (600, 200, [*gin("train.Experiment.initial_collect_steps=300")]),
+    "td3_pendulum.gin": (600, 200, [*gin("train.Experiment.initial_collect_steps=300")]),
+    # 16 environment steps and 4 train steps per iteration.
+    "c51_cartpole.gin": (90, 30, [*gin("train.Experiment.initial_collect_steps=300"),
+                                  *gin("train.Experiment.collect_steps_per_iteration=16"),
+                                  *gin("train.Experiment.train_steps_per_iteration=4")]),
     # Rollouts of 8 x 32 steps through the in-process queue; the 8 environments' states
     # are saved with every checkpoint.
     "ppo_cartpole.gin": (60, 20, []),

@@ -311,6 +311,24 @@ def test_td3_trains_with_two_actors(tmp_path):
 
 
 @pytest.mark.slow
+def test_c51_trains_with_two_actors(tmp_path):
+  root = tmp_path / "run"
+  result = rlrun("train", "--config", "c51_cartpole.gin", "--actors", "2", "--root-dir", str(root),
+                 *gin("train.Experiment.num_iterations=4"),
+                 *gin("train.Experiment.initial_collect_steps=300"),
+                 *gin("train.Experiment.eval_interval=4"), *QUICK, timeout=600)
+  assert result.returncode == 0, result.stdout + result.stderr
+  assert "finished at step 4" in result.stdout
+  steps = [e["step"] for e in map(json.loads, (root / "eval" / "results.jsonl").read_text()
+                                  .splitlines())]
+  assert steps[-1] == 4
+  # 4 iterations of 128 train steps each sampled the actors' transitions.
+  status = json.loads((root / "status" / "replay_server.json").read_text())
+  assert status["samples"] >= 4 * 128 * 64
+  assert (root / "policies" / "policy" / "saved_model.pb").is_file()
+
+
+@pytest.mark.slow
 def test_ppo_trains_with_two_actors_through_the_rollout_queue(tmp_path):
   root = tmp_path / "run"
   result = rlrun("train", "--config", "ppo_cartpole.gin", "--actors", "2", "--root-dir", str(root),
