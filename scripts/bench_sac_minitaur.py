@@ -8,7 +8,9 @@ fresh process; runs alternate between the sides. Per run it measures:
   * the first learner call (tracing, dataset iterator creation): seconds;
   * after --warmup more iterations, --iterations iterations of the training loop (1 collect
     step + 1 train step each; evaluation stripped on both sides): iterations/s, and the
-    process CPU time over the loop's wall time (2.0 = two cores busy).
+    process CPU time over the loop's wall time (2.0 = two cores busy);
+  * after the timed loop, the greedy policy's mean return over --eval-episodes episodes
+    (the learning result at the end of the timed run, each side).
 The TF-Agents side is the tutorial's loop (collect Actor run() of 1 step, then
 Learner.run(iterations=1)), run in a TF-Agents virtualenv with timers around both calls.
 The rlrun side runs the Experiment of gin_configs/sac_minitaur.gin (groups of 8 iterations,
@@ -70,8 +72,9 @@ GROUP = 32
 # around the initial collect, the first learner call and the steady-state loop.
 REFERENCE = textwrap.dedent("""
     import json, os, sys, time
-    seed, initial_steps, warmup, iterations, workdir = (int(sys.argv[1]), int(sys.argv[2]),
-        int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
+    seed, initial_steps, warmup, iterations, workdir, eval_episodes = (
+        int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5],
+        int(sys.argv[6]))
     started = time.perf_counter()
     import numpy as np
     import reverb
@@ -177,6 +180,17 @@ REFERENCE = textwrap.dedent("""
       train_seconds += time.perf_counter() - t1
     loop_seconds = time.perf_counter() - wall_started
     loop_cpu = time.process_time() - cpu_started
+    # The learning result at the end of the timed run: the greedy policy's mean return.
+    eval_env = suite_pybullet.load("MinitaurBulletEnv-v0")
+    eval_env.seed(1000 + seed)
+    eval_policy = py_tf_eager_policy.PyTFEagerPolicy(tf_agent.policy, use_tf_function=True)
+    returns = []
+    for _ in range(eval_episodes):
+      time_step, total = eval_env.reset(), 0.0
+      while not time_step.is_last():
+        time_step = eval_env.step(eval_policy.action(time_step).action)
+        total += float(time_step.reward)
+      returns.append(total)
     rb_observer.close()
     reverb_server.stop()
     print(json.dumps({
@@ -188,7 +202,7 @@ REFERENCE = textwrap.dedent("""
         "collect_us": 1e6 * collect_seconds / iterations,
         "learner_us": 1e6 * train_seconds / iterations,
         "train_steps": int(train_step.numpy()), "tf_version": tf.__version__,
-        "loadavg": os.getloadavg()[0]}), flush=True)
+        "final_return": float(np.mean(returns)), "loadavg": os.getloadavg()[0]}), flush=True)
 """)
 
 
@@ -207,6 +221,7 @@ def rlrun_worker(args: argparse.Namespace) -> None:
       f"train.Experiment.num_iterations={total}",
       f"train.Experiment.initial_collect_steps={args.initial_collect_steps}",
       f"train.Experiment.seed={args.seed}",
+      f"train.Experiment.num_eval_episodes={args.eval_episodes}",
       # Evaluation stripped from the loop (the eval trigger never fires).
       "train.Experiment.eval_interval=1000000000"] + args.binding)
   with tempfile.TemporaryDirectory() as root:
@@ -253,6 +268,8 @@ def rlrun_worker(args: argparse.Namespace) -> None:
     loop_cpu = time.process_time() - cpu_started
     iterations = step - first
     loop_times = dict(in_loop)  # the split below calls learner.train again
+    # The learning result at the end of the timed run (the run's own evaluator).
+    final_return = experiment.evaluator.run(step)["AverageReturn"]
 
     split = measure_split(experiment, args.split_steps, args.split_batches,
                           args.split_train_steps)
@@ -266,6 +283,7 @@ def rlrun_worker(args: argparse.Namespace) -> None:
       "learner_us": 1e6 * loop_times["learner"] / iterations,
       "actor_us": 1e6 * loop_times["actor"] / iterations,
       "train_steps": step, "split": split, "tf_version": tf.__version__,
+      "final_return": final_return,
       "loadavg": os.getloadavg()[0]}), flush=True)
 
 
@@ -281,7 +299,8 @@ def run_rlrun(args: argparse.Namespace, seed: int, side: str) -> dict:
              "--seed", str(seed), "--initial-collect-steps", str(args.initial_collect_steps),
              "--warmup", str(args.warmup), "--iterations", str(args.iterations),
              "--split-steps", str(args.split_steps), "--split-batches", str(args.split_batches),
-             "--split-train-steps", str(args.split_train_steps)]
+             "--split-train-steps", str(args.split_train_steps),
+             "--eval-episodes", str(args.eval_episodes)]
   for binding in SIDE_BINDINGS[side]:
     command += ["--binding", binding]
   # The environment the `rlrun` command gives itself (rlrun/cli.py).
@@ -300,7 +319,7 @@ def run_reference(args: argparse.Namespace, seed: int, workdir: Path) -> dict:
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
   done = subprocess.run(
       [args.tf_agents_python, str(script), str(seed), str(args.initial_collect_steps),
-       str(args.warmup), str(args.iterations), str(rundir)],
+       str(args.warmup), str(args.iterations), str(rundir), str(args.eval_episodes)],
       capture_output=True, text=True, cwd=workdir, env=env)
   if done.returncode:
     sys.exit(f"TF-Agents run failed:\n{done.stderr[-4000:]}")
@@ -385,21 +404,26 @@ def write_report(path: Path, args: argparse.Namespace, command: str,
       "8 iterations, the next group collected in a thread while the learner trains, no XLA)"
       + (f"; {GROUPED}: the same with `{'`, `'.join(SIDE_BINDINGS[GROUPED])}`"
          if GROUPED in results else "") +
-      ". Cores busy = process CPU time / wall time over the loop.", "",
+      ". Cores busy = process CPU time / wall time over the loop. Final eval return: after "
+      f"the timed loop, the greedy policy's mean return over {args.eval_episodes} episodes "
+      "(the learning result at the end of the timed run; rlrun: the run's own evaluation "
+      "environments, TF-Agents: one environment seeded 1000 + seed).", "",
       "| run | initial collect (s) | first learner call (s) | loop it/s | cores busy | "
-      "CPU ms / iteration |",
-      "|---|---|---|---|---|---|"]
+      "CPU ms / iteration | final eval return |",
+      "|---|---|---|---|---|---|---|"]
   for name, rows in [("TF-Agents 0.19", ref)] + rlrun_sides:
     for i, r in enumerate(rows):
       lines.append(f"| {name} run {i} | {r['initial_collect_seconds']:.1f} | "
                    f"{r['first_learner_seconds']:.1f} | {r['it_per_s']:.1f} | "
-                   f"{r['cores_busy']:.2f} | {r['cpu_us'] / 1000:.1f} |")
+                   f"{r['cores_busy']:.2f} | {r['cpu_us'] / 1000:.1f} | "
+                   f"{r['final_return']:.2f} |")
     if rows:
       lines.append(f"| **{name} median** | **{_median(rows, 'initial_collect_seconds'):.1f}** | "
                    f"**{_median(rows, 'first_learner_seconds'):.1f}** | "
                    f"**{_median(rows, 'it_per_s'):.1f}** | "
                    f"**{_median(rows, 'cores_busy'):.2f}** | "
-                   f"**{_median(rows, 'cpu_us') / 1000:.1f}** |")
+                   f"**{_median(rows, 'cpu_us') / 1000:.1f}** | "
+                   f"**{_median(rows, 'final_return'):.2f}** |")
   rl_rate = _median(rl, "it_per_s")
   lines.append("")
   if ref:
@@ -458,6 +482,8 @@ def main() -> None:
   parser.add_argument("--warmup", type=int, default=200,
                       help="iterations before the timed loop (first learner call included)")
   parser.add_argument("--iterations", type=int, default=3000, help="timed loop iterations")
+  parser.add_argument("--eval-episodes", type=int, default=5,
+                      help="greedy episodes evaluated after the timed loop, each side")
   parser.add_argument("--split-steps", type=int, default=2000,
                       help="env steps, policy calls and inserts timed for the split")
   parser.add_argument("--split-batches", type=int, default=300)
