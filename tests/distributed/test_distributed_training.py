@@ -295,36 +295,27 @@ def test_no_child_outlives_a_sigkilled_launcher_and_a_rerun_resumes(tmp_path):
   assert re.search(rf"resuming from step {last} of 1500", second.stdout), second.stdout
 
 
-@pytest.mark.slow
-def test_td3_trains_with_two_actors(tmp_path):
-  root = tmp_path / "run"
-  result = rlrun("train", "--config", "td3_pendulum.gin", "--actors", "2", "--root-dir", str(root),
-                 *gin("train.Experiment.num_iterations=100"),
-                 *gin("train.Experiment.initial_collect_steps=300"),
-                 *gin("train.Experiment.eval_interval=100"), *QUICK, timeout=600)
-  assert result.returncode == 0, result.stdout + result.stderr
-  assert "finished at step 100" in result.stdout
-  steps = [e["step"] for e in map(json.loads, (root / "eval" / "results.jsonl").read_text()
-                                  .splitlines())]
-  assert steps[-1] == 100  # (the step-0 one only when the evaluator saw step 0's weights)
-  assert (root / "policies" / "policy" / "saved_model.pb").is_file()
+# config -> (iterations, train steps per iteration, batch size) as run below.
+OFF_POLICY_AGENTS = {"td3_pendulum.gin": (100, 1, 256), "c51_cartpole.gin": (4, 128, 64)}
 
 
 @pytest.mark.slow
-def test_c51_trains_with_two_actors(tmp_path):
+@pytest.mark.parametrize("config", sorted(OFF_POLICY_AGENTS))
+def test_an_off_policy_agent_trains_with_two_actors(tmp_path, config):
+  iterations, train_steps, batch = OFF_POLICY_AGENTS[config]
   root = tmp_path / "run"
-  result = rlrun("train", "--config", "c51_cartpole.gin", "--actors", "2", "--root-dir", str(root),
-                 *gin("train.Experiment.num_iterations=4"),
+  result = rlrun("train", "--config", config, "--actors", "2", "--root-dir", str(root),
+                 *gin(f"train.Experiment.num_iterations={iterations}"),
                  *gin("train.Experiment.initial_collect_steps=300"),
-                 *gin("train.Experiment.eval_interval=4"), *QUICK, timeout=600)
+                 *gin(f"train.Experiment.eval_interval={iterations}"), *QUICK, timeout=600)
   assert result.returncode == 0, result.stdout + result.stderr
-  assert "finished at step 4" in result.stdout
+  assert f"finished at step {iterations}" in result.stdout
   steps = [e["step"] for e in map(json.loads, (root / "eval" / "results.jsonl").read_text()
                                   .splitlines())]
-  assert steps[-1] == 4
-  # 4 iterations of 128 train steps each sampled the actors' transitions.
+  assert steps[-1] == iterations  # (the step-0 one only when the evaluator saw step 0's weights)
+  # Every train step sampled a batch of the actors' transitions from the server.
   status = json.loads((root / "status" / "replay_server.json").read_text())
-  assert status["samples"] >= 4 * 128 * 64
+  assert status["samples"] >= iterations * train_steps * batch
   assert (root / "policies" / "policy" / "saved_model.pb").is_file()
 
 
