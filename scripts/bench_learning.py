@@ -18,6 +18,7 @@ Usage:
   python scripts/bench_learning.py --configs dqn_acrobot.gin --seeds 0 1
   python scripts/bench_learning.py --configs td3_halfcheetah_bullet.gin --seeds 0 1 \
       --env-steps 150000   # a documented shorter budget; the row's note says so
+  python scripts/bench_learning.py --configs td3_pendulum.gin --fast   # rows of their own
 """
 
 import argparse
@@ -73,6 +74,7 @@ ANCHORS: Dict[str, Anchor] = {
 # about 5 hours per seed and config):
 # run only when named with --configs.
 LONG = {"td3_halfcheetah_bullet.gin", "sac_halfcheetah_bullet.gin"}
+FAST = " --fast"  # the row key's suffix and the flag of a --fast run
 
 
 def iqm(values: np.ndarray) -> float:
@@ -110,11 +112,13 @@ def iterations_for(config: str, env_steps: int) -> int:
 
 
 def run(rlrun: str, config: str, seed: int, work: Path, eval_episodes: Optional[int] = None,
-        env_steps: Optional[int] = None) -> dict:
-  root = work / f"{config[:-4]}-seed{seed}"
+        env_steps: Optional[int] = None, fast: bool = False) -> dict:
+  root = work / f"{config[:-4]}{FAST if fast else ''}-seed{seed}".replace(" ", "")
   start = time.monotonic()
   more = [] if eval_episodes is None else [
       "--gin-param", f"train.Experiment.num_eval_episodes={eval_episodes}"]
+  if fast:
+    more.append(FAST.strip())
   if env_steps is not None:
     more += ["--gin-param",
              f"train.Experiment.num_iterations={iterations_for(config, env_steps)}"]
@@ -133,7 +137,7 @@ def _format(value: float) -> str:
 
 
 def row(config: str, seeds: List[int], results: List[dict],
-        env_steps: Optional[int] = None) -> str:
+        env_steps: Optional[int] = None, fast: bool = False) -> str:
   anchor = ANCHORS[config]
   finals = np.array([r["final"] for r in results])
   low, high = bootstrap_interval(finals)
@@ -142,11 +146,14 @@ def row(config: str, seeds: List[int], results: List[dict],
   episodes = min(r["episodes"] for r in results)
   minutes = np.median([r["minutes"] for r in results])
   notes = [anchor.note] if anchor.note else []
+  if fast:
+    notes.append("`rlrun train --fast`: the in-process replay, 32 iterations per call and "
+                 "the next group collected while the learner trains")
   if env_steps is not None:
     notes.append(f"Shortened budget: {env_steps:,} environment steps, not the anchor's "
                  f"{anchor.budget}, so the anchor is not reached by design")
   note = "".join(f" {n}." for n in notes)  # the last column
-  return (f"| {config} | {', '.join(map(str, seeds))} | "
+  return (f"| {config}{FAST if fast else ''} | {', '.join(map(str, seeds))} | "
           f"{', '.join(_format(f) for f in finals)} | **{_format(value)}** "
           f"[{_format(low)}, {_format(high)}] | {anchor.mean:g} ± {anchor.std:g} at "
           f"{anchor.budget} ({anchor.source}) | {verdict} | {episodes} | {minutes:.1f} |"
@@ -173,6 +180,9 @@ def main() -> None:
                       help="a shorter budget for off-policy configs too slow for this "
                       "machine (the HalfCheetah ones): environment steps of every run, "
                       "random ones included; the row's note records it")
+  parser.add_argument("--fast", action="store_true",
+                      help="run `rlrun train --fast` (rows of their own, '<config> --fast'): "
+                      "does the speed mode learn what the shipped default does?")
   parser.add_argument("--output", type=Path, default=REPO / "BENCHMARKS.md")
   options = parser.parse_args()
   configs = options.configs or [c for c in ANCHORS if c not in LONG]
@@ -191,19 +201,21 @@ def main() -> None:
       results = []
       for seed in options.seeds:
         results.append(run(options.rlrun, config, seed, Path(work), options.eval_episodes,
-                           options.env_steps))
+                           options.env_steps, options.fast))
         r = results[-1]
         print(f"{config} seed {seed}: final {r['final']:.1f} (best {r['best']:.1f}) at step "
               f"{r['step']}, {r['minutes']:.1f} min", flush=True)
-      rows[config] = row(config, options.seeds, results, options.env_steps)
-      print(rows[config], flush=True)
+      key = config + (FAST if options.fast else "")
+      rows[key] = row(config, options.seeds, results, options.env_steps, options.fast)
+      print(rows[key], flush=True)
       write(options.output, rows)
 
 
 def write(path: Path, new_rows: Dict[str, str]) -> None:
   """The section with `new_rows` and the rows already there for other configs (read now, so
   invocations running side by side keep each other's rows)."""
-  rows = dict(section_rows(path, SECTION, lambda key: key.endswith(".gin")), **new_rows)
+  rows = dict(section_rows(path, SECTION, lambda key: key.endswith((".gin", ".gin" + FAST))),
+              **new_rows)
   lines = ["## Learning against RL Baselines3 Zoo (`scripts/bench_learning.py`)", "",
            f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}; table "
            f"updated {time.strftime('%Y-%m-%d')}. Each run is the shipped config at its own "
@@ -215,7 +227,7 @@ def write(path: Path, new_rows: Dict[str, str]) -> None:
            "(benchmark.md). The HalfCheetahBulletEnv-v0 configs (1M steps, about 5 hours per "
            "seed here) run only at a shortened budget (`--env-steps`; their rows' notes say "
            "so); rows with fewer than 5 seeds were cut for time on this 2-core machine.", ""] + HEADER
-  lines += [rows[c] for c in ANCHORS if c in rows]
+  lines += [rows[key] for c in ANCHORS for key in (c, c + FAST) if key in rows]
   replace_section(path, SECTION, lines)
 
 
