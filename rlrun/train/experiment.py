@@ -20,6 +20,7 @@ from rlrun.train.parts import (EVAL_ENV_OFFSET, AgentParts, collect_metrics,  # 
                                eval_py_policy)
 from rlrun.train.settings import Settings
 from rlrun.train.trainer import Trainer
+from rlrun.utils.tf_threads import set_intra_op_threads
 
 # The collect environment's saved state, beside a deterministic run's local replay.
 COLLECTOR_FILE = "collector.pkl"
@@ -56,6 +57,8 @@ class Experiment:
     binding) stops the command before `start()` touches the run directory.
     """
     settings = self.settings
+    # This process collects and trains: its thread split is set before its first op.
+    set_intra_op_threads(settings.intra_op_threads)
     self.parts = AgentParts.build(settings)
     builder, agent = self.parts.builder, self.parts.agent
     self._table = builder.make_table(agent)

@@ -61,6 +61,10 @@ class Settings:
     seed: seeds environments, TF and numpy.
     importance_exponent: beta of the importance weights of a prioritized table.
     overlap_collection: collect the next group in a thread while the learner trains.
+    intra_op_threads: threads TensorFlow splits each op over in a single-process run
+      (None: one per core; distributed roles keep TensorFlow's default). One leaves a core
+      to an overlapped collection's heavy environment (sac_minitaur.gin); it applies from
+      the process's first TensorFlow op (rlrun/utils/tf_threads.py).
     strategy: the tf.distribute strategy by name ('default' or 'mirrored').
     replay: where replay lives in a single-process run: 'reverb' (an in-process Reverb
       server, as distributed training uses) or 'local' (rlrun's in-process table:
@@ -105,6 +109,7 @@ class Settings:
   seed: int = 0
   importance_exponent: float = 0.4
   overlap_collection: bool = False
+  intra_op_threads: Optional[int] = None
   strategy: str = "default"
   replay: str = "reverb"
   max_episode_steps: Optional[int] = None
@@ -220,10 +225,12 @@ def _type_problems(settings: Settings) -> List[str]:
   if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
     problems.append(f"train.Experiment.eval_epsilon must be a probability in [0, 1] (0: greedy "
                     f"evaluation), got {value!r}")
-  steps = settings.max_episode_steps
-  if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
-    problems.append(f"train.Experiment.max_episode_steps must be a positive integer or None, "
-                    f"got {steps!r}")
+  for name, none_means in (("max_episode_steps", "the environment's own limit"),
+                           ("intra_op_threads", "one per core")):
+    value = getattr(settings, name)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+      problems.append(f"train.Experiment.{name} must be a positive integer or None "
+                      f"({none_means}), got {value!r}")
   if not isinstance(settings.strategy, str):
     problems.append(f"train.Experiment.strategy must be a name ('default' or 'mirrored'), got "
                     f"{settings.strategy!r}")
