@@ -8,11 +8,14 @@ sys.stderr keeps the terminal, so rlrun's own messages and tracebacks still show
 """
 
 import contextlib
+import logging
 import os
 import sys
 import tempfile
 from pathlib import Path
 from typing import Optional
+
+from absl import logging as absl_logging
 
 
 class NativeLog:
@@ -36,6 +39,15 @@ class NativeLog:
     self._log.close()
 
 
+def _move_log_handlers(old_stream, new_stream) -> None:
+  """Logging handlers made while sys.stderr was `old_stream` (absl's, on its first use) write
+  to `new_stream` instead, so logging after the block does not hit a closed file."""
+  handlers = list(logging.root.handlers) + [absl_logging.get_absl_handler().python_handler]
+  for handler in handlers:
+    if isinstance(handler, logging.StreamHandler) and handler.stream is old_stream:
+      handler.setStream(new_stream)
+
+
 @contextlib.contextmanager
 def native_logs_to(path: Optional[Path]):
   if path is not None:
@@ -49,8 +61,10 @@ def native_logs_to(path: Optional[Path]):
   try:
     yield log
   finally:
-    sys.stderr.flush()
-    sys.stderr.close()
+    terminal = sys.stderr
+    terminal.flush()
+    _move_log_handlers(terminal, saved_stderr)
+    terminal.close()
     sys.stderr = saved_stderr
     os.dup2(saved_fd, 2)
     os.close(saved_fd)

@@ -102,6 +102,8 @@ CASES = [
     (gin("train.Experiment.use_xla='yes'"), "use_xla must be True or False"),
     (gin("train.Experiment.strategy='tpu'"), "tpu"),
     (gin("train.Experiment.seed=-3"), "seed must be >= 0"),
+    (gin("train.Experiment.intra_op_threads=0"), "intra_op_threads must be a positive integer"),
+    (gin("train.Experiment.intra_op_threads=1.5"), "intra_op_threads must be a positive integer"),
     (gin("train.Experiment.env_fn=3"), "env_fn must be a function"),
     (gin("tf.keras.optimizers.Adam.learning_rate='abc'"), "Adam"),
     (gin("train.Experiment.num_iterations="), "gin syntax error"),
