@@ -22,7 +22,8 @@ print("after", tf.config.threading.get_intra_op_parallelism_threads())
 
 def run_child(tmp_path, *bindings):
   child = subprocess.run([sys.executable, "-c", _CHILD, str(tmp_path / "run"), *bindings],
-                         capture_output=True, text=True, timeout=600)  # hang guard only
+                         capture_output=True, text=True, timeout=600,  # hang guard only
+                         cwd=tmp_path)  # not the checkout: import rlrun as installed
   assert child.returncode == 0, child.stderr[-3000:]
   return child
 
