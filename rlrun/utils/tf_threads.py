@@ -4,7 +4,8 @@ TensorFlow splits each op (a matmul, a reduction) over one thread per core by de
 run whose collection overlaps training on a heavy environment (pybullet's Minitaur), the
 environment needs a core of its own while the learner trains, and the train step's ops
 split over both cores fight it for them: one intra-op thread for the learner made
-sac_minitaur.gin's loop 12-18% faster on 2 cores (BENCHMARKS.md, "SAC Minitaur").
+sac_minitaur.gin's loop 1.20x as fast on 2 cores, in paired runs (BENCHMARKS.md, "SAC
+Minitaur").
 """
 
 from typing import Optional
