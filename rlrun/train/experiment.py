@@ -58,7 +58,7 @@ class Experiment:
     """
     settings = self.settings
     # This process collects and trains: its thread split is set before its first op.
-    set_intra_op_threads(settings.intra_op_threads)
+    set_intra_op_threads(settings.intra_op_threads, asked=not settings.threads_set_by_fast)
     self.parts = AgentParts.build(settings)
     builder, agent = self.parts.builder, self.parts.agent
     self._table = builder.make_table(agent)

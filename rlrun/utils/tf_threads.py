@@ -14,12 +14,13 @@ from absl import logging
 import tensorflow as tf
 
 
-def set_intra_op_threads(threads: Optional[int]) -> None:
+def set_intra_op_threads(threads: Optional[int], asked: bool = True) -> None:
   """Makes TensorFlow split each op over at most `threads` threads (None: leave TF's default).
 
   TensorFlow fixes the count when its runtime starts (the first op of the process), so a
-  process that already ran ops with another count keeps it, with a warning: several runs
-  built in one Python process (the library API, tests) share the first one's setting.
+  process that already ran ops with another count keeps it, with a warning when the config
+  `asked` for the count (an info line when --fast chose it): several runs built in one
+  Python process (the library API, tests) share the first one's setting.
   """
   if threads is None:
     return
@@ -29,6 +30,6 @@ def set_intra_op_threads(threads: Optional[int]) -> None:
   try:
     tf.config.threading.set_intra_op_parallelism_threads(threads)
   except RuntimeError:
-    logging.warning("train.Experiment.intra_op_threads = %d not applied: TensorFlow already "
+    (logging.warning if asked else logging.info)("train.Experiment.intra_op_threads = %d not applied: TensorFlow already "
                     "runs in this process with %s intra-op threads (0: one per core); it "
                     "applies in a process of its own, as `rlrun train` runs", threads, current)

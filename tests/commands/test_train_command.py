@@ -86,11 +86,16 @@ def test_fast_settings_by_loop_kind():
   from rlrun.builders.off_policy import DqnBuilder
   from rlrun.builders.on_policy import PpoBuilder
   from rlrun.environments import suite_gym
-  from rlrun.train.settings import FAST_ITERATIONS_PER_CALL, Settings
+  from rlrun.train.settings import FAST_ITERATIONS_PER_CALL, Settings, fast_learner_threads
   off = Settings(env_fn=suite_gym.load, builder=DqnBuilder(), fast=True)
-  assert (off.replay, off.iterations_per_call, off.overlap_collection) == (
-      "local", FAST_ITERATIONS_PER_CALL, True)
+  assert (off.replay, off.iterations_per_call, off.overlap_collection, off.intra_op_threads) == (
+      "local", FAST_ITERATIONS_PER_CALL, True, fast_learner_threads())
+  assert off.threads_set_by_fast
+  bound = Settings(env_fn=suite_gym.load, builder=DqnBuilder(), fast=True, intra_op_threads=2)
+  assert (bound.intra_op_threads, bound.threads_set_by_fast) == (2, False)
   on = Settings(env_fn=suite_gym.load, builder=PpoBuilder(), fast=True, iterations_per_call=3)
-  assert (on.replay, on.iterations_per_call, on.overlap_collection) == ("local", 3, False)
+  assert (on.replay, on.iterations_per_call, on.overlap_collection, on.intra_op_threads) == (
+      "local", 3, False, None)
   plain = Settings(env_fn=suite_gym.load, builder=DqnBuilder())
-  assert (plain.replay, plain.overlap_collection) == ("reverb", False)
+  assert (plain.replay, plain.overlap_collection, plain.intra_op_threads) == (
+      "reverb", False, None)

@@ -38,3 +38,9 @@ def test_a_run_trains_with_the_thread_split_it_asks_for_and_it_stays(tmp_path):
 def test_without_the_setting_tensorflow_keeps_its_default_split(tmp_path):
   child = run_child(tmp_path)
   assert "exit 0 threads 0\n" in child.stdout  # 0: TensorFlow's one thread per core
+
+
+def test_fast_leaves_a_core_to_the_collecting_thread(tmp_path):
+  from rlrun.train.settings import fast_learner_threads
+  child = run_child(tmp_path, "train.Experiment.fast = True")
+  assert f"exit 0 threads {fast_learner_threads()}\n" in child.stdout
