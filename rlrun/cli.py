@@ -79,7 +79,8 @@ def cli() -> None:
 @click.option("--fast", is_flag=True,
               help="Single-process speed settings: the in-process replay and, for off-policy "
               "agents, 32 iterations per call with the next group collected while the learner "
-              "trains (the collecting policy is up to one group older). Shorthand for "
+              "trains on one core fewer than the machine has (the collecting policy is up to "
+              "one group older). Shorthand for "
               "--gin-param 'train.Experiment.fast=True'. Not with --actors, --gpu, "
               "--deterministic or a prioritized replay table.")
 @click.option("--seeds", metavar="LIST",
