@@ -148,7 +148,7 @@ def row(config: str, seeds: List[int], results: List[dict],
   notes = [anchor.note] if anchor.note else []
   if fast:
     notes.append("`rlrun train --fast`: the in-process replay, 32 iterations per call and "
-                 "the next group collected while the learner trains")
+                 "the next group collected while the learner trains on one core fewer")
   if env_steps is not None:
     notes.append(f"Shortened budget: {env_steps:,} environment steps, not the anchor's "
                  f"{anchor.budget}, so the anchor is not reached by design")
