@@ -5,7 +5,7 @@ NOT FOR CI: the peers' virtualenv pulls several GB of wheels (PyTorch, JAX). Run
 Creates (or reuses) a separate virtualenv holding the peers (stable-baselines3 2.9.2 on
 PyTorch, sbx-rl 0.28.0 on JAX, both on the CPU) and, for each task, runs every side in turn
 -- rlrun with Reverb (the default), rlrun with replay='local', `rlrun train --fast` (replay='local',
-32 iterations per call and collection overlapped with training), SB3, SBX -- --runs times,
+32 iterations per call, collection overlapped with training, the learner on one core fewer), SB3, SBX -- --runs times,
 alternating sides so a change in the machine's speed hits them all alike. Each run is seeded
 with its run index. The peers run scripts/peer_loop.py in their venv with the
 hyperparameters of rlrun's shipped config; rlrun runs `rlrun train --config <task>.gin`.
@@ -76,7 +76,7 @@ SIDES = {"rlrun": "rlrun (Reverb)", "rlrun-local": "rlrun (replay='local')",
 # What each rlrun side changes of the config. 'grouped' is `rlrun train --fast` (its
 # binding): the in-process replay, 32 iterations per actor/learner call (the collect
 # policy's weights refreshed every 32 steps) and collection overlapped with training (a
-# group trains on what was written before it).
+# group trains on what was written before it), the learner's ops on one core fewer.
 VARIANTS = {"rlrun": [], "rlrun-local": ["train.Experiment.replay='local'"],
             "rlrun-grouped": ["train.Experiment.fast=True"]}
 

@@ -63,7 +63,8 @@ class Settings:
     importance_exponent: beta of the importance weights of a prioritized table.
     overlap_collection: collect the next group in a thread while the learner trains.
     intra_op_threads: threads TensorFlow splits each op over in a single-process run
-      (None: one per core; distributed roles keep TensorFlow's default). One leaves a core
+      (None: one per core, or under `fast` one core fewer; distributed roles keep
+      TensorFlow's default). One leaves a core
       to an overlapped collection's heavy environment (sac_minitaur.gin); it applies from
       the process's first TensorFlow op (rlrun/utils/tf_threads.py).
     strategy: the tf.distribute strategy by name ('default' or 'mirrored').
