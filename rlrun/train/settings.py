@@ -82,9 +82,10 @@ class Settings:
       (replay = 'local') and, for an off-policy builder, FAST_ITERATIONS_PER_CALL
       iterations per call with the next group collected while the learner trains
       (overlap_collection), so the policy that collects is up to one group of train
-      steps older; unless intra_op_threads is bound, the learner's ops then split over
-      one core fewer than the machine has (fast_learner_threads). Not with deterministic runs, a non-default strategy, --actors or a
-      prioritized table (the in-process replay samples uniformly).
+      steps older; unless intra_op_threads is set to a number, the learner's ops then
+      split over one core fewer than the machine has (fast_learner_threads). Not with
+      deterministic runs, a non-default strategy, --actors or a prioritized table (the
+      in-process replay samples uniformly).
   """
   env_fn: Callable[..., Any] = gin.REQUIRED
   builder: Any = None
