@@ -64,9 +64,9 @@ class Settings:
     overlap_collection: collect the next group in a thread while the learner trains.
     intra_op_threads: threads TensorFlow splits each op over in a single-process run
       (None: one per core, or under `fast` one core fewer; distributed roles keep
-      TensorFlow's default). One leaves a core
-      to an overlapped collection's heavy environment (sac_minitaur.gin); it applies from
-      the process's first TensorFlow op (rlrun/utils/tf_threads.py).
+      TensorFlow's default). One leaves a core to an overlapped collection's heavy
+      environment (sac_minitaur.gin); it applies from the process's first TensorFlow op
+      (rlrun/utils/tf_threads.py).
     strategy: the tf.distribute strategy by name ('default' or 'mirrored').
     replay: where replay lives in a single-process run: 'reverb' (an in-process Reverb
       server, as distributed training uses) or 'local' (rlrun's in-process table:

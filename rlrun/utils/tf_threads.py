@@ -30,6 +30,7 @@ def set_intra_op_threads(threads: Optional[int], asked: bool = True) -> None:
   try:
     tf.config.threading.set_intra_op_parallelism_threads(threads)
   except RuntimeError:
-    (logging.warning if asked else logging.info)("train.Experiment.intra_op_threads = %d not applied: TensorFlow already "
-                    "runs in this process with %s intra-op threads (0: one per core); it "
-                    "applies in a process of its own, as `rlrun train` runs", threads, current)
+    log = logging.warning if asked else logging.info
+    log("train.Experiment.intra_op_threads = %d not applied: TensorFlow already runs in this "
+        "process with %s intra-op threads (0: one per core); it applies in a process of its "
+        "own, as `rlrun train` runs", threads, current)
