@@ -33,6 +33,7 @@ SECTION = "learning-sb3"
 # task -> (RL Zoo entry, budget, rlrun's config and its IQM in the learning table's row)
 TASKS = {
     "dqn_cartpole_v1": ("dqn.yml CartPole-v1", "50k", "dqn_cartpole_v1.gin"),
+    "dqn_mountaincar": ("dqn.yml MountainCar-v0", "120k", "dqn_mountaincar.gin"),
     "td3_pendulum": ("td3.yml Pendulum-v1", "20k", "td3_pendulum.gin"),
     "ppo_pendulum": ("ppo.yml Pendulum-v1 (gSDE, sample freq 4)", "100k", "ppo_pendulum.gin"),
     "ppo_pendulum_no_sde": ("ppo.yml Pendulum-v1 without gSDE", "100k", "ppo_pendulum.gin"),

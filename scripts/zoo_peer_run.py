@@ -32,6 +32,14 @@ def _dqn_cartpole_v1(seed: int):
              policy_kwargs=dict(net_arch=[256, 256]), seed=seed), 50000
 
 
+def _dqn_mountaincar(seed: int):
+  env = gym.make("MountainCar-v0")
+  return DQN("MlpPolicy", env, learning_rate=4e-3, batch_size=128, buffer_size=10000,
+             learning_starts=1000, gamma=0.98, target_update_interval=600, train_freq=16,
+             gradient_steps=8, exploration_fraction=0.2, exploration_final_eps=0.07,
+             policy_kwargs=dict(net_arch=[256, 256]), seed=seed), 120000
+
+
 def _td3_pendulum(seed: int):
   env = gym.make("Pendulum-v1")
   noise = NormalActionNoise(np.zeros(1), 0.1 * np.ones(1))
@@ -49,6 +57,7 @@ def _ppo_pendulum(seed: int, use_sde: bool = True):
 
 TASKS = {
     "dqn_cartpole_v1": ("CartPole-v1", _dqn_cartpole_v1),
+    "dqn_mountaincar": ("MountainCar-v0", _dqn_mountaincar),
     "td3_pendulum": ("Pendulum-v1", _td3_pendulum),
     "ppo_pendulum": ("Pendulum-v1", _ppo_pendulum),
     "ppo_pendulum_no_sde": ("Pendulum-v1", lambda seed: _ppo_pendulum(seed, use_sde=False)),

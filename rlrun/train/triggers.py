@@ -1,4 +1,5 @@
-"""Triggers: callables(step) that act every `interval` train steps."""
+"""Triggers: callables(step) that act every `interval` steps of the counter they are given
+(the loop's iterations, in `rlrun train`)."""
 
 import logging
 import os
@@ -47,7 +48,7 @@ class PolicySavedModelTrigger(IntervalTrigger):
   Args:
     policies_dir: e.g. <root>/policies.
     savers: name -> PolicySaver ('policy', 'collect_policy', 'greedy_policy').
-    interval: train steps between exports.
+    interval: steps (of the counter the trigger is called with) between exports.
     snapshots: how many policies/step_<N> copies of 'policy' to keep (0: none).
   """
 
@@ -80,7 +81,10 @@ class PolicySavedModelTrigger(IntervalTrigger):
 
 
 class StepPerSecondLogTrigger(IntervalTrigger):
-  """Writes `charts/steps_per_sec` (train steps per wall second) every `interval` steps."""
+  """Writes `charts/steps_per_sec` every `interval` steps: how fast the counter it is given
+  advances, per wall second. The Trainer gives it the loop's iteration, so in a run the
+  chart is iterations per second (env steps per second when an iteration collects one step,
+  as in the tutorials' configs)."""
 
   def __init__(self, train_step: tf.Variable, interval: int, summary_writer=None,
                start_step: int = 0):
