@@ -20,19 +20,16 @@ Usage:
   python scripts/bench_twin_critics.py --runs 3
 """
 
-import argparse
 import json
 import os
 import platform
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 from benchmarks_md import replace_section
+import update_timing
+from update_timing import ms_per_update, run_worker
 
-REPO = Path(__file__).resolve().parent.parent
 WIDTHS = {"(256, 256)": (256, 256), "(400, 300)": (400, 300)}
 LAYOUTS = ("two networks", "stacked pair")
 THREADS = (1, 0)
@@ -115,26 +112,12 @@ def worker(layout: str, width: str, threads: int, steps: int) -> float:
       destination.assign(0.995 * destination + 0.005 * source)
     return loss
 
-  for _ in range(30):
-    update()
-  blocks = []
-  for _ in range(5):
-    started = time.perf_counter()
-    for _ in range(steps):
-      update()
-    update().numpy()
-    blocks.append((time.perf_counter() - started) / (steps + 1) * 1e3)
-  return statistics.median(blocks)
+  return ms_per_update(update, steps)
 
 
 def main() -> None:
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--runs", type=int, default=3)
-  parser.add_argument("--steps", type=int, default=100)
-  parser.add_argument("--output", type=Path, default=REPO / "BENCHMARKS.md")
-  parser.add_argument("--worker", nargs=3, metavar=("LAYOUT", "WIDTH", "THREADS"),
-                      help=argparse.SUPPRESS)
-  args = parser.parse_args()
+  worker_args = ("LAYOUT", "WIDTH", "THREADS")
+  args = update_timing.parser(__doc__.splitlines()[0], worker_args).parse_args()
   if args.worker:
     layout, width, threads = args.worker
     print(json.dumps(worker(layout, width, int(threads), args.steps)))
@@ -143,11 +126,9 @@ def main() -> None:
   for run in range(args.runs):
     variants = [(w, t, l) for w in WIDTHS for t in THREADS for l in LAYOUTS]
     for width, threads, layout in (variants if run % 2 == 0 else variants[::-1]):
-      out = subprocess.run([sys.executable, __file__, "--steps", str(args.steps), "--worker",
-                            layout, width, str(threads)], capture_output=True, text=True,
-                           check=True, env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
       key = (width, threads, layout)
-      times.setdefault(key, []).append(json.loads(out.stdout.strip().splitlines()[-1]))
+      times.setdefault(key, []).append(
+          run_worker(__file__, args.steps, [layout, width, str(threads)]))
       print(f"run {run}: {width} threads={threads} {layout}: {times[key][-1]:.2f} ms", flush=True)
   lines = ["## Twin critics: two networks against one stacked pair (`scripts/bench_twin_critics.py`)",
            "",

@@ -15,19 +15,16 @@ Usage:
   python scripts/bench_update_precision.py --runs 3
 """
 
-import argparse
 import json
 import os
 import platform
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 from benchmarks_md import replace_section
+import update_timing
+from update_timing import ms_per_update, run_worker
 
-REPO = Path(__file__).resolve().parent.parent
 WIDTHS = {"(256, 256)": (256, 256), "(400, 300)": (400, 300)}
 VARIANTS = [("float32", False), ("mixed_bfloat16", False), ("float32", True),
             ("mixed_bfloat16", True)]
@@ -66,26 +63,12 @@ def worker(policy: str, xla: bool, width: str, steps: int) -> float:
                                   actor.trainable_variables))
     return loss
 
-  for _ in range(30):
-    update()
-  blocks = []
-  for _ in range(5):
-    started = time.perf_counter()
-    for _ in range(steps):
-      update()
-    update().numpy()
-    blocks.append((time.perf_counter() - started) / (steps + 1) * 1e3)
-  return statistics.median(blocks)
+  return ms_per_update(update, steps)
 
 
 def main() -> None:
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--runs", type=int, default=3)
-  parser.add_argument("--steps", type=int, default=100)
-  parser.add_argument("--output", type=Path, default=REPO / "BENCHMARKS.md")
-  parser.add_argument("--worker", nargs=3, metavar=("POLICY", "XLA", "WIDTH"),
-                      help=argparse.SUPPRESS)
-  args = parser.parse_args()
+  worker_args = ("POLICY", "XLA", "WIDTH")
+  args = update_timing.parser(__doc__.splitlines()[0], worker_args).parse_args()
   if args.worker:
     policy, xla, width = args.worker
     print(json.dumps(worker(policy, xla == "1", width, args.steps)))
@@ -94,12 +77,9 @@ def main() -> None:
   for run in range(args.runs):
     for width in WIDTHS:
       for policy, xla in VARIANTS:
-        out = subprocess.run([sys.executable, __file__, "--steps", str(args.steps), "--worker",
-                              policy, "1" if xla else "0", width], capture_output=True,
-                             text=True, check=True,
-                             env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
         key = (width, policy, xla)
-        times.setdefault(key, []).append(json.loads(out.stdout.strip().splitlines()[-1]))
+        times.setdefault(key, []).append(
+            run_worker(__file__, args.steps, [policy, "1" if xla else "0", width]))
         print(f"run {run}: {width} {policy} xla={xla}: {times[key][-1]:.2f} ms", flush=True)
   lines = ["## One TD3-shaped update, float32 against bfloat16 (`scripts/bench_update_precision.py`)",
            "",

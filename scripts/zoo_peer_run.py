@@ -24,20 +24,22 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.noise import NormalActionNoise
 
 
-def _dqn_cartpole_v1(seed: int):
-  env = gym.make("CartPole-v1")
-  return DQN("MlpPolicy", env, learning_rate=2.3e-3, batch_size=64, buffer_size=100000,
-             learning_starts=1000, gamma=0.99, target_update_interval=10, train_freq=256,
-             gradient_steps=128, exploration_fraction=0.16, exploration_final_eps=0.04,
-             policy_kwargs=dict(net_arch=[256, 256]), seed=seed), 50000
+def _dqn(env_id: str, budget: int, **hyperparameters):
+  """An RL Zoo dqn.yml entry: a 256-256 Q-network and the entry's other settings."""
+  def make(seed: int):
+    return DQN("MlpPolicy", gym.make(env_id), policy_kwargs=dict(net_arch=[256, 256]),
+               seed=seed, **hyperparameters), budget
+  return make
 
 
-def _dqn_mountaincar(seed: int):
-  env = gym.make("MountainCar-v0")
-  return DQN("MlpPolicy", env, learning_rate=4e-3, batch_size=128, buffer_size=10000,
-             learning_starts=1000, gamma=0.98, target_update_interval=600, train_freq=16,
-             gradient_steps=8, exploration_fraction=0.2, exploration_final_eps=0.07,
-             policy_kwargs=dict(net_arch=[256, 256]), seed=seed), 120000
+_dqn_cartpole_v1 = _dqn("CartPole-v1", 50000, learning_rate=2.3e-3, batch_size=64,
+                        buffer_size=100000, learning_starts=1000, gamma=0.99,
+                        target_update_interval=10, train_freq=256, gradient_steps=128,
+                        exploration_fraction=0.16, exploration_final_eps=0.04)
+_dqn_mountaincar = _dqn("MountainCar-v0", 120000, learning_rate=4e-3, batch_size=128,
+                        buffer_size=10000, learning_starts=1000, gamma=0.98,
+                        target_update_interval=600, train_freq=16, gradient_steps=8,
+                        exploration_fraction=0.2, exploration_final_eps=0.07)
 
 
 def _td3_pendulum(seed: int):
