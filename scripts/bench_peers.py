@@ -52,7 +52,8 @@ TASKS = {"dqn_cartpole": ("dqn_cartpole.gin", 20000, 200.0),
          "sac_pendulum": ("sac_pendulum.gin", 12000, -200.0)}
 # The settings peer_loop.py changes from the shipped config, given to rlrun too; and, for
 # DQN, what SB3 fixes that the tutorial config sets otherwise: gradients clipped to norm 10,
-# PyTorch's kernel scales (uniform in +-1/sqrt(fan_in); biases stay 0), Adam's epsilon.
+# PyTorch's initialisation (kernels and hidden biases uniform in +-1/sqrt(fan_in); the last
+# bias stays 0, where PyTorch draws it in +-0.14), Adam's epsilon.
 _HIDDEN_INIT = "hidden/tf.keras.initializers.VarianceScaling"  # mode fan_in in the config
 CHANGES = {"dqn_cartpole": ["agents.DqnAgent.gamma=0.99", "agents.DqnAgent.target_update_period=100",
                             "agents.DqnAgent.td_errors_loss_fn=@losses.element_wise_huber_loss",
@@ -60,6 +61,7 @@ CHANGES = {"dqn_cartpole": ["agents.DqnAgent.gamma=0.99", "agents.DqnAgent.targe
                             "tf.keras.optimizers.Adam.epsilon=1e-8",
                             f"{_HIDDEN_INIT}.scale=0.3333333",
                             f"{_HIDDEN_INIT}.distribution='uniform'",
+                            "networks.QNetwork.bias_initializer=@networks.FanInUniform()",
                             # The last layer's fan-in is 50: +-1/sqrt(50), bias 0.
                             "q_values/tf.keras.initializers.RandomUniform.minval=-0.1414",
                             "q_values/tf.keras.initializers.RandomUniform.maxval=0.1414",

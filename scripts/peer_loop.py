@@ -15,8 +15,8 @@ rate.
 
 Differences the libraries' APIs fix: both peers train DQN on the Huber loss, and SB3 clips
 DQN's gradient norm at 10 and initialises as PyTorch does, with Adam's epsilon 1e-8
-(bench_peers.py gives rlrun all of these for DQN, PyTorch's kernel scales with zero biases;
-SBX does not clip and keeps Flax's
+(bench_peers.py gives rlrun all of these for DQN, PyTorch's ranges for kernels and hidden
+biases, the last bias 0; SBX does not clip and keeps Flax's
 initialisers); SBX's DQN network repeats the first width of net_arch ([100, 50] builds two
 layers of 100). For SAC each library keeps its own initialisers and Adam epsilon.
 

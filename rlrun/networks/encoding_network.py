@@ -5,6 +5,7 @@ from typing import Any, Callable, Optional, Sequence, Tuple
 import gin
 import tensorflow as tf
 
+from rlrun.networks.fan_in import FanInDense
 from rlrun.networks.network import Network
 
 
@@ -30,6 +31,8 @@ class EncodingNetwork(Network):
     fc_layer_params: units per Dense layer.
     activation_fn: activation of every hidden layer.
     kernel_initializer: initializer of hidden kernels (default: He truncated normal).
+    bias_initializer: initializer of the Dense layers' biases (default: zeros; conv biases
+      stay zeros). networks.FanInUniform() gives each its own layer's fan-in.
     input_scale: multiplies the observation after the cast to `dtype` (1/255 for uint8
       pixels, so the replay keeps bytes and the network sees [0, 1]); None: no scaling.
     channels_first: observations are [channels, height, width] (Atari's stacked frames);
@@ -44,6 +47,7 @@ class EncodingNetwork(Network):
                fc_layer_params: Optional[Sequence[int]] = None,
                activation_fn: Callable = tf.keras.activations.relu,
                kernel_initializer: Optional[tf.keras.initializers.Initializer] = None,
+               bias_initializer: Optional[tf.keras.initializers.Initializer] = None,
                dtype: tf.DType = tf.float32, input_scale: Optional[float] = None,
                channels_first: bool = False, name: str = "EncodingNetwork"):
     super().__init__(input_tensor_spec=input_tensor_spec, name=name)
@@ -58,8 +62,9 @@ class EncodingNetwork(Network):
           kernel_initializer=make_init(), dtype=dtype))
     self._encoding_layers.append(tf.keras.layers.Flatten())
     for units in fc_layer_params or ():
-      self._encoding_layers.append(tf.keras.layers.Dense(
-          units, activation=activation_fn, kernel_initializer=make_init(), dtype=dtype))
+      self._encoding_layers.append(FanInDense(
+          units, activation=activation_fn, kernel_initializer=make_init(),
+          bias_initializer=clone_initializer(bias_initializer) or "zeros", dtype=dtype))
     self._cast_dtype = dtype
     self._input_scale = input_scale
     if channels_first and tf.nest.flatten(self.input_tensor_spec)[0].shape.rank != 3:

@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from rlrun.networks.encoding_network import EncodingNetwork, clone_initializer
+from rlrun.networks.fan_in import FanInDense
 from rlrun.networks.network import Network
 from rlrun.specs import tensor_spec
 
@@ -35,6 +36,7 @@ class QNetwork(Network):
     fc_layer_params: units of the hidden Dense layers.
     activation_fn: hidden activation.
     kernel_initializer: hidden kernel initializer (default He truncated normal).
+    bias_initializer: hidden bias initializer (default zeros).
     last_kernel_initializer: initializer of the Q-value layer's kernel
       (default uniform in [-0.03, 0.03]).
     last_bias_initializer: initializer of the Q-value layer's bias (default -0.2).
@@ -49,6 +51,7 @@ class QNetwork(Network):
                fc_layer_params: Sequence[int] = (75, 40),
                activation_fn: Callable = tf.keras.activations.relu,
                kernel_initializer: Optional[tf.keras.initializers.Initializer] = None,
+               bias_initializer: Optional[tf.keras.initializers.Initializer] = None,
                last_kernel_initializer: Optional[tf.keras.initializers.Initializer] = None,
                last_bias_initializer: Optional[tf.keras.initializers.Initializer] = None,
                input_scale: Optional[float] = None, channels_first: bool = False,
@@ -58,8 +61,9 @@ class QNetwork(Network):
     self._encoder = EncodingNetwork(input_tensor_spec, conv_layer_params=conv_layer_params,
                                     fc_layer_params=fc_layer_params, activation_fn=activation_fn,
                                     kernel_initializer=kernel_initializer,
+                                    bias_initializer=bias_initializer,
                                     input_scale=input_scale, channels_first=channels_first)
-    self._q_value_layer = tf.keras.layers.Dense(
+    self._q_value_layer = FanInDense(
         self._num_actions, activation=None,
         kernel_initializer=clone_initializer(last_kernel_initializer) or
         tf.keras.initializers.RandomUniform(minval=-0.03, maxval=0.03),
