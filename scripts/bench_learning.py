@@ -16,6 +16,8 @@ for configs this invocation did not run.
 Usage:
   python scripts/bench_learning.py --seeds 0 1 2 3 4
   python scripts/bench_learning.py --configs dqn_acrobot.gin --seeds 0 1
+  python scripts/bench_learning.py --configs dqn_mountaincar.gin --seeds 0 1 2 3 4 5 6 7 8 9 \
+      --jobs 2   # two seeds at a time, one per core
   python scripts/bench_learning.py --configs td3_halfcheetah_bullet.gin --seeds 0 1 \
       --env-steps 150000   # a documented shorter budget; the row's note says so
   python scripts/bench_learning.py --configs td3_pendulum.gin --fast   # rows of their own
@@ -29,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Dict, List, NamedTuple, Optional
 
@@ -183,8 +186,13 @@ def main() -> None:
   parser.add_argument("--fast", action="store_true",
                       help="run `rlrun train --fast` (rows of their own, '<config> --fast'): "
                       "does the speed mode learn what the shipped default does?")
+  parser.add_argument("--jobs", type=int, default=1,
+                      help="seeds trained at once, each in its own process (the minutes "
+                      "column then counts runs sharing the cores)")
   parser.add_argument("--output", type=Path, default=REPO / "BENCHMARKS.md")
   options = parser.parse_args()
+  if options.jobs < 1:
+    parser.error(f"--jobs must be >= 1, got {options.jobs}")
   configs = options.configs or [c for c in ANCHORS if c not in LONG]
   unknown = [c for c in configs if c not in ANCHORS]
   if unknown:
@@ -198,13 +206,14 @@ def main() -> None:
   rows = {}
   with tempfile.TemporaryDirectory() as work:
     for config in configs:
-      results = []
-      for seed in options.seeds:
-        results.append(run(options.rlrun, config, seed, Path(work), options.eval_episodes,
-                           options.env_steps, options.fast))
-        r = results[-1]
+      def one(seed: int) -> dict:
+        r = run(options.rlrun, config, seed, Path(work), options.eval_episodes,
+                options.env_steps, options.fast)
         print(f"{config} seed {seed}: final {r['final']:.1f} (best {r['best']:.1f}) at step "
               f"{r['step']}, {r['minutes']:.1f} min", flush=True)
+        return r
+      with ThreadPoolExecutor(options.jobs) as pool:  # each run is its own process
+        results = list(pool.map(one, options.seeds))
       key = config + (FAST if options.fast else "")
       rows[key] = row(config, options.seeds, results, options.env_steps, options.fast)
       print(rows[key], flush=True)
