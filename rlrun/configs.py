@@ -26,7 +26,7 @@ CONFIGURABLE_MODULES = (
     "rlrun.utils.gin_externals", "rlrun.utils.losses", "rlrun.utils.schedules",
     "rlrun.environments.suite_gym", "rlrun.environments.suite_pybullet",
     "rlrun.environments.suite_gymnasium", "rlrun.environments.suite_atari",
-    "rlrun.networks.q_network", "rlrun.networks.encoding_network",
+    "rlrun.networks.q_network", "rlrun.networks.encoding_network", "rlrun.networks.fan_in",
     "rlrun.agents.dqn_agent", "rlrun.agents.sac_agent", "rlrun.agents.td3_agent",
     "rlrun.networks.critic_network", "rlrun.networks.actor_network",
     "rlrun.networks.actor_distribution_network", "rlrun.networks.projection_networks",

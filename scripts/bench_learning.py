@@ -193,6 +193,8 @@ def main() -> None:
   options = parser.parse_args()
   if options.jobs < 1:
     parser.error(f"--jobs must be >= 1, got {options.jobs}")
+  if len(set(options.seeds)) != len(options.seeds):
+    parser.error("--seeds repeats a seed; each seed's run has one directory")
   configs = options.configs or [c for c in ANCHORS if c not in LONG]
   unknown = [c for c in configs if c not in ANCHORS]
   if unknown:
@@ -209,11 +211,15 @@ def main() -> None:
       def one(seed: int) -> dict:
         r = run(options.rlrun, config, seed, Path(work), options.eval_episodes,
                 options.env_steps, options.fast)
-        print(f"{config} seed {seed}: final {r['final']:.1f} (best {r['best']:.1f}) at step "
-              f"{r['step']}, {r['minutes']:.1f} min", flush=True)
+        sys.stdout.write(f"{config} seed {seed}: final {r['final']:.1f} (best "
+                         f"{r['best']:.1f}) at step {r['step']}, {r['minutes']:.1f} min\n")
+        sys.stdout.flush()
         return r
-      with ThreadPoolExecutor(options.jobs) as pool:  # each run is its own process
+      pool = ThreadPoolExecutor(options.jobs)  # each run is its own process
+      try:
         results = list(pool.map(one, options.seeds))
+      finally:  # a failed seed stops the seeds not yet started
+        pool.shutdown(cancel_futures=True)
       key = config + (FAST if options.fast else "")
       rows[key] = row(config, options.seeds, results, options.env_steps, options.fast)
       print(rows[key], flush=True)

@@ -27,13 +27,16 @@ class FanInUniform(tf.keras.initializers.Initializer):
     scale: the bound times sqrt(fan_in); 1.0 is PyTorch's default.
     fan_in: the layer's input width. None: read from a kernel's shape (every dim but the
       last); a FanInDense layer sets it for its bias.
-    seed: passed to the uniform draw.
+    seed: fixes the draw. Every layer given the initializer then draws from that same
+      seed, as with Keras' seeded initializers; leave it None and `--seed` fixes the draws.
   """
 
   def __init__(self, scale: float = 1.0, fan_in: Optional[int] = None,
                seed: Optional[int] = None):
     if not scale > 0:
       raise ValueError(f"FanInUniform: scale must be > 0, got {scale}")
+    if fan_in is not None and not fan_in > 0:
+      raise ValueError(f"FanInUniform: fan_in must be > 0 or None, got {fan_in}")
     self.scale, self.fan_in, self.seed = scale, fan_in, seed
 
   def with_fan_in(self, fan_in: int) -> "FanInUniform":
@@ -58,6 +61,7 @@ class FanInDense(tf.keras.layers.Dense):
   """A Dense layer that gives a FanInUniform bias its input width when built."""
 
   def build(self, input_shape):
-    if isinstance(self.bias_initializer, FanInUniform):
-      self.bias_initializer = self.bias_initializer.with_fan_in(int(input_shape[-1]))
+    width = tf.TensorShape(input_shape)[-1]
+    if isinstance(self.bias_initializer, FanInUniform) and width is not None:
+      self.bias_initializer = self.bias_initializer.with_fan_in(int(width))
     super().build(input_shape)
