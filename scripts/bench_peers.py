@@ -13,7 +13,10 @@ hyperparameters of rlrun's shipped config; rlrun runs `rlrun train --config <tas
 Per run it reports the loop rate (training iterations of 1 env step + 1 gradient step per
 second, evaluation excluded on every side), the seconds from process launch until the
 evaluation first reaches the task's solved threshold (CartPole-v0: 200; Pendulum-v1: better
-than -200), and the learning result: the eval return at the end of the timed run. Medians
+than -200), and the learning result: the eval return at the end of the timed run and, after
+the timed loop, the trained policy's mean return over --final-episodes episodes (every side's
+environments seeded from 20000 + seed), which a 10-episode evaluation's start states sway
+less. Medians
 and ratios (rlrun / peer) go to BENCHMARKS.md: the method in section "peers", each task's
 table in "peers-<task>" (a run of some tasks leaves the others' tables as they were).
 
@@ -75,6 +78,7 @@ NO_SAVES = ["train.Experiment.keep_best_policy=False"] + [
 SIDES = {"rlrun": "rlrun (Reverb)", "rlrun-local": "rlrun (replay='local')",
          "rlrun-grouped": "rlrun --fast (local, 32 per call, overlapped)",
          "sb3": "SB3 2.9.2", "sbx": "SBX 0.28.0"}
+FINAL_EVAL_SEED = 20_000  # + the run's seed: the final evaluation's environments, every side
 # What each rlrun side changes of the config. 'grouped' is `rlrun train --fast` (its
 # binding): the in-process replay, 32 iterations per actor/learner call (the collect
 # policy's weights refreshed every 32 steps) and collection overlapped with training (a
@@ -94,17 +98,29 @@ def _records(text: str) -> List[dict]:
   return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 
 
-def _summary(evals: List[dict], launched: float, loop_seconds: float,
-             threshold: float) -> Dict[str, float]:
+def _summary(evals: List[dict], launched: float, loop_seconds: float, threshold: float,
+             final_return: float = math.nan) -> Dict[str, float]:
   hit = next((e for e in evals if e["AverageReturn"] >= threshold), None)
   iterations = evals[-1]["step"] - evals[0]["step"]
   return {"it_per_s": iterations / loop_seconds,
           "to_solved": hit["wall_time"] - launched if hit else math.nan,
           "step_solved": hit["step"] if hit else math.nan,
-          "final_return": evals[-1]["AverageReturn"]}
+          "final_return": evals[-1]["AverageReturn"],
+          "final_return_n": final_return}
 
 
-def run_rlrun(task: str, seed: int, workdir: Path, side: str) -> Dict[str, float]:
+def rlrun_final_return(root: Path, episodes: int, seed: int, workdir: Path) -> float:
+  """The run's last exported policy's mean return over `episodes` (nan for 0)."""
+  if episodes <= 0:
+    return math.nan
+  out = subprocess.run([sys.executable, "-m", "rlrun", "eval", "--root-dir", str(root),
+                        "--episodes", str(episodes), "--seed", str(FINAL_EVAL_SEED + seed),
+                        "--json"], check=True, capture_output=True, text=True, cwd=workdir)
+  return _records(out.stdout)[-1]["AverageReturn"]
+
+
+def run_rlrun(task: str, seed: int, workdir: Path, side: str,
+              final_episodes: int = 0) -> Dict[str, float]:
   config, iterations, threshold = TASKS[task]
   root = workdir / f"{side}-{task}-{seed}"
   command = [sys.executable, "-m", "rlrun", "train", "--config", config, "--root-dir",
@@ -118,20 +134,24 @@ def run_rlrun(task: str, seed: int, workdir: Path, side: str) -> Dict[str, float
   evals = _records((root / "eval" / "results.jsonl").read_text())
   loop_seconds = evals[-1]["wall_time"] - evals[0]["wall_time"] - sum(
       e["eval_seconds"] for e in evals[1:])
-  return _summary(evals, launched, loop_seconds, threshold)
+  return _summary(evals, launched, loop_seconds, threshold,
+                  rlrun_final_return(root, final_episodes, seed, workdir))
 
 
-def run_peer(library: str, task: str, seed: int, python: str, workdir: Path) -> Dict[str, float]:
+def run_peer(library: str, task: str, seed: int, python: str, workdir: Path,
+             final_episodes: int = 0) -> Dict[str, float]:
   _, iterations, threshold = TASKS[task]
   launched = time.time()
   out = subprocess.run(
       [python, str(REPO / "scripts" / "peer_loop.py"), "--library", library, "--task", task,
-       "--seed", str(seed), "--iterations", str(iterations)],
+       "--seed", str(seed), "--iterations", str(iterations), "--final-episodes",
+       str(final_episodes), "--final-seed", str(FINAL_EVAL_SEED + seed)],
       check=True, capture_output=True, text=True, cwd=workdir).stdout
   records = _records(out)
   evals, final = [r for r in records if "step" in r], records[-1]
   loop_seconds = final["loop_end"] - final["loop_start"] - final["eval_seconds"]
-  return _summary(evals, launched, loop_seconds, threshold)
+  return _summary(evals, launched, loop_seconds, threshold,
+                  final.get("final_return", math.nan))
 
 
 def _median(rows: List[dict], key: str) -> float:
@@ -154,7 +174,8 @@ def _short_binding(binding: str) -> str:
   return f"{scope + '/' if scope else ''}{'.'.join(path.split('.')[-2:])}={value}"
 
 
-def task_lines(task: str, results: Dict[str, List[dict]], revision: str) -> List[str]:
+def task_lines(task: str, results: Dict[str, List[dict]], revision: str,
+               final_episodes: int = 0) -> List[str]:
   config, iterations, threshold = TASKS[task]
   changed = "".join(f", {_short_binding(c)}" for c in CHANGES[task])
   lines = [f"### {task} (`{config}`{changed}; {iterations} iterations, solved = eval return "
@@ -162,14 +183,19 @@ def task_lines(task: str, results: Dict[str, List[dict]], revision: str) -> List
            f"{time.strftime('%Y-%m-%d')}, rlrun at {revision}, Python "
            f"{platform.python_version()}, {len(next(iter(results.values())))} runs a side.", "",
            "| side | loop it/s per run | median it/s | s to solved per run (from launch) | "
-           "median s to solved | solved runs | final eval return per run |",
-           "|---|---|---|---|---|---|---|"]
+           "median s to solved | solved runs | final eval return per run |"
+           + (f" return over {final_episodes} episodes after the run, per run | median |"
+              if final_episodes else ""),
+           "|---|---|---|---|---|---|---|" + ("---|---|" if final_episodes else "")]
   for side, rows in results.items():
     solved = sum(not math.isnan(r["to_solved"]) for r in rows)
     lines.append(f"| {SIDES[side]} | {_each(rows, 'it_per_s', 0)} | "
                  f"**{_median(rows, 'it_per_s'):.0f}** | {_each(rows, 'to_solved', 1)} | "
                  f"**{_number(_median(rows, 'to_solved'), 1)}** | {solved} of {len(rows)} | "
-                 f"{_each(rows, 'final_return', 1)} |")
+                 f"{_each(rows, 'final_return', 1)} |" +
+                 (f" {_each(rows, 'final_return_n', 1)} | "
+                  f"**{_number(statistics.median(r['final_return_n'] for r in rows), 1)}** |"
+                  if final_episodes else ""))
   ours = [s for s in results if s.startswith("rlrun")]
   peers = [s for s in results if not s.startswith("rlrun")]
   if ours and peers:
@@ -221,7 +247,13 @@ def revision() -> str:
 
 
 def main() -> None:
-  options = peers_parser(__doc__.splitlines()[0]).parse_args()
+  parser = peers_parser(__doc__.splitlines()[0])
+  parser.add_argument("--final-episodes", type=int, default=100,
+                      help="after each run, evaluate its policy on this many episodes "
+                      "(0: skip)")
+  options = parser.parse_args()
+  if options.final_episodes < 0:
+    parser.error(f"--final-episodes must be >= 0, got {options.final_episodes}")
   peer_python = peers_python(options)
   revision_now = revision()
   with tempfile.TemporaryDirectory() as tmp:
@@ -231,12 +263,13 @@ def main() -> None:
       for seed in range(options.runs):
         for side in options.sides:
           if side.startswith("rlrun"):
-            row = run_rlrun(task, seed, workdir, side)
+            row = run_rlrun(task, seed, workdir, side, options.final_episodes)
           else:
-            row = run_peer(side, task, seed, peer_python, workdir)
+            row = run_peer(side, task, seed, peer_python, workdir, options.final_episodes)
           results[side].append(row)
           print(f"{task} {side} seed {seed}: {json.dumps(row)}", flush=True)
-      replace_section(options.output, f"peers-{task}", task_lines(task, results, revision_now))
+      replace_section(options.output, f"peers-{task}", task_lines(task, results, revision_now,
+                                                                     options.final_episodes))
   lines = ["## rlrun against Stable-Baselines3 and SBX (`scripts/bench_peers.py`)", "",
            f"Machine: {os.cpu_count()} cores. Each task's runs: seeds 0, 1, ..., "
            "sides alternating in one invocation. Loop it/s: training iterations (1 env step + "
@@ -246,7 +279,9 @@ def main() -> None:
            "from process launch, evaluations included. Peers run scripts/peer_loop.py in "
            "their own venv with the shipped config's hyperparameters (its docstring lists "
            "what the libraries fix otherwise); final eval return = the last evaluation of "
-           "the timed run.", ""]
+           "the timed run; the return over N episodes after the run: the trained policy's mean "
+           "over --final-episodes episodes, every side's environments seeded from "
+           f"{FINAL_EVAL_SEED} + seed.", ""]
   replace_section(options.output, "peers", lines)
   print("\n".join(lines))
 
