@@ -159,6 +159,12 @@ def _median(rows: List[dict], key: str) -> float:
   return statistics.median(math.inf if math.isnan(r[key]) else r[key] for r in rows)
 
 
+def _median_of_all(rows: List[dict], key: str) -> float:
+  """The median, or nan when any run lacks the value."""
+  values = [r[key] for r in rows]
+  return math.nan if any(math.isnan(v) for v in values) else statistics.median(values)
+
+
 def _number(value: float, digits: int) -> str:
   return "—" if math.isnan(value) or math.isinf(value) else f"{value:.{digits}f}"
 
@@ -194,7 +200,7 @@ def task_lines(task: str, results: Dict[str, List[dict]], revision: str,
                  f"**{_number(_median(rows, 'to_solved'), 1)}** | {solved} of {len(rows)} | "
                  f"{_each(rows, 'final_return', 1)} |" +
                  (f" {_each(rows, 'final_return_n', 1)} | "
-                  f"**{_number(statistics.median(r['final_return_n'] for r in rows), 1)}** |"
+                  f"**{_number(_median_of_all(rows, 'final_return_n'), 1)}** |"
                   if final_episodes else ""))
   ours = [s for s in results if s.startswith("rlrun")]
   peers = [s for s in results if not s.startswith("rlrun")]
@@ -252,8 +258,10 @@ def main() -> None:
                       help="after each run, evaluate its policy on this many episodes "
                       "(0: skip)")
   options = parser.parse_args()
-  if options.final_episodes < 0:
-    parser.error(f"--final-episodes must be >= 0, got {options.final_episodes}")
+  if options.final_episodes < 0 or options.final_episodes % 10:
+    # Every side spreads the episodes over 10 environments: a remainder would go to
+    # different environments (so other start states) on rlrun and on the peers.
+    parser.error(f"--final-episodes must be 0 or a multiple of 10, got {options.final_episodes}")
   peer_python = peers_python(options)
   revision_now = revision()
   with tempfile.TemporaryDirectory() as tmp:
@@ -280,8 +288,9 @@ def main() -> None:
            "their own venv with the shipped config's hyperparameters (its docstring lists "
            "what the libraries fix otherwise); final eval return = the last evaluation of "
            "the timed run; the return over N episodes after the run: the trained policy's mean "
-           "over --final-episodes episodes, every side's environments seeded from "
-           f"{FINAL_EVAL_SEED} + seed.", ""]
+           "over --final-episodes episodes in 10 environments, environment i of run s seeded "
+           f"{FINAL_EVAL_SEED} + s + i on every side (so the runs share most start states).",
+           ""]
   replace_section(options.output, "peers", lines)
   print("\n".join(lines))
 

@@ -5,18 +5,22 @@ and its train step runs on a fixed batch, with one intra-op thread (what sac_min
 and `rlrun train --fast` use on 2 cores). Each run, in a fresh process, reports:
 
 - wall and process-CPU milliseconds per update (median of 5 blocks);
-- the update's CPU split by kernel, from a TensorFlow profile of 100 updates: matrix
-  multiplies (MatMul, oneDNN's fused MatMul + bias + activation) against everything else;
+- the update's kernel time, from a TensorFlow profile of 101 updates: the summed durations of
+  the kernels TensorFlow's threads ran, matrix multiplies (MatMul, BatchMatMul, oneDNN's
+  fused MatMul + bias + activation) apart from everything else; what is neither is the
+  executor's and Python's own work;
 - the multiply-adds of the matmuls the update runs (counted on the traced graph, keeping only
-  the matmuls its outputs and variable updates depend on, as TensorFlow's pruning does);
+  the matmuls its outputs and control outputs depend on, as TensorFlow's pruning does; the
+  graph count and the profile's kernel count are printed side by side as a check);
 - "matmuls alone": the same matmuls (same shapes and transposes, on fixed inputs) run back
-  to back in one compiled function, and their CPU per update: what the update would cost if
-  everything else in it were free.
+  to back in one compiled function, and their CPU per update.
 
+The update's matmuls as profiled in place are the part no rewrite of the rest can remove.
 With --reference-cpu-ms R and --env-step-ms E (a peer's process-CPU ms per iteration and the
 environment's, e.g. TF-Agents' and the env step's from bench_sac_minitaur.py's table), it
-also prints the most a loop running this update could reach against that peer, both keeping
-the same number of cores busy: R / (matmuls alone + E). Writes BENCHMARKS.md section
+also prints an upper bound on the loop-rate ratio against that peer, both keeping the same
+number of cores busy: R / (the update's matmul kernel time + E), leaving out everything else
+an iteration does (the policy, the replay insert and sample). Writes BENCHMARKS.md section
 "sac-update-floor".
 
 Usage:
@@ -38,7 +42,12 @@ from update_timing import run_worker
 
 TASKS = {"minitaur": (28, 8), "pendulum": (3, 1)}  # observation and action sizes
 WIDTH, BATCH = (256, 256), 256
-MATMUL_KERNELS = ("MatMul", "_MklMatMul", "_MklNativeFusedMatMul", "_FusedMatMul")
+MATMUL_OPS = ("MatMul", "BatchMatMul", "BatchMatMulV2", "BatchMatMulV3")
+MATMUL_KERNELS = MATMUL_OPS + ("_MklMatMul", "_MklNativeFusedMatMul", "_FusedMatMul",
+                               "_MklBatchMatMul", "_MklBatchMatMulV2", "_MklFusedBatchMatMulV2")
+# Ops whose bodies are other functions: matmuls inside them would not be counted.
+CALL_OPS = ("PartitionedCall", "StatefulPartitionedCall", "While", "StatelessWhile", "If",
+            "StatelessIf", "Case", "StatelessCase")
 
 
 def _cpu_ms(call, steps: int) -> tuple:
@@ -56,23 +65,27 @@ def _cpu_ms(call, steps: int) -> tuple:
 
 
 def _live_matmuls(graph) -> list:
-  """MatMul ops that the function's outputs or its stateful ops (variable updates) need."""
-  live, stack = set(), [t.op for t in graph.outputs] + [
-      op for op in graph.get_operations() if op.op_def.is_stateful]
+  """The matmul ops that the function's outputs and control outputs (its variable updates)
+  depend on: what TensorFlow's pruning keeps."""
+  live, stack = set(), [t.op for t in graph.outputs] + list(graph.control_outputs)
   while stack:
     op = stack.pop()
     if op in live:
       continue
     live.add(op)
     stack += [t.op for t in op.inputs] + list(op.control_inputs)
-  return [op for op in live if op.type == "MatMul"]
+  nested = sorted({op.type for op in live if op.type in CALL_OPS})
+  if nested:
+    raise RuntimeError(f"the update calls nested functions ({', '.join(nested)}); their "
+                       "matmuls would not be counted")
+  return [op for op in live if op.type in MATMUL_OPS]
 
 
 def _kernel_cpu_ms(trace_dir: str, updates: int) -> tuple:
-  """(matmul, other) CPU ms per update and matmul kernels per update, from a profile."""
+  """(matmul, other) kernel ms per update and matmul kernels per update, from a profile."""
   from tensorflow.tsl.profiler.protobuf import xplane_pb2
   space = xplane_pb2.XSpace()
-  with open(glob.glob(f"{trace_dir}/**/*.xplane.pb", recursive=True)[-1], "rb") as f:
+  with open(sorted(glob.glob(f"{trace_dir}/**/*.xplane.pb", recursive=True))[-1], "rb") as f:
     space.ParseFromString(f.read())
   matmul = other = count = 0
   for plane in space.planes:
@@ -81,9 +94,10 @@ def _kernel_cpu_ms(trace_dir: str, updates: int) -> tuple:
       if not line.name.startswith("tf_Compute"):
         continue
       for event in line.events:
-        kernel = names.get(event.metadata_id, "").split(":")[-1]
-        if kernel == "Process":  # the executor's span around the kernels it runs
-          continue
+        name = names.get(event.metadata_id, "")
+        if name.count(":") != 1:  # a kernel is "op_name:OpType"; the executor's spans are
+          continue                # named otherwise ("ExecutorState::Process", ...)
+        kernel = name.split(":")[1]
         if kernel in MATMUL_KERNELS:
           matmul, count = matmul + event.duration_ps, count + 1
         else:
@@ -131,22 +145,24 @@ def worker(task: str, steps: int) -> dict:
     tf.profiler.experimental.stop()
     matmul_ms, other_ms, kernels = _kernel_cpu_ms(trace_dir, 101)
 
-  shapes, multiply_adds = [], 0
+  matmuls, multiply_adds = [], 0
   for op in _live_matmuls(update.get_concrete_function().graph):
+    if op.type != "MatMul":
+      raise RuntimeError(f"{op.type} in the update: only MatMul's multiply-adds are counted")
     a, b = (t.shape.as_list() for t in op.inputs)
-    a = a[::-1] if op.get_attr("transpose_a") else a
-    b = b[::-1] if op.get_attr("transpose_b") else b
-    shapes.append((a, b))
-    multiply_adds += a[0] * a[1] * b[1]
-  inputs = [(tf.Variable(rng.normal(size=a), dtype=tf.float32),
-             tf.Variable(rng.normal(size=b), dtype=tf.float32)) for a, b in shapes]
-  matmuls_alone = tf.function(lambda: [tf.matmul(a, b) for a, b in inputs])
+    flags = op.get_attr("transpose_a"), op.get_attr("transpose_b")
+    m, k = a[::-1] if flags[0] else a
+    n = b[0] if flags[1] else b[1]
+    matmuls.append((tf.Variable(rng.normal(size=a), dtype=tf.float32),
+                    tf.Variable(rng.normal(size=b), dtype=tf.float32)) + flags)
+    multiply_adds += m * k * n
+  matmuls_alone = tf.function(lambda: [
+      tf.matmul(a, b, transpose_a=ta, transpose_b=tb) for a, b, ta, tb in matmuls])
   for _ in range(30):
     matmuls_alone()
   alone_wall_ms, alone_cpu_ms = _cpu_ms(matmuls_alone, steps)
   return {"wall_ms": wall_ms, "cpu_ms": cpu_ms, "matmul_kernel_ms": matmul_ms,
-          "matmul_share": matmul_ms / (matmul_ms + other_ms),
-          "other_kernel_ms": other_ms, "kernels": kernels, "matmuls": len(shapes),
+          "other_kernel_ms": other_ms, "kernels": kernels, "matmuls": len(matmuls),
           "mega_multiply_adds": multiply_adds / 1e6, "alone_wall_ms": alone_wall_ms,
           "alone_cpu_ms": alone_cpu_ms}
 
@@ -175,31 +191,35 @@ def main() -> None:
            f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
            f"{time.strftime('%Y-%m-%d')}. rlrun's SacAgent, (256, 256) networks, batch "
            f"{BATCH}, on a fixed batch, one intra-op thread; ms per update, medians of "
-           f"{args.runs} processes (each the median of 5 blocks of {args.steps}). Kernel CPU "
-           "from a TensorFlow profile of 101 updates (the profiler slows the kernels, so its "
-           "sum exceeds the update's CPU); matmuls alone: the update's own matmuls (shapes, "
-           "transposes) in one compiled function.", "",
-           "| task sizes | update wall | update CPU | profiled: matmul kernels' CPU | profiled: "
-           "other kernels' CPU | matmul share of kernel CPU | matmuls per update (graph / "
-           "profile) | multiply-adds (M) | matmuls alone: wall | matmuls alone: CPU | update CPU "
-           "/ matmuls alone |",
+           f"{args.runs} processes (each the median of 5 blocks of {args.steps}). Kernel time: "
+           "the summed durations of the kernels in a TensorFlow profile of 101 updates; the "
+           "update's CPU minus its kernel time is the executor's and Python's own work. "
+           "Matmuls alone: the update's own matmuls (shapes, transposes) in one compiled "
+           "function.", "",
+           "| task sizes | update wall | update CPU | matmul kernel time | other kernel time | "
+           "neither (update CPU - kernel time) | matmul share of update CPU | matmuls per "
+           "update (graph / profile) | multiply-adds (M) | matmuls alone: wall | matmuls "
+           "alone: CPU |",
            "|---|---|---|---|---|---|---|---|---|---|---|"]
   for task in args.tasks:
+    cpu, matmul, other = (median(task, key) for key in ("cpu_ms", "matmul_kernel_ms",
+                                                        "other_kernel_ms"))
     lines.append(
-        f"| {task} {TASKS[task]} | {median(task, 'wall_ms'):.2f} | {median(task, 'cpu_ms'):.2f} "
-        f"| {median(task, 'matmul_kernel_ms'):.2f} | {median(task, 'other_kernel_ms'):.2f} | "
-        f"{median(task, 'matmul_share'):.0%} | "
+        f"| {task} {TASKS[task]} | {median(task, 'wall_ms'):.2f} | {cpu:.2f} | {matmul:.2f} | "
+        f"{other:.2f} | {cpu - matmul - other:.2f} | {matmul / cpu:.0%} | "
         f"{median(task, 'matmuls'):.0f} / {median(task, 'kernels'):.1f} | "
         f"{median(task, 'mega_multiply_adds'):.0f} | {median(task, 'alone_wall_ms'):.2f} | "
-        f"{median(task, 'alone_cpu_ms'):.2f} | "
-        f"{median(task, 'cpu_ms') / median(task, 'alone_cpu_ms'):.2f}x |")
+        f"{median(task, 'alone_cpu_ms'):.2f} |")
   if args.reference_cpu_ms is not None and "minitaur" in results:
-    floor = median("minitaur", "alone_cpu_ms") + args.env_step_ms
-    lines += ["", f"Ceiling against a peer spending {args.reference_cpu_ms:g} ms of CPU per "
-              f"iteration, at equal cores busy: {args.reference_cpu_ms:g} / (matmuls alone "
-              f"{median('minitaur', 'alone_cpu_ms'):.2f} + env step {args.env_step_ms:g}) = "
-              f"**{args.reference_cpu_ms / floor:.2f}x**; with the whole update as measured: "
-              f"{args.reference_cpu_ms / (median('minitaur', 'cpu_ms') + args.env_step_ms):.2f}x."]
+    reference, env_step = args.reference_cpu_ms, args.env_step_ms
+    matmul, update = median("minitaur", "matmul_kernel_ms"), median("minitaur", "cpu_ms")
+    lines += ["", f"Against a peer spending {reference:g} ms of CPU per iteration, at equal "
+              f"cores busy, a Minitaur loop with this update reaches at most {reference:g} / "
+              f"(update {update:.2f} + env step {env_step:g}) = "
+              f"**{reference / (update + env_step):.2f}x**, and at most "
+              f"**{reference / (matmul + env_step):.2f}x** if everything in the update but "
+              f"its matmul kernels ({matmul:.2f}) were free (both leave out the policy and the "
+              "replay)."]
   replace_section(args.output, "sac-update-floor", lines)
   print("\n".join(lines))
 
