@@ -255,8 +255,8 @@ def revision() -> str:
 def main() -> None:
   parser = peers_parser(__doc__.splitlines()[0])
   parser.add_argument("--final-episodes", type=int, default=100,
-                      help="after each run, evaluate its policy on this many episodes "
-                      "(0: skip)")
+                      help="after each run, evaluate its policy on this many episodes, a "
+                      "multiple of 10 (default 100; 0: skip)")
   options = parser.parse_args()
   if options.final_episodes < 0 or options.final_episodes % 10:
     # Every side spreads the episodes over 10 environments: a remainder would go to
