@@ -263,10 +263,17 @@ def configs_show(name: str) -> None:
   """Print a config (a shipped one by name, or a gin file)."""
   from rlrun import configs as configs_lib
   path = configs_lib.resolve(name)
+  click.echo(_config_text(path), nl=False)
+
+
+def _config_text(path) -> str:
   try:
-    click.echo(path.read_text(), nl=False)
+    return path.read_text()
   except OSError as e:
     raise UserError(f"cannot read {path}: {e.strerror or e}") from None
+  except UnicodeDecodeError:
+    raise UserError(f"{path} is not a text file, so not a gin config; name a .gin file "
+                    "or a shipped config (rlrun configs)") from None
 
 
 @configs.command(name="copy")
@@ -276,14 +283,17 @@ def configs_copy(name: str, destination: str) -> None:
   """Write an editable copy of a config to DEST (a file, or a directory to put it in)."""
   from pathlib import Path
   from rlrun import configs as configs_lib
+  from rlrun.commands.output_files import refuse_run_state
   source = configs_lib.resolve(name)
+  text = _config_text(source)
   target = Path(destination).expanduser()
   if target.is_dir():
     target = target / source.name
   if target.exists():
     raise UserError(f"{target} exists; choose another DEST or remove it first")
+  refuse_run_state("DEST", destination, target)
   try:
-    target.write_text(source.read_text())
+    target.write_text(text)
   except OSError as e:
     raise UserError(f"cannot write {target}: {e.strerror or e}; choose a writable place") from None
   click.echo(f"wrote {target}; train it with: rlrun train --config {target}")

@@ -7,7 +7,7 @@ import os
 import re
 import socket
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -29,6 +29,11 @@ class RunResults:
 
   @classmethod
   def read(cls, root: Path) -> "RunResults":
+    """The run's record and evaluations.
+
+    Raises:
+      UserError: naming the file, when one is unreadable or not what rlrun writes.
+    """
     meta: Dict[str, Any] = {}
     if (root / RUN_FILE).is_file():
       try:
@@ -36,17 +41,30 @@ class RunResults:
       except (OSError, ValueError) as e:
         raise UserError(f"{root / RUN_FILE} is unreadable ({e}); restore it or leave that run "
                         "out") from None
-    evals = evaluation.read_results(str(root))
+      _check_meta(meta, root / RUN_FILE)
+    results = Path(evaluation.results_path(str(root)))
+    try:
+      evals = evaluation.read_results(str(root))
+    except (OSError, ValueError) as e:
+      raise UserError(f"{results} is unreadable ({e}); restore it or leave that run "
+                      "out") from None
+    _check_evals(evals, results)
     # Deterministic runs keep the evaluations' times in timings.jsonl beside results.jsonl.
     timings = {}
     timings_path = Path(evaluation.results_path(str(root), evaluation.TIMINGS_FILE))
     if timings_path.is_file():
-      for line in timings_path.read_text().splitlines():
+      try:
+        lines = timings_path.read_text().splitlines()
+      except (OSError, ValueError) as e:
+        raise UserError(f"{timings_path} is unreadable ({e}); restore it or leave that run "
+                        "out") from None
+      for line in lines:
         try:
           record = json.loads(line)
         except ValueError:
           break
-        timings[record.get("step")] = record
+        if isinstance(record, dict):
+          timings[record.get("step")] = record
     evals = [dict(timings.get(e.get("step"), {}), **e) for e in evals]
     return cls(root, meta, evals)
 
@@ -117,7 +135,7 @@ class RunResults:
     for name_of_file in ("config.gin", "operative_config.gin"):
       path = self.root / name_of_file
       if path.is_file():
-        for line in reversed(path.read_text().splitlines()):
+        for line in reversed(path.read_text(errors="replace").splitlines()):
           match = pattern.match(line)
           if match:
             return match.group(1)
@@ -154,6 +172,45 @@ class RunResults:
   def summary_tags(self) -> List[str]:
     from rlrun.analysis.event_files import read_scalars
     return sorted(read_scalars(self.root / "train"))
+
+
+def _malformed(path: Path, what: str) -> UserError:
+  return UserError(f"{path} is malformed ({what}); restore it or leave that run out")
+
+
+def _check_meta(meta: Any, path: Path) -> None:
+  """run.json as rlrun writes it: an object whose sessions are objects, each ending (if it
+  has ended) with an object naming its state."""
+  if not isinstance(meta, dict):
+    raise _malformed(path, f"a JSON {type(meta).__name__}, not an object")
+  sessions = meta.get("sessions") or []
+  if not isinstance(sessions, list) or not all(isinstance(s, dict) for s in sessions):
+    raise _malformed(path, "'sessions' is not a list of objects")
+  for number, session in enumerate(sessions, 1):
+    end = session.get("end")
+    if end is not None and not (isinstance(end, dict) and isinstance(end.get("state"), str)):
+      raise _malformed(path, f"session {number}'s 'end' does not name its state")
+    for key in ("start_time",):
+      if session.get(key) is not None and not isinstance(session[key], str):
+        raise _malformed(path, f"session {number}'s '{key}' is not a string")
+    if end is not None and end.get("time") is not None and not isinstance(end["time"], str):
+      raise _malformed(path, f"session {number}'s end time is not a string")
+    if end is not None and "step" in end and (not isinstance(end["step"], int) or
+                                              isinstance(end["step"], bool)):
+      raise _malformed(path, f"session {number}'s end step is not an integer")
+
+
+def _check_evals(evals: List[Any], path: Path) -> None:
+  """Each evaluation an object with an integer step and numeric metrics."""
+  for number, record in enumerate(evals, 1):
+    step = record.get("step") if isinstance(record, dict) else None
+    if not isinstance(step, int) or isinstance(step, bool):
+      raise _malformed(path, f"line {number} has no integer 'step'")
+    for key in (*EVAL_METRICS, "env_steps", "wall_time"):
+      value = record.get(key)
+      if value is not None and (isinstance(value, bool) or
+                                not isinstance(value, (int, float))):
+        raise _malformed(path, f"line {number}'s {key} is not a number")
 
 
 def _timestamp(text: Optional[str]) -> Optional[float]:
@@ -194,8 +251,13 @@ def _runs_below(path: Path) -> List[Path]:
   return found
 
 
-def find_runs(paths: Sequence[str]) -> List[RunResults]:
+def find_runs(paths: Sequence[str],
+              on_unreadable: Optional[Callable[[Path, UserError], None]] = None
+              ) -> List[RunResults]:
   """The run directories named by `paths`, or found anywhere below them, in path order.
+
+  A run whose files cannot be read is handed to `on_unreadable` and left out; without it,
+  its error is raised.
 
   Raises:
     UserError: a path does not exist, or holds no run directory.
@@ -211,4 +273,12 @@ def find_runs(paths: Sequence[str]) -> List[RunResults]:
     if not found:
       raise UserError(f"{given} holds no rlrun run (no run.json or eval/results.jsonl below it)")
     roots += [p for p in found if p not in roots]
-  return [RunResults.read(root) for root in roots]
+  runs = []
+  for root in roots:
+    try:
+      runs.append(RunResults.read(root))
+    except UserError as e:
+      if on_unreadable is None:
+        raise
+      on_unreadable(root, e)
+  return runs

@@ -26,7 +26,14 @@ def evaluate(root_dir: Optional[str], episodes: int, policy: Optional[str], as_j
     from rlrun.policies.epsilon_greedy_py_policy import EpsilonGreedyPyPolicy
     acting = EpsilonGreedyPyPolicy(loaded, epsilon, seed=seed)
   from rlrun.train.evaluation import evaluate as run_episodes
-  envs = [make_env(seed + i) for i in range(min(episodes, 10))]
+  envs = []
+  try:
+    for i in range(min(episodes, 10)):
+      envs.append(policy_loading.checked_env(make_env, seed + i, loaded))
+  except BaseException:
+    for env in envs:
+      env.close()
+    raise
   try:
     result = run_episodes(envs, acting, episodes, per_episode=True)
   finally:

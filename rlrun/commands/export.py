@@ -30,8 +30,6 @@ MAX_SAMPLES = 100_000
 CHECK_BATCHES = "1,7,100"
 RUNTIMES = {"onnx": ("onnxruntime", "onnxruntime==1.20.1"),
             "tflite": ("ai-edge-litert or tflite-runtime", "tflite-runtime==2.14.0")}
-# Run state an export must not be written into (rlrun replaces or prunes these).
-RUN_STATE = ("policies", "checkpoints", "replay")
 
 
 class VerificationFailed(Exception):
@@ -52,7 +50,7 @@ def export(root_dir: Optional[str], policy: Optional[str], step: Optional[str], 
   if output is None and not root_dir:
     raise UserError(f"pass --output FILE.{fmt} (or --root-dir to write into its exports/)")
   if output is not None:
-    _refuse_run_state(checked_output("--output", output, (f".{fmt}",), "policy"), path, root_dir)
+    _refuse_into_policy(checked_output("--output", output, (f".{fmt}",), "policy"), path)
   python = _runtime_python(runtime_python) if verify else None
   if python is not None:
     _probe_runtime(python, fmt)
@@ -66,7 +64,7 @@ def export(root_dir: Optional[str], policy: Optional[str], step: Optional[str], 
       name = f"{stem}.{fmt}"
       output = str(RunDirectory(root_dir).path("exports", name))
     target = checked_output("--output", output, (f".{fmt}",), "policy")
-    _refuse_run_state(target, path, root_dir)
+    _refuse_into_policy(target, path)
     data = (converters.to_tflite(function) if fmt == "tflite"
             else converters.to_onnx(function).SerializeToString())
     report = "not verified (--no-verify)"
@@ -98,15 +96,13 @@ def _terminate_as_interrupt() -> Iterator[None]:
     signal.signal(signal.SIGTERM, previous)
 
 
-def _refuse_run_state(target: Path, policy: Path, root_dir: Optional[str]) -> None:
-  places = [policy.resolve()]
-  if root_dir:
-    places += [RunDirectory(root_dir).path(name).resolve() for name in RUN_STATE]
-  where = target.resolve()
-  for place in places:
-    if where == place or place in where.parents:
-      raise UserError(f"--output {target} is inside {place}, which rlrun replaces; write the "
-                      "export elsewhere (default: the run's exports/)")
+def _refuse_into_policy(target: Path, policy: Path) -> None:
+  """Refuses an export into the policy it reads (a run's own places are refused by
+  output_files.checked_output, wherever the policy lives)."""
+  place, where = policy.resolve(), target.resolve()
+  if where == place or place in where.parents:
+    raise UserError(f"--output {target} is inside {place}, which rlrun writes; write the "
+                    "export elsewhere (default: the run's exports/)")
 
 
 def _runtime_python(runtime_python: Optional[str]) -> str:

@@ -7,6 +7,24 @@ from typing import Callable, Optional, Sequence
 
 from rlrun.errors import UserError
 
+RUN_FILE = "run.json"
+RUN_STATE = ("policies", "checkpoints", "replay", "eval", "train")  # rlrun writes these
+
+
+def refuse_run_state(option: str, given: str, target: Path) -> None:
+  """Refuses an output inside the parts of a run directory rlrun writes (policies/,
+  checkpoints/, replay/, eval/, train/), whichever run it belongs to: rlrun replaces or
+  reads back what is there, and a stray file can break a resume or an evaluation."""
+  where = target.expanduser().absolute()
+  for directory in where.parents:
+    if (directory / RUN_FILE).is_file() or (directory / "eval" / "results.jsonl").is_file():
+      for name in RUN_STATE:
+        place = directory / name
+        if where == place or place in where.parents:
+          raise UserError(f"{option} {given} is inside {place}, which rlrun writes; write "
+                          f"it elsewhere, e.g. in {directory} itself")
+      return
+
 
 def checked_output(option: str, given: str, suffixes: Optional[Sequence[str]] = None,
                    example: str = "plot") -> Path:
@@ -37,6 +55,7 @@ def checked_output(option: str, given: str, suffixes: Optional[Sequence[str]] = 
   except OSError as e:  # e.g. a name too long for the file system
     raise UserError(f"cannot write {option} {given}: {e.strerror or e}; choose another "
                     "name") from None
+  refuse_run_state(option, given, target)
   return target
 
 
@@ -54,8 +73,13 @@ def write_atomically(target: Path, write: Callable[[Path], None]) -> None:
   finally:
     partial.unlink(missing_ok=True)
     if not target.exists():
-      for directory in missing:  # innermost first
-        try:
-          directory.rmdir()
-        except OSError:
-          break
+      remove_empty(missing)
+
+
+def remove_empty(directories: Sequence[Path]) -> None:
+  """Removes the directories a failed write created (innermost first) while they are empty."""
+  for directory in directories:
+    try:
+      directory.rmdir()
+    except OSError:
+      break

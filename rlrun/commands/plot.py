@@ -18,7 +18,7 @@ def plot(paths: Sequence[str], output: str, x: str, metric: str, group_by: str, 
   if not paths:
     raise UserError("give at least one run directory (or a directory holding runs)")
   figure = checked_output("--output", output, FIGURE_SUFFIXES)
-  table = checked_output("--csv", csv_path) if csv_path else None
+  table = checked_output("--csv", csv_path, (".csv",), "curves") if csv_path else None
   runs = find_runs(paths)
   groups = curves_lib.group_curves(runs, metric, x, group_by, aggregate)
   write_atomically(figure, lambda p: curves_lib.draw(groups, p, metric, x, aggregate))

@@ -18,7 +18,7 @@ def _step_dir(step: str) -> str:
     return "policy"
   if step == "best":
     return "best"
-  if step.isdigit():
+  if step.isascii() and step.isdigit():
     return f"step_{int(step)}"
   raise UserError(f"--step {step}: use a step number, best or last")
 
@@ -132,7 +132,38 @@ def _from_run_config(root_dir: Optional[str]) -> Tuple[Callable[[int], object], 
     raise UserError(f"{where}: {str(e).splitlines()[0]}",
                     [f"{where}: {line}" for line in getattr(e, "problems", [])[1:]]) from e
   def make(seed: int):
-    env = limit_episodes(to_py_environment(settings.env_fn()), settings.max_episode_steps)
+    try:
+      env = limit_episodes(to_py_environment(settings.env_fn()), settings.max_episode_steps)
+    except UserError:
+      raise
+    except Exception as e:  # pylint: disable=broad-except  # each env library has its own
+      text = str(e).strip().splitlines()
+      raise UserError(f"cannot build the environment of {root.path('config.gin')}: "
+                      f"{type(e).__name__}{': ' + text[0] if text else ''}") from e
     env.seed(seed)
     return env
   return make, str(root.path("config.gin"))
+
+
+def checked_env(make_env: Callable[[int], object], seed: int, policy):
+  """`make_env(seed)`, refused when its observations or actions are not the policy's."""
+  env = make_env(seed)
+  try:
+    pairs = (("observation", env.observation_spec(), policy.time_step_spec.observation),
+             ("action", env.action_spec(), policy.action_spec))
+    for part, theirs, ours in pairs:
+      shapes = [tuple(s.shape) for s in _flatten(theirs)]
+      wanted = [tuple(s.shape) for s in _flatten(ours)]
+      if shapes != wanted:
+        raise UserError(f"the environment's {part} shape {shapes} is not the policy's "
+                        f"{wanted}: the environment is not the one the policy was trained on; "
+                        "pass the run (--root-dir) or the config the policy came from")
+  except BaseException:
+    env.close()
+    raise
+  return env
+
+
+def _flatten(structure) -> list:
+  import tensorflow as tf
+  return tf.nest.flatten(structure)

@@ -23,13 +23,20 @@ def runs(directory: str, as_json: bool, out: Optional[TextIO] = None) -> int:
   out = out or sys.stdout
   now = time.time()
   rows = []
-  for run in find_runs([directory]):
+  def unreadable(root, error) -> None:
+    rows.append({"run": str(root), "config": "-", "seed": None, "status": "unreadable",
+                 "step": None, "best_eval": None, "last_eval": None, "wall_seconds": 0.0,
+                 "error": str(error)})
+    sys.stderr.write(f"rlrun: note: {error}\n")
+  for run in find_runs([directory], unreadable):
     returns = run.eval_returns()
     rows.append({"run": str(run.root), "config": run.config, "seed": run.seed,
                  "status": run.status, "step": run.step,
                  "best_eval": max(returns) if returns else None,
                  "last_eval": returns[-1] if returns else None,
                  "wall_seconds": round(run.wall_seconds(now), 1)})
+  if any(r["status"] == "unreadable" for r in rows):
+    rows.sort(key=lambda r: r["run"])
   if as_json:
     out.write(json.dumps(rows, indent=1) + "\n")
     return 0

@@ -35,6 +35,8 @@ def study_root(root_dir: Optional[str], default: str) -> Path:
   if is_run_dir(root):
     raise UserError(f"--root-dir {root} holds a single run; a study keeps one run per "
                     "directory below its root: choose another --root-dir")
+  from rlrun.commands.output_files import refuse_run_state
+  refuse_run_state("--root-dir", str(root_dir or default), root)
   return root
 
 
@@ -57,6 +59,9 @@ def check_record(root: Path, name: str, record: dict, keys: Sequence[str], kind:
       old = json.loads(path.read_text())
     except (OSError, ValueError) as e:
       raise UserError(f"{path} is unreadable ({e}); restore it or choose another --root-dir")
+    if not isinstance(old, dict):
+      raise UserError(f"{path} is not a {kind} record (a JSON object); restore it or choose "
+                      "another --root-dir")
     differs = differences(old, record, keys)
     if differs:
       raise UserError(f"{root} holds another {kind} ({'; '.join(differs[:2])}); rerun it as it "

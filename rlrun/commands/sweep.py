@@ -53,6 +53,9 @@ def sweep(config: str, param_texts: Sequence[str], seeds_text: str, jobs: Option
             "seeds": seeds, "gin_params": list(gin_params), "deterministic": deterministic,
             "points": [{"dir": p.name, "bindings": p.as_dict()} for p in points]}
   check_record(root, SWEEP_FILE, record, _SAME, "sweep")
+  if (root / RESULTS_FILE).is_dir():
+    raise UserError(f"{root / RESULTS_FILE} is a directory, where the sweep writes its "
+                    "results table; move it away or choose another --root-dir")
   runs, build = [], []
   for point in points:
     build.append(len(runs))

@@ -8,6 +8,7 @@ from typing import Optional, TextIO
 import numpy as np
 
 from rlrun.commands import policy_loading
+from rlrun.commands.output_files import refuse_run_state, remove_empty
 from rlrun.errors import UserError
 from rlrun.run_dir import RunDirectory
 
@@ -57,22 +58,28 @@ def record_video(root_dir: Optional[str], episodes: int, output: Optional[str], 
                     f"{target / 'clip.mp4'}")
   if target.suffix.lower() not in (".mp4", ".gif"):
     raise UserError(f"--output {output}: use a .mp4 or .gif file name")
+  refuse_run_state("--output", output, target)
+  env = policy_loading.checked_env(make_env, seed, loaded)
   # Frames go to a partial file beside the target, renamed when complete: an interrupted
   # or failed recording never leaves a truncated video under the requested name.
   partial = target.with_name(f".{target.stem}.partial{target.suffix}")
+  created = [p for p in [target.parent, *target.parent.parents] if not p.exists()]
   try:
     target.parent.mkdir(parents=True, exist_ok=True)
     partial.touch()
   except OSError as e:
+    env.close()
     raise UserError(f"cannot write --output {output}: {e.strerror or e}; choose a writable "
                     "place") from e
   import imageio
-  env = make_env(seed)
   kwargs = {"fps": fps, "macro_block_size": 1} if target.suffix.lower() == ".mp4" else {
       "duration": 1000 / fps, "loop": 0}
   frames = 0
   try:
-    with imageio.get_writer(str(partial), **kwargs) as writer:
+    # Closed explicitly: imageio's context manager leaves the writer (and ffmpeg, still
+    # writing the partial file) open when an exception leaves it.
+    writer = imageio.get_writer(str(partial), **kwargs)
+    try:
       for _ in range(episodes):
         time_step = env.reset()
         state = loaded.get_initial_state()
@@ -82,13 +89,16 @@ def record_video(root_dir: Optional[str], episodes: int, output: Optional[str], 
           time_step, state = env.step(step.action), step.state
           writer.append_data(_frame(env))
           frames += 1
+    finally:
+      writer.close()
     os.replace(partial, target)
   except OSError as e:
     raise UserError(f"cannot write --output {output}: {e.strerror or e}; free some space or "
                     "choose another place") from e
   finally:
     env.close()
-    if partial.exists():
-      partial.unlink()
+    partial.unlink(missing_ok=True)
+    if not target.exists():
+      remove_empty(created)
   out.write(f"{target} ({episodes} episodes, {frames} frames at {fps} fps)\n")
   return 0

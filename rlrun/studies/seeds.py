@@ -6,6 +6,7 @@ from typing import List
 from rlrun.errors import UserError
 
 _PART = re.compile(r"^(\d+)(?:-(\d+))?$")
+MAX_SEEDS = 10_000  # a study of more runs than this is a typo, not a plan
 
 
 def parse_seeds(text: str) -> List[int]:
@@ -15,6 +16,7 @@ def parse_seeds(text: str) -> List[int]:
     UserError: for anything but non-negative integers and ascending ranges.
   """
   seeds: List[int] = []
+  seen = set()
   for part in (p.strip() for p in text.split(",")):
     match = _PART.match(part)
     if not match:
@@ -24,5 +26,11 @@ def parse_seeds(text: str) -> List[int]:
     last = int(match.group(2)) if match.group(2) is not None else first
     if last < first:
       raise UserError(f"--seeds {text!r}: the range {part} goes down; write {last}-{first}")
-    seeds += [s for s in range(first, last + 1) if s not in seeds]
+    if last >= 2 ** 31 or len(seen) + last - first + 1 > MAX_SEEDS:
+      raise UserError(f"--seeds {text!r}: at most {MAX_SEEDS} seeds, each below 2**31; "
+                      "name fewer")
+    for seed in range(first, last + 1):
+      if seed not in seen:
+        seen.add(seed)
+        seeds.append(seed)
   return seeds

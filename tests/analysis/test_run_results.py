@@ -1,4 +1,5 @@
 import json
+import re
 
 import numpy as np
 import pytest
@@ -62,6 +63,33 @@ def test_a_corrupt_run_json_is_named(tmp_path):
   (root / "run.json").write_text("{")
   with pytest.raises(UserError, match=r"run.json is unreadable"):
     find_runs([str(root)])
+
+
+@pytest.mark.parametrize("file, content, message", [
+    ("run.json", "[]", "a JSON list, not an object"),
+    ("run.json", '{"sessions": ["x"]}', "'sessions' is not a list of objects"),
+    ("run.json", '{"sessions": [{"end": {"step": 3}}]}', "session 1's 'end' does not name"),
+    ("run.json", '{"sessions": [{"start_time": 5}]}', "session 1's 'start_time' is not a string"),
+    ("run.json", '{"sessions": [{"end": {"state": "finished", "step": "9"}}]}',
+     "session 1's end step is not an integer"),
+    ("eval/results.jsonl", "[1, 2]\n", "line 1 has no integer 'step'"),
+    ("eval/results.jsonl", '{"AverageReturn": 1.0}\n', "line 1 has no integer 'step'"),
+    ("eval/results.jsonl", '{"step": 0, "AverageReturn": "high"}\n',
+     "line 1's AverageReturn is not a number"),
+    ("eval/results.jsonl", b"\xff\xfe{", "results.jsonl is unreadable"),
+])
+def test_malformed_run_files_are_named(tmp_path, file, content, message):
+  root = make_run(tmp_path / "r", "a.gin", 0, {0: 1.0})
+  path = root / file
+  if isinstance(content, bytes):
+    path.write_bytes(content)
+  else:
+    path.write_text(content)
+  with pytest.raises(UserError, match=re.escape(message)):
+    find_runs([str(root)])
+  skipped = []
+  assert find_runs([str(root)], lambda where, error: skipped.append(where)) == []
+  assert skipped == [root]
 
 
 def test_env_steps_curve_skips_evaluations_made_before_any_count(tmp_path):

@@ -4,6 +4,7 @@ import json
 import shutil
 
 import imageio
+import numpy as np
 import pytest
 
 from cli_helpers import rlrun
@@ -132,3 +133,24 @@ def test_each_agents_run_evaluates_and_films(tmp_path, config):
   assert result.returncode == 0, result.stderr
   frames = imageio.mimread(video, memtest=False)
   assert len(frames) >= 9 and frames[0].ndim == 3
+
+
+def test_a_recording_that_fails_midway_leaves_no_file_or_directory(smoke_run, tmp_path,
+                                                                   monkeypatch, capsys):
+  from rlrun import cli
+  from rlrun.commands import video
+  from rlrun.errors import UserError
+  root, _ = smoke_run
+  calls = []
+  def failing_frame(env):
+    calls.append(env)
+    if len(calls) > 3:
+      raise UserError("cannot film the environment: the display went away")
+    return np.zeros((8, 8, 3), np.uint8)
+  monkeypatch.setattr(video, "_frame", failing_frame)
+  with pytest.raises(SystemExit) as exit_info:
+    cli.main(["record-video", "--root-dir", str(root), "--output",
+              str(tmp_path / "new dir" / "sub" / "clip.mp4")])
+  assert exit_info.value.code == 2 and len(calls) == 4
+  assert "the display went away" in capsys.readouterr().err
+  assert list(tmp_path.iterdir()) == []

@@ -117,9 +117,11 @@ def test_a_stochastic_policy_or_a_place_rlrun_replaces_is_refused(capsys, run_co
       (["--policy", str(policies / "collect_policy"), "--output", str(tmp_path / "c.onnx")],
        "acts at random (its graph draws with RandomUniform"),
       (["--root-dir", str(run_copy), "--output", str(policies / "policy" / "p.onnx")],
-       "which rlrun replaces"),
+       "which rlrun writes"),
       (["--root-dir", str(run_copy), "--output", str(run_copy / "checkpoints" / "p.onnx")],
-       "which rlrun replaces"),
+       "which rlrun writes"),
+      (["--policy", str(policies / "policy"), "--output",
+        str(run_copy / "replay" / "p.onnx")], "which rlrun writes"),
       (["--root-dir", str(run_copy), "--policy", str(policies / "policy")], "pass one of them"),
       (["--root-dir", str(run_copy), "--samples", "100001"], "--samples must be in [1, 100000]")]:
     code, err = run_in_process(capsys, "export", "--format", "onnx", *args)

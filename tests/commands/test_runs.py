@@ -71,3 +71,20 @@ def test_runs_table_of_a_real_run(capsys, smoke_run):
   returns = [r["AverageReturn"] for r in results]
   assert row.split()[:7] == [str(root), "dqn_cartpole.gin", "3", "finished", "300",
                              f"{max(returns):.1f}", f"{returns[-1]:.1f}"]
+
+
+def test_an_unreadable_run_is_listed_as_such_and_the_others_still_are(capsys, tmp_path):
+  make_run(tmp_path / "a", "a.gin", 0, {0: 1.0, 10: 5.0})
+  bad = make_run(tmp_path / "b", "b.gin", 1, {0: 2.0})
+  (bad / "run.json").write_text("[]")
+  make_run(tmp_path / "c", "c.gin", 2, {0: 3.0})
+  with pytest.raises(SystemExit) as exit_info:
+    cli.main(["runs", str(tmp_path), "--json"])
+  captured = capsys.readouterr()
+  assert exit_info.value.code == 0
+  rows = json.loads(captured.out)
+  assert [Path(r["run"]).name for r in rows] == ["a", "b", "c"]
+  assert [r["status"] for r in rows][1] == "unreadable"
+  assert rows[0]["best_eval"] == 5.0 and rows[2]["last_eval"] == 3.0
+  assert "not an object" in rows[1]["error"]
+  assert captured.err.startswith("rlrun: note: ") and "b/run.json is malformed" in captured.err

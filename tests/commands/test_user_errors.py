@@ -1,5 +1,7 @@
 """Every user mistake: one line on stderr, exit code 2, existing runs untouched."""
 
+import shutil
+
 import pytest
 
 from cli_helpers import rlrun, snapshot
@@ -149,6 +151,54 @@ def test_video_rejects_unknown_format(capsys, smoke_run, tmp_path):
   code, err = run_in_process(capsys, "record-video", "--root-dir", str(root), "--output",
                              str(tmp_path / "clip.avi"))
   assert_one_line_error(code, err, ".mp4 or .gif")
+
+
+@pytest.mark.parametrize("make_args, fragments", [
+    (lambda run, out: ["plot", str(run), "-o", str(out / "p.png"), "--csv", str(run / "run.json")],
+     ["--csv", "use a .csv file name"]),
+    (lambda run, out: ["plot", str(run), "-o", str(out / "p.png"), "--csv",
+                       str(run / "eval" / "curves.csv")], ["inside", "eval", "rlrun writes"]),
+    (lambda run, out: ["plot", str(run), "-o", str(run / "policies" / "policy" / "p.png")],
+     ["inside", "policies", "rlrun writes"]),
+    (lambda run, out: ["record-video", "--root-dir", str(run), "--output",
+                       str(run / "checkpoints" / "clip.mp4")], ["inside", "checkpoints"]),
+    (lambda run, out: ["configs", "copy", "dqn_cartpole", str(run / "replay" / "x.gin")],
+     ["DEST", "inside", "replay"]),
+    (lambda run, out: ["sweep", "--config", "dqn_cartpole.gin", "--param",
+                       "train.Experiment.num_iterations=[20]", "--root-dir",
+                       str(run / "train" / "sweep")], ["--root-dir", "inside", "train"]),
+    (lambda run, out: ["eval", "--root-dir", str(run), "--step", "\u00b2"],
+     ["--step", "use a step number"]),
+    (lambda run, out: ["configs", "show", str(run / "policies" / "policy" / "saved_model.pb")],
+     ["not a text file"]),
+])
+def test_outputs_inside_a_run_and_odd_inputs_leave_it_untouched(capsys, smoke_run, tmp_path,
+                                                                make_args, fragments):
+  root, _ = smoke_run
+  before = snapshot(root)
+  assert_one_line_error(*run_in_process(capsys, *make_args(root, tmp_path)), *fragments)
+  assert snapshot(root) == before
+  assert not list(tmp_path.iterdir())
+
+
+def test_an_environment_that_is_not_the_policys_is_refused_before_anything_is_written(
+    capsys, smoke_run, tmp_path):
+  root, _ = smoke_run
+  run = tmp_path / "run"
+  shutil.copytree(root, run)
+  config = run / "config.gin"
+  config.write_text(config.read_text().replace("'CartPole-v0'", "'Acrobot-v1'"))
+  before = snapshot(run)
+  for command in (["eval", "--episodes", "1"], ["record-video"]):
+    code, err = run_in_process(capsys, *command, "--root-dir", str(run), "--use-run-config")
+    assert_one_line_error(code, err, "observation shape [(6,)] is not the policy's [(4,)]")
+  assert snapshot(run) == before
+  config.write_text(config.read_text().replace("'Acrobot-v1'", "'NoSuchEnv-v9'"))
+  before = snapshot(run)
+  for command in (["eval", "--episodes", "1"], ["record-video"]):
+    code, err = run_in_process(capsys, *command, "--root-dir", str(run), "--use-run-config")
+    assert_one_line_error(code, err, "cannot build the environment of", "NoSuchEnv-v9")
+  assert snapshot(run) == before
 
 
 def test_help_lists_commands():

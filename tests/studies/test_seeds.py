@@ -17,3 +17,11 @@ def test_seed_lists(text, seeds):
 def test_bad_seed_lists(text, message):
   with pytest.raises(UserError, match=message):
     parse_seeds(text)
+
+
+def test_seed_lists_are_bounded_and_fast():
+  with pytest.raises(UserError, match="at most 10000 seeds"):
+    parse_seeds("0-9999999")
+  with pytest.raises(UserError, match="each below 2\\*\\*31"):
+    parse_seeds("999999999999")
+  assert parse_seeds("0-9999") == list(range(10000))  # de-duplication is linear now
