@@ -7,7 +7,7 @@ import os
 import re
 import socket
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -38,14 +38,14 @@ class RunResults:
     if (root / RUN_FILE).is_file():
       try:
         meta = json.loads((root / RUN_FILE).read_text())
-      except (OSError, ValueError) as e:
+      except (OSError, ValueError, RecursionError) as e:
         raise UserError(f"{root / RUN_FILE} is unreadable ({e}); restore it or leave that run "
                         "out") from None
       _check_meta(meta, root / RUN_FILE)
     results = Path(evaluation.results_path(str(root)))
     try:
       evals = evaluation.read_results(str(root))
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, RecursionError) as e:
       raise UserError(f"{results} is unreadable ({e}); restore it or leave that run "
                       "out") from None
     _check_evals(evals, results)
@@ -58,14 +58,15 @@ class RunResults:
       except (OSError, ValueError) as e:
         raise UserError(f"{timings_path} is unreadable ({e}); restore it or leave that run "
                         "out") from None
+      records = []
       for line in lines:
         try:
-          record = json.loads(line)
-        except ValueError:
+          records.append(json.loads(line))
+        except (ValueError, RecursionError):
           break
-        if isinstance(record, dict):
-          timings[record.get("step")] = record
-    evals = [dict(timings.get(e.get("step"), {}), **e) for e in evals]
+      _check_evals(records, timings_path)
+      timings = {record["step"]: record for record in records}
+    evals = [dict(timings.get(e["step"], {}), **e) for e in evals]
     return cls(root, meta, evals)
 
   @property
@@ -187,6 +188,9 @@ def _check_meta(meta: Any, path: Path) -> None:
   if not isinstance(sessions, list) or not all(isinstance(s, dict) for s in sessions):
     raise _malformed(path, "'sessions' is not a list of objects")
   for number, session in enumerate(sessions, 1):
+    bindings = session.get("bindings", [])
+    if not isinstance(bindings, list) or not all(isinstance(b, str) for b in bindings):
+      raise _malformed(path, f"session {number}'s 'bindings' is not a list of strings")
     end = session.get("end")
     if end is not None and not (isinstance(end, dict) and isinstance(end.get("state"), str)):
       raise _malformed(path, f"session {number}'s 'end' does not name its state")
@@ -207,9 +211,8 @@ def _check_evals(evals: List[Any], path: Path) -> None:
     if not isinstance(step, int) or isinstance(step, bool):
       raise _malformed(path, f"line {number} has no integer 'step'")
     for key in (*EVAL_METRICS, "env_steps", "wall_time"):
-      value = record.get(key)
-      if value is not None and (isinstance(value, bool) or
-                                not isinstance(value, (int, float))):
+      value = record.get(key, 0)
+      if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _malformed(path, f"line {number}'s {key} is not a number")
 
 
@@ -251,13 +254,18 @@ def _runs_below(path: Path) -> List[Path]:
   return found
 
 
-def find_runs(paths: Sequence[str],
-              on_unreadable: Optional[Callable[[Path, UserError], None]] = None
-              ) -> List[RunResults]:
-  """The run directories named by `paths`, or found anywhere below them, in path order.
+def find_runs(paths: Sequence[str]) -> List[RunResults]:
+  """What the runs `find_run_dirs` finds hold, in path order.
 
-  A run whose files cannot be read is handed to `on_unreadable` and left out; without it,
-  its error is raised.
+  Raises:
+    UserError: a path does not exist or holds no run directory, or a run's files are
+      unreadable.
+  """
+  return [RunResults.read(root) for root in find_run_dirs(paths)]
+
+
+def find_run_dirs(paths: Sequence[str]) -> List[Path]:
+  """The run directories named by `paths`, or found anywhere below them, in path order.
 
   Raises:
     UserError: a path does not exist, or holds no run directory.
@@ -273,12 +281,4 @@ def find_runs(paths: Sequence[str],
     if not found:
       raise UserError(f"{given} holds no rlrun run (no run.json or eval/results.jsonl below it)")
     roots += [p for p in found if p not in roots]
-  runs = []
-  for root in roots:
-    try:
-      runs.append(RunResults.read(root))
-    except UserError as e:
-      if on_unreadable is None:
-        raise
-      on_unreadable(root, e)
-  return runs
+  return roots

@@ -15,15 +15,15 @@ def refuse_run_state(option: str, given: str, target: Path) -> None:
   """Refuses an output inside the parts of a run directory rlrun writes (policies/,
   checkpoints/, replay/, eval/, train/), whichever run it belongs to: rlrun replaces or
   reads back what is there, and a stray file can break a resume or an evaluation."""
-  where = target.expanduser().absolute()
-  for directory in where.parents:
-    if (directory / RUN_FILE).is_file() or (directory / "eval" / "results.jsonl").is_file():
+  where = target.expanduser().resolve()
+  for directory in where.parents:  # every enclosing run, a run nested in another's too
+    if (os.path.isfile(directory / RUN_FILE) or
+        os.path.isfile(directory / "eval" / "results.jsonl")):
       for name in RUN_STATE:
         place = directory / name
         if where == place or place in where.parents:
           raise UserError(f"{option} {given} is inside {place}, which rlrun writes; write "
                           f"it elsewhere, e.g. in {directory} itself")
-      return
 
 
 def checked_output(option: str, given: str, suffixes: Optional[Sequence[str]] = None,

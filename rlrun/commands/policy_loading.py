@@ -132,15 +132,18 @@ def _from_run_config(root_dir: Optional[str]) -> Tuple[Callable[[int], object], 
     raise UserError(f"{where}: {str(e).splitlines()[0]}",
                     [f"{where}: {line}" for line in getattr(e, "problems", [])[1:]]) from e
   def make(seed: int):
+    env = None
     try:
       env = limit_episodes(to_py_environment(settings.env_fn()), settings.max_episode_steps)
+      env.seed(seed)
     except UserError:
       raise
     except Exception as e:  # pylint: disable=broad-except  # each env library has its own
+      if env is not None:
+        env.close()
       text = str(e).strip().splitlines()
       raise UserError(f"cannot build the environment of {root.path('config.gin')}: "
                       f"{type(e).__name__}{': ' + text[0] if text else ''}") from e
-    env.seed(seed)
     return env
   return make, str(root.path("config.gin"))
 
@@ -156,8 +159,9 @@ def checked_env(make_env: Callable[[int], object], seed: int, policy):
       wanted = [tuple(s.shape) for s in _flatten(ours)]
       if shapes != wanted:
         raise UserError(f"the environment's {part} shape {shapes} is not the policy's "
-                        f"{wanted}: the environment is not the one the policy was trained on; "
-                        "pass the run (--root-dir) or the config the policy came from")
+                        f"{wanted}: it is not the environment the policy was trained on; pass "
+                        "--use-run-config with --root-dir of the run the policy came from, "
+                        "its config.gin unedited")
   except BaseException:
     env.close()
     raise

@@ -5,7 +5,8 @@ import sys
 import time
 from typing import Optional, TextIO
 
-from rlrun.analysis.run_results import find_runs
+from rlrun.analysis.run_results import RunResults, find_run_dirs
+from rlrun.errors import UserError
 
 
 def _duration(seconds: float) -> str:
@@ -23,20 +24,21 @@ def runs(directory: str, as_json: bool, out: Optional[TextIO] = None) -> int:
   out = out or sys.stdout
   now = time.time()
   rows = []
-  def unreadable(root, error) -> None:
-    rows.append({"run": str(root), "config": "-", "seed": None, "status": "unreadable",
-                 "step": None, "best_eval": None, "last_eval": None, "wall_seconds": 0.0,
-                 "error": str(error)})
-    sys.stderr.write(f"rlrun: note: {error}\n")
-  for run in find_runs([directory], unreadable):
+  for root in find_run_dirs([directory]):
+    try:
+      run = RunResults.read(root)
+    except UserError as error:  # one broken run does not hide the others
+      rows.append({"run": str(root), "config": "-", "seed": None, "status": "unreadable",
+                   "step": None, "best_eval": None, "last_eval": None, "wall_seconds": 0.0,
+                   "error": str(error)})
+      sys.stderr.write(f"rlrun: note: {error}\n")
+      continue
     returns = run.eval_returns()
     rows.append({"run": str(run.root), "config": run.config, "seed": run.seed,
                  "status": run.status, "step": run.step,
                  "best_eval": max(returns) if returns else None,
                  "last_eval": returns[-1] if returns else None,
                  "wall_seconds": round(run.wall_seconds(now), 1)})
-  if any(r["status"] == "unreadable" for r in rows):
-    rows.sort(key=lambda r: r["run"])
   if as_json:
     out.write(json.dumps(rows, indent=1) + "\n")
     return 0

@@ -40,6 +40,13 @@ def study_root(root_dir: Optional[str], default: str) -> Path:
   return root
 
 
+def refuse_directory_at(path: Path, what: str) -> None:
+  """A study writes `path` (its table) at the end: refuse a directory there up front."""
+  if path.is_dir():
+    raise UserError(f"{path} is a directory, where the {what}; move it away or choose "
+                    "another --root-dir")
+
+
 def differences(old: dict, record: dict, keys: Sequence[str]) -> List[str]:
   """'key: old -> new' for each of `keys` whose value differs."""
   return [f"{k}: {old.get(k)} -> {record[k]}" for k in keys if old.get(k) != record[k]]

@@ -6,8 +6,8 @@ import sys
 from typing import List, Optional, Sequence, TextIO
 
 from rlrun import configs
-from rlrun.commands.study import (check_jobs, check_record, preflight, run_jobs, study_root,
-                                 train_args)
+from rlrun.commands.study import (check_jobs, check_record, preflight, refuse_directory_at,
+                                 run_jobs, study_root, train_args)
 from rlrun.errors import UserError
 from rlrun.studies import ranking
 from rlrun.studies.grid import grid, parse_param
@@ -53,9 +53,7 @@ def sweep(config: str, param_texts: Sequence[str], seeds_text: str, jobs: Option
             "seeds": seeds, "gin_params": list(gin_params), "deterministic": deterministic,
             "points": [{"dir": p.name, "bindings": p.as_dict()} for p in points]}
   check_record(root, SWEEP_FILE, record, _SAME, "sweep")
-  if (root / RESULTS_FILE).is_dir():
-    raise UserError(f"{root / RESULTS_FILE} is a directory, where the sweep writes its "
-                    "results table; move it away or choose another --root-dir")
+  refuse_directory_at(root / RESULTS_FILE, "sweep writes its results table")
   runs, build = [], []
   for point in points:
     build.append(len(runs))

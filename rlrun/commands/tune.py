@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import List, Optional, Sequence, TextIO
 
 from rlrun import configs
-from rlrun.commands.study import (check_jobs, check_record, differences, preflight, run_jobs,
-                                 study_root, train_args)
+from rlrun.commands.study import (check_jobs, check_record, differences, preflight,
+                                 refuse_directory_at, run_jobs, study_root, train_args)
 from rlrun.errors import UserError, bad_config
 from rlrun.run_dir import RunDirectory
 from rlrun.studies import trials_report
@@ -112,6 +112,7 @@ def tune(config: str, space_texts: Sequence[str], trials: int, seeds_per_trial: 
   # (Another study in the same directory would put its trials in the same trial<N> dirs.)
   check_record(root, TUNE_FILE, record, _SAME + ("storage", "study_name"), "study",
                hint=" (--trials may grow)")
+  refuse_directory_at(root / trials_report.TRIALS_FILE, "study writes its trials table")
   storage = storage or f"sqlite:///{root / STORAGE_FILE}"
   study_name = study_name or root.name
   common = list(gin_params) + (["train.Experiment.deterministic = True"] if deterministic else [])

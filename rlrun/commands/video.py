@@ -59,6 +59,7 @@ def record_video(root_dir: Optional[str], episodes: int, output: Optional[str], 
   if target.suffix.lower() not in (".mp4", ".gif"):
     raise UserError(f"--output {output}: use a .mp4 or .gif file name")
   refuse_run_state("--output", output, target)
+  import imageio
   env = policy_loading.checked_env(make_env, seed, loaded)
   # Frames go to a partial file beside the target, renamed when complete: an interrupted
   # or failed recording never leaves a truncated video under the requested name.
@@ -71,7 +72,6 @@ def record_video(root_dir: Optional[str], episodes: int, output: Optional[str], 
     env.close()
     raise UserError(f"cannot write --output {output}: {e.strerror or e}; choose a writable "
                     "place") from e
-  import imageio
   kwargs = {"fps": fps, "macro_block_size": 1} if target.suffix.lower() == ".mp4" else {
       "duration": 1000 / fps, "loop": 0}
   frames = 0

@@ -9,6 +9,10 @@ _PART = re.compile(r"^(\d+)(?:-(\d+))?$")
 MAX_SEEDS = 10_000  # a study of more runs than this is a typo, not a plan
 
 
+def _too_many(text: str) -> UserError:
+  return UserError(f"--seeds {text!r}: at most {MAX_SEEDS} seeds, each below 2**31; name fewer")
+
+
 def parse_seeds(text: str) -> List[int]:
   """The seeds `text` names, in order, each once.
 
@@ -26,11 +30,12 @@ def parse_seeds(text: str) -> List[int]:
     last = int(match.group(2)) if match.group(2) is not None else first
     if last < first:
       raise UserError(f"--seeds {text!r}: the range {part} goes down; write {last}-{first}")
-    if last >= 2 ** 31 or len(seen) + last - first + 1 > MAX_SEEDS:
-      raise UserError(f"--seeds {text!r}: at most {MAX_SEEDS} seeds, each below 2**31; "
-                      "name fewer")
+    if last >= 2 ** 31 or last - first + 1 > MAX_SEEDS:
+      raise _too_many(text)
     for seed in range(first, last + 1):
       if seed not in seen:
         seen.add(seed)
         seeds.append(seed)
+    if len(seeds) > MAX_SEEDS:
+      raise _too_many(text)
   return seeds

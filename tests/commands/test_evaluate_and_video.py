@@ -148,9 +148,18 @@ def test_a_recording_that_fails_midway_leaves_no_file_or_directory(smoke_run, tm
       raise UserError("cannot film the environment: the display went away")
     return np.zeros((8, 8, 3), np.uint8)
   monkeypatch.setattr(video, "_frame", failing_frame)
+  closed = []
+  real_get_writer = imageio.get_writer
+  def get_writer(*args, **kwargs):
+    writer = real_get_writer(*args, **kwargs)
+    real_close = writer.close
+    writer.close = lambda: (closed.append(True), real_close())
+    return writer
+  monkeypatch.setattr(imageio, "get_writer", get_writer)
   with pytest.raises(SystemExit) as exit_info:
     cli.main(["record-video", "--root-dir", str(root), "--output",
               str(tmp_path / "new dir" / "sub" / "clip.mp4")])
   assert exit_info.value.code == 2 and len(calls) == 4
+  assert closed  # ffmpeg finished before the partial file and directories went
   assert "the display went away" in capsys.readouterr().err
   assert list(tmp_path.iterdir()) == []

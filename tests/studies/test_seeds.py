@@ -24,4 +24,8 @@ def test_seed_lists_are_bounded_and_fast():
     parse_seeds("0-9999999")
   with pytest.raises(UserError, match="each below 2\\*\\*31"):
     parse_seeds("999999999999")
-  assert parse_seeds("0-9999") == list(range(10000))  # de-duplication is linear now
+  many = ",".join(str(s) for s in range(10000))  # one part each: de-duplicated linearly
+  assert parse_seeds(many) == list(range(10000))
+  assert parse_seeds("0-5000,0-5000") == list(range(5001))  # distinct seeds are counted
+  with pytest.raises(UserError, match="at most 10000 seeds"):
+    parse_seeds(many + ",10000")
