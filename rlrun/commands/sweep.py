@@ -12,7 +12,7 @@ from rlrun.errors import UserError
 from rlrun.studies import ranking
 from rlrun.studies.grid import grid, parse_param
 from rlrun.studies.job_pool import Job
-from rlrun.studies.seeds import parse_seeds
+from rlrun.studies.seeds import MAX_SEEDS, parse_seeds
 
 SWEEP_FILE = "sweep.json"
 RESULTS_FILE = "results.csv"
@@ -22,10 +22,12 @@ _SAME = ("config", "params", "seeds", "gin_params", "deterministic")
 
 def sweep_seeds(text: str) -> List[int]:
   """--seeds of a sweep: a count K (seeds 0..K-1) or a list such as 0-4 or 0,5."""
-  if text.strip().isdigit():
+  if text.strip().isascii() and text.strip().isdigit():
     count = int(text)
     if count < 1:
       raise UserError(f"--seeds {text}: give at least 1 seed per grid point")
+    if count > MAX_SEEDS:
+      raise UserError(f"--seeds {text}: at most {MAX_SEEDS} seeds per grid point; name fewer")
     return list(range(count))
   return parse_seeds(text)
 

@@ -70,6 +70,7 @@ def record_video(root_dir: Optional[str], episodes: int, output: Optional[str], 
     partial.touch()
   except OSError as e:
     env.close()
+    remove_empty(created)
     raise UserError(f"cannot write --output {output}: {e.strerror or e}; choose a writable "
                     "place") from e
   kwargs = {"fps": fps, "macro_block_size": 1} if target.suffix.lower() == ".mp4" else {

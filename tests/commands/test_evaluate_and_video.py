@@ -163,3 +163,15 @@ def test_a_recording_that_fails_midway_leaves_no_file_or_directory(smoke_run, tm
   assert closed  # ffmpeg finished before the partial file and directories went
   assert "the display went away" in capsys.readouterr().err
   assert list(tmp_path.iterdir()) == []
+
+
+def test_an_output_whose_partial_file_cannot_be_made_leaves_no_directory(smoke_run, tmp_path,
+                                                                       capsys):
+  from rlrun import cli
+  root, _ = smoke_run
+  # The partial file's name is longer than the output's: it goes over the 255-byte limit.
+  output = tmp_path / "new" / "sub" / ("v" * 248 + ".mp4")
+  with pytest.raises(SystemExit) as exit_info:
+    cli.main(["record-video", "--root-dir", str(root), "--output", str(output)])
+  assert exit_info.value.code == 2 and "cannot write --output" in capsys.readouterr().err
+  assert list(tmp_path.iterdir()) == []

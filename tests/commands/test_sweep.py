@@ -87,6 +87,8 @@ def test_a_sweep_is_interrupted_resumed_and_ranked(tmp_path):
     (["--param", "agents.DqnAgent.gamma=[0.9, 'x']"],
      "gamma=x/seed0: DqnAgent.gamma must be a number in [0, 1], got 'x'"),
     (["--param", "agents.DqnAgent.gamma=[0.9]", "--seeds", "0"], "at least 1 seed"),
+    (["--param", "agents.DqnAgent.gamma=[0.9]", "--seeds", "10001"], "at most 10000 seeds"),
+    (["--param", "agents.DqnAgent.gamma=[0.9]", "--seeds", "0-10000"], "at most 10000 seeds"),
     (["--param", "agents.DqnAgent.gamma=[0.9]", "--jobs", "0"], "--jobs must be >= 1"),
     (["--param", "agents.DqnAgent.gamma=[0.9]", "--gin-param", "agents.DqnAgent.gamma=0.5"],
      "also set by the sweep"),
