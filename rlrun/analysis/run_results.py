@@ -191,16 +191,17 @@ def _check_meta(meta: Any, path: Path) -> None:
     bindings = session.get("bindings", [])
     if not isinstance(bindings, list) or not all(isinstance(b, str) for b in bindings):
       raise _malformed(path, f"session {number}'s 'bindings' is not a list of strings")
+    if not isinstance(session.get("start_time", ""), (str, type(None))):
+      raise _malformed(path, f"session {number}'s 'start_time' is not a string")
     end = session.get("end")
-    if end is not None and not (isinstance(end, dict) and isinstance(end.get("state"), str)):
+    if end is None:
+      continue
+    if not (isinstance(end, dict) and isinstance(end.get("state"), str)):
       raise _malformed(path, f"session {number}'s 'end' does not name its state")
-    for key in ("start_time",):
-      if session.get(key) is not None and not isinstance(session[key], str):
-        raise _malformed(path, f"session {number}'s '{key}' is not a string")
-    if end is not None and end.get("time") is not None and not isinstance(end["time"], str):
+    if not isinstance(end.get("time", ""), (str, type(None))):
       raise _malformed(path, f"session {number}'s end time is not a string")
-    if end is not None and "step" in end and (not isinstance(end["step"], int) or
-                                              isinstance(end["step"], bool)):
+    step = end.get("step", 0)
+    if not isinstance(step, int) or isinstance(step, bool):
       raise _malformed(path, f"session {number}'s end step is not an integer")
 
 
